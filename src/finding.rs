@@ -1,0 +1,212 @@
+//! Findings: what the rules report, as plain data that names places by manifest path.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use crate::fix::Fix;
+
+/// How serious a finding is. Ordered: `Info < Warning < Error`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth knowing; not a failure by default.
+    Info,
+    /// Likely to bite; fails with `--fail-on warning`.
+    Warning,
+    /// Will break the deploy; fails by default.
+    Error,
+}
+
+impl Severity {
+    /// `error`, `warning` or `info`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Severity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "info" => Ok(Severity::Info),
+            "warning" => Ok(Severity::Warning),
+            "error" => Ok(Severity::Error),
+            _ => Err(format!(
+                "unknown severity `{s}`: expected error, warning or info"
+            )),
+        }
+    }
+}
+
+/// Another place that explains a finding ("first used here", "`PORT` defined here").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Related {
+    /// Manifest path of the place.
+    pub path: String,
+    /// What to say there.
+    pub label: String,
+}
+
+/// One problem a rule found.
+#[derive(Clone, Debug, Serialize)]
+pub struct Finding {
+    /// The rule's id (`port-conflict`).
+    pub rule: String,
+    /// Its severity after policy.
+    pub severity: Severity,
+    /// One line: what is wrong (lowercase start, no final period).
+    pub message: String,
+    /// Manifest path of the primary place.
+    pub path: String,
+    /// A short label for the underline at `path`.
+    #[serde(skip)]
+    pub label: String,
+    /// Other places worth showing.
+    pub related: Vec<Related>,
+    /// How to fix it, in words.
+    pub help: Option<String>,
+    /// What would fix it, as intents the `fix` stage renders for a dialect.
+    pub fixes: Vec<Fix>,
+    /// Structured facts behind the finding (ranges, sources, owners), for machines.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub evidence: BTreeMap<String, serde_json::Value>,
+}
+
+impl Finding {
+    /// A finding of `rule` at `path` with the rule's default severity.
+    pub fn new(
+        meta: &crate::rules::RuleMeta,
+        path: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Finding {
+            rule: meta.id.to_owned(),
+            severity: meta.severity,
+            message: message.into(),
+            path: path.into(),
+            label: String::new(),
+            related: Vec::new(),
+            help: None,
+            fixes: Vec::new(),
+            evidence: BTreeMap::new(),
+        }
+    }
+
+    /// Sets the severity (for rules whose findings differ in severity).
+    pub fn severity(mut self, severity: Severity) -> Self {
+        self.severity = severity;
+        self
+    }
+
+    /// Sets the label under the primary underline.
+    pub fn label(mut self, label: impl Into<String>) -> Self {
+        self.label = label.into();
+        self
+    }
+
+    /// Adds a related place.
+    pub fn related(mut self, path: impl Into<String>, label: impl Into<String>) -> Self {
+        self.related.push(Related {
+            path: path.into(),
+            label: label.into(),
+        });
+        self
+    }
+
+    /// Sets the help text.
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Adds a fix intent.
+    pub fn fix(mut self, fix: Fix) -> Self {
+        self.fixes.push(fix);
+        self
+    }
+
+    /// Adds a piece of evidence.
+    pub fn evidence(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.evidence.insert(key.to_owned(), value.into());
+        self
+    }
+}
+
+/// A rule that could not run, and why (never reported as passed).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Skipped {
+    /// The rule's id.
+    pub rule: String,
+    /// Why it did not run, and how to make it run.
+    pub reason: String,
+}
+
+/// What the rules push into.
+#[derive(Debug, Default)]
+pub struct Findings {
+    /// The findings, in the order pushed.
+    pub items: Vec<Finding>,
+    /// Rules (or parts of rules) that could not run.
+    pub skipped: Vec<Skipped>,
+}
+
+impl Findings {
+    /// Records a finding.
+    pub fn push(&mut self, finding: Finding) {
+        self.items.push(finding);
+    }
+
+    /// Records that `rule` could not run.
+    pub fn skip(&mut self, rule: &str, reason: impl Into<String>) {
+        self.skipped.push(Skipped {
+            rule: rule.to_owned(),
+            reason: reason.into(),
+        });
+    }
+}
+
+/// Counts of findings by severity.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Errors.
+    pub error: usize,
+    /// Warnings.
+    pub warning: usize,
+    /// Infos.
+    pub info: usize,
+}
+
+impl Summary {
+    /// Counts `findings`.
+    pub fn of<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Self {
+        let mut s = Summary::default();
+        for f in findings {
+            match f.severity {
+                Severity::Error => s.error += 1,
+                Severity::Warning => s.warning += 1,
+                Severity::Info => s.info += 1,
+            }
+        }
+        s
+    }
+
+    /// Adds another summary.
+    pub fn add(&mut self, other: Summary) {
+        self.error += other.error;
+        self.warning += other.warning;
+        self.info += other.info;
+    }
+}

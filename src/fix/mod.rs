@@ -1,0 +1,65 @@
+//! Fix intents: what would fix a finding, as data. Rendering them into PowerShell, netsh, shell, nftables
+//! or Kubernetes YAML is this module's job once the dialect templates exist; rules only say *what* to do.
+
+use serde::Serialize;
+
+use crate::manifest::Protocol;
+use crate::ports::PortRange;
+
+/// One way to fix a finding, independent of the shell or tool that will carry it out.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Fix {
+    /// Move the port to another number (a choice for a person: options are printed, not applied).
+    ChoosePort {
+        /// The service.
+        service: String,
+        /// The port's name.
+        port: String,
+        /// A free number that passes the rules, when one is known.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        suggested: Option<u16>,
+        /// The range the new number must stay out of, or inside, as the finding requires.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        within: Option<PortRange>,
+    },
+    /// Take the port out of the OS's ephemeral pool (Linux `ip_local_reserved_ports`, Windows an
+    /// administered excluded range).
+    ReserveFromEphemeral {
+        /// The port.
+        port: u16,
+        /// Its protocol.
+        protocol: Protocol,
+    },
+    /// Let a non-root process bind a port below the unprivileged start (setcap, systemd ambient
+    /// capabilities, or the Kubernetes pod sysctl).
+    GrantBindCapability {
+        /// The service.
+        service: String,
+        /// The privileged port.
+        port: u16,
+    },
+    /// Bind another address.
+    BindAddress {
+        /// The service.
+        service: String,
+        /// The port's name.
+        port: String,
+        /// The address to bind.
+        address: String,
+    },
+    /// Set a socket option in the service's code or configuration.
+    SetSocketOption {
+        /// The service.
+        service: String,
+        /// `SO_REUSEADDR` or `SO_EXCLUSIVEADDRUSE`.
+        option: String,
+        /// Whether to set or clear it.
+        value: bool,
+    },
+    /// Give a `${VAR}` a value.
+    DefineVariable {
+        /// The variable.
+        name: String,
+    },
+}

@@ -1,0 +1,896 @@
+//! Reading a manifest file: size limit, span-aware parse, schema validation, interpolation, resolution.
+//!
+//! Every problem is collected with its place and returned together in [`LoadError::Invalid`], so a user
+//! fixes all of them in one pass (cargo-deny's habit). Nothing here panics on any input.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+use super::interpolate::{Interpolated, VarSource, Variables, interpolate};
+use super::model::{ManifestFile, PortEntry, PortSpec, PortValue};
+use super::source_map::{self, ParseLimits, SourceMap, Span, join, pointer_to_path};
+use super::{Document, Manifest, PlanBlock, Port, Service, Target, Unresolved};
+use crate::suggest::did_you_mean;
+
+/// The manifest's JSON Schema, as committed (a test keeps it equal to the one generated from the types).
+pub const SCHEMA_TEXT: &str = include_str!("../../schemas/deploy.schema.json");
+
+/// Limits that keep hostile or accidental input from running away.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Largest file read, in bytes.
+    pub max_file_bytes: u64,
+    /// YAML parser limits (depth, nodes, alias expansion).
+    pub parse: ParseLimits,
+    /// Most services in one manifest.
+    pub max_services: usize,
+    /// Most ports in one service.
+    pub max_ports_per_service: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_file_bytes: 16 * 1024 * 1024,
+            parse: ParseLimits::default(),
+            max_services: 100_000,
+            max_ports_per_service: 1_000,
+        }
+    }
+}
+
+/// How to load a manifest.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// Let `${VAR}` see the process environment (`--env`); it then takes precedence over `environment:`.
+    pub process_env: bool,
+    /// Input limits.
+    pub limits: Limits,
+}
+
+/// One problem in an input file, with its place.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    /// What is wrong.
+    pub message: String,
+    /// Where (none when the whole file is at fault).
+    pub span: Option<Span>,
+    /// Short text under the underline.
+    pub label: String,
+    /// How to fix it.
+    pub help: Option<String>,
+    /// Other places that explain it (e.g. where a variable was defined).
+    pub related: Vec<(Span, String)>,
+}
+
+impl Problem {
+    fn at(span: Span, message: impl Into<String>, label: impl Into<String>) -> Self {
+        Problem {
+            message: message.into(),
+            span: Some(span),
+            label: label.into(),
+            help: None,
+            related: Vec::new(),
+        }
+    }
+
+    fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+/// Why a manifest could not be checked (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file could not be read.
+    #[error("cannot read {file}: {source}")]
+    Io {
+        /// The file.
+        file: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The file is over the size limit.
+    #[error("{file} is {size} bytes, over the limit of {limit} bytes for a manifest")]
+    TooLarge {
+        /// The file.
+        file: String,
+        /// Its size.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// The file was read but is not a valid manifest.
+    #[error("{} is not a valid manifest ({} problem{})", doc.name, problems.len(), if problems.len() == 1 { "" } else { "s" })]
+    Invalid {
+        /// The file, for rendering the problems.
+        doc: Box<Document>,
+        /// Every problem found.
+        problems: Vec<Problem>,
+    },
+}
+
+/// Reads and resolves the manifest at `path`.
+pub fn load(path: &Path, opts: &LoadOptions) -> Result<(Manifest, Document), LoadError> {
+    let name = path.display().to_string();
+    let io = |source| LoadError::Io {
+        file: name.clone(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if meta.len() > opts.limits.max_file_bytes {
+        return Err(LoadError::TooLarge {
+            file: name,
+            size: meta.len(),
+            limit: opts.limits.max_file_bytes,
+        });
+    }
+    let bytes = std::fs::read(path).map_err(io)?;
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let valid = e.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            let map = SourceMap::lines_only(&text);
+            let problem = Problem::at(
+                Span::new(valid, 1),
+                "the file is not UTF-8 text",
+                "invalid byte",
+            )
+            .help("save the manifest as UTF-8");
+            return Err(LoadError::Invalid {
+                doc: Box::new(Document { name, text, map }),
+                problems: vec![problem],
+            });
+        }
+    };
+    load_str(&name, text, opts)
+}
+
+/// Resolves a manifest from text; `name` is what messages call the file.
+pub fn load_str(
+    name: &str,
+    text: String,
+    opts: &LoadOptions,
+) -> Result<(Manifest, Document), LoadError> {
+    if text.len() as u64 > opts.limits.max_file_bytes {
+        return Err(LoadError::TooLarge {
+            file: name.to_owned(),
+            size: text.len() as u64,
+            limit: opts.limits.max_file_bytes,
+        });
+    }
+    let text = text
+        .strip_prefix('\u{feff}')
+        .map(str::to_owned)
+        .unwrap_or(text);
+    let (value, map) = match source_map::parse(&text, opts.limits.parse) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            let map = SourceMap::lines_only(&text);
+            let problem = Problem {
+                message: format!("invalid YAML: {}", e.message),
+                span: e.span,
+                label: "here".into(),
+                help: Some(parse_help(&e.message)),
+                related: Vec::new(),
+            };
+            return Err(invalid(name, text, map, vec![problem]));
+        }
+    };
+    // Checks the schema can't express (IANA port names, range order) run on the raw value too, so a
+    // file with schema errors still gets them in the same pass.
+    let mut problems = value_checks(&value, &map);
+    let specific: Vec<Option<Span>> = problems.iter().map(|p| p.span).collect();
+    problems.extend(
+        validate_schema(&value, &map)
+            .into_iter()
+            .filter(|p| !specific.contains(&p.span)),
+    );
+    problems.sort_by_key(|p| p.span);
+    if !problems.is_empty() {
+        return Err(invalid(name, text, map, problems));
+    }
+    let file: ManifestFile = match serde_json::from_value(value) {
+        Ok(f) => f,
+        Err(e) => {
+            // The schema is generated from these types, so this is a schema/type mismatch; still no panic.
+            let problem = Problem {
+                message: format!("invalid manifest: {e}"),
+                span: None,
+                label: String::new(),
+                help: None,
+                related: Vec::new(),
+            };
+            return Err(invalid(name, text, map, vec![problem]));
+        }
+    };
+    match resolve(file, &map, opts) {
+        Ok(manifest) => Ok((
+            manifest,
+            Document {
+                name: name.to_owned(),
+                text,
+                map,
+            },
+        )),
+        Err(problems) => Err(invalid(name, text, map, problems)),
+    }
+}
+
+fn invalid(name: &str, text: String, map: SourceMap, problems: Vec<Problem>) -> LoadError {
+    LoadError::Invalid {
+        doc: Box::new(Document {
+            name: name.to_owned(),
+            text,
+            map,
+        }),
+        problems,
+    }
+}
+
+fn parse_help(message: &str) -> String {
+    if message.contains("duplicate mapping key") {
+        "each key may appear once per mapping: remove or rename the second one".into()
+    } else if message.contains("nested")
+        || message.contains("too large")
+        || message.contains("alias")
+    {
+        "the document is nested too deeply or expands too many aliases; manifests need neither"
+            .into()
+    } else {
+        "fix the YAML syntax at this place (check indentation, quotes and brackets)".into()
+    }
+}
+
+/// The manifest schema as a JSON value.
+pub fn schema_value() -> &'static Value {
+    static SCHEMA: OnceLock<Value> = OnceLock::new();
+    SCHEMA.get_or_init(|| serde_json::from_str(SCHEMA_TEXT).unwrap_or(Value::Bool(true)))
+}
+
+fn validator() -> Option<&'static jsonschema::Validator> {
+    static VALIDATOR: OnceLock<Option<jsonschema::Validator>> = OnceLock::new();
+    VALIDATOR
+        .get_or_init(|| jsonschema::validator_for(schema_value()).ok())
+        .as_ref()
+}
+
+/// Validates the document against the schema and turns each error into a located [`Problem`].
+fn validate_schema(value: &Value, map: &SourceMap) -> Vec<Problem> {
+    let Some(validator) = validator() else {
+        return vec![Problem {
+            message: "internal error: the built-in manifest schema does not compile".into(),
+            span: None,
+            label: String::new(),
+            help: None,
+            related: Vec::new(),
+        }];
+    };
+    let mut problems: Vec<(String, Problem)> = Vec::new();
+    for err in validator.iter_errors(value) {
+        let path = pointer_to_path(err.instance_path().as_str());
+        for (p, problem) in schema_problem(&err, &path, value, map) {
+            problems.push((p, problem));
+        }
+    }
+    // One problem per place and message, in file order.
+    problems.sort_by_key(|(_, p)| (p.span, p.message.clone()));
+    problems.dedup_by(|a, b| a.1.span == b.1.span && a.1.message == b.1.message);
+    problems.into_iter().map(|(_, p)| p).collect()
+}
+
+fn shown(v: &Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() > 40 {
+        format!("{}…", s.chars().take(40).collect::<String>())
+    } else {
+        s
+    }
+}
+
+fn schema_problem(
+    err: &jsonschema::ValidationError<'_>,
+    path: &str,
+    root: &Value,
+    map: &SourceMap,
+) -> Vec<(String, Problem)> {
+    use jsonschema::error::ValidationErrorKind as K;
+    let here = map.span(path);
+    let node = schema_node(root, path);
+    let description = node
+        .and_then(|n| n.get("description"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let instance = err.instance();
+    let is_port = path.ends_with(".port")
+        || path.split('.').nth(2) == Some("ports") && path.split('.').count() == 4;
+    let one = |p: Problem| vec![(path.to_owned(), p)];
+    match err.kind() {
+        K::AdditionalProperties { unexpected } => {
+            let expected = node.map(property_names).unwrap_or_default();
+            unexpected
+                .iter()
+                .map(|key| {
+                    let key_path = join(path, key);
+                    let span = map.key_span(&key_path).unwrap_or(here);
+                    let where_ = if path.is_empty() { "at the top level".to_owned() } else { format!("in `{path}`") };
+                    let mut help = match did_you_mean(key, expected.iter().map(String::as_str)) {
+                        Some(s) => format!("did you mean `{s}`? "),
+                        None => String::new(),
+                    };
+                    help.push_str(&format!("expected one of: {}", expected.join(", ")));
+                    (key_path, Problem::at(span, format!("unknown field `{key}` {where_}"), "unknown field").help(help))
+                })
+                .collect()
+        }
+        K::Required { property } => {
+            let prop = property.as_str().unwrap_or_default();
+            let where_ = if path.is_empty() { "at the top level".to_owned() } else { format!("in `{path}`") };
+            let help = schema_node(root, &join(path, prop))
+                .and_then(|n| n.get("description"))
+                .and_then(Value::as_str)
+                .map(|d| format!("add `{prop}:` — {d}"))
+                .unwrap_or_else(|| format!("add `{prop}:`"));
+            one(Problem::at(here, format!("missing field `{prop}` {where_}"), format!("`{prop}` missing here")).help(help))
+        }
+        K::Enum { .. } | K::OneOfNotValid { .. } | K::AnyOf { .. } if !node.map(enum_options).unwrap_or_default().is_empty() => {
+            let opts = node.map(enum_options).unwrap_or_default();
+            let got = instance.as_str().map_or_else(|| shown(instance), str::to_owned);
+            let mut help = match did_you_mean(&got, opts.iter().map(String::as_str)) {
+                Some(s) => format!("did you mean `{s}`? "),
+                None => String::new(),
+            };
+            help.push_str(&format!("expected one of: {}", opts.join(", ")));
+            one(Problem::at(here, format!("`{got}` is not a valid value for `{}`", last(path)), "unknown value").help(help))
+        }
+        K::Maximum { .. } | K::Minimum { .. } if is_port => one(
+            Problem::at(here, format!("port {} is out of range: ports are 1-65535", shown(instance)), "out of range")
+                .help("use a port number from 1 to 65535"),
+        ),
+        K::Pattern { .. } if is_port => one(
+            Problem::at(here, format!("{} is not a port number", shown(instance)), "not a port")
+                .help("use a number from 1 to 65535, or a `${VAR}` / `${VAR:-default}` reference"),
+        ),
+        K::Type { .. } if is_port => one(
+            Problem::at(here, format!("{} is not a port number", shown(instance)), "not a port")
+                .help("use a number from 1 to 65535, or a `${VAR}` / `${VAR:-default}` reference"),
+        ),
+        K::PropertyNames { error } => {
+            let key = error.instance().as_str().unwrap_or_default().to_owned();
+            let key_path = join(path, &key);
+            let span = map.key_span(&key_path).unwrap_or(here);
+            let what = match path {
+                "services" => "a service name: use a lowercase DNS label (a-z, 0-9, `-`, at most 63, not starting or ending with `-`)",
+                "environment" => "a variable name: use letters, digits and `_`, not starting with a digit",
+                "port_plan" => "a team name: use letters, digits, `-` and `_`",
+                _ if path.ends_with(".ports") => "a port name: use at most 15 of a-z, 0-9 and `-` (IANA service-name rules)",
+                _ => "a valid name here",
+            };
+            vec![(key_path, Problem::at(span, format!("`{key}` is not {}", what.split(':').next().unwrap_or(what)), "invalid name").help(what.to_owned()))]
+        }
+        K::Type { .. } if path.is_empty() && instance.is_null() => one(
+            Problem::at(here, "the manifest is empty", "empty")
+                .help("a manifest needs at least `version: 1`, `target:` and `services:`; see examples/deploy.yaml"),
+        ),
+        K::Type { .. } => {
+            let expected: Vec<&str> = match node.and_then(|n| n.get("type")) {
+                Some(Value::String(t)) => vec![yaml_type(t)],
+                Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).map(yaml_type).collect(),
+                _ => Vec::new(),
+            };
+            let found = match &**instance {
+                Value::Null => "nothing (null)",
+                Value::Bool(_) => "a boolean",
+                Value::Number(n) if n.is_f64() => "a fractional number",
+                Value::Number(_) => "a whole number",
+                Value::String(_) => "a string",
+                Value::Array(_) => "a sequence",
+                Value::Object(_) => "a mapping",
+            };
+            let what = if path.is_empty() { "the manifest".to_owned() } else { format!("`{}`", last(path)) };
+            let mut p = Problem::at(here, format!("{what} must be {}, found {found}", expected.join(" or ")), "wrong type");
+            if let Some(d) = description {
+                p = p.help(d);
+            }
+            one(p)
+        }
+        K::Maximum { .. } | K::Minimum { .. } if path == "version" => one(
+            Problem::at(here, format!("manifest version {} is not supported", shown(instance)), "unsupported version")
+                .help("this preflight reads `version: 1`; upgrade preflight for newer manifests"),
+        ),
+        _ => {
+            let mut p = Problem::at(here, format!("{} (at `{}`)", err, if path.is_empty() { "top level" } else { path }), "invalid value");
+            if let Some(d) = description {
+                p = p.help(format!("`{}`: {d}", last(path)));
+            }
+            one(p)
+        }
+    }
+}
+
+/// JSON Schema type names in the words of YAML.
+fn yaml_type(t: &str) -> &'static str {
+    match t {
+        "object" => "a mapping",
+        "array" => "a sequence",
+        "string" => "a string",
+        "integer" => "a whole number",
+        "number" => "a number",
+        "boolean" => "true or false",
+        _ => "a value of another type",
+    }
+}
+
+fn last(path: &str) -> &str {
+    path.rsplit('.').next().unwrap_or(path)
+}
+
+/// The schema node that describes the instance at `path` (following `$ref`, `if/then/else` and
+/// `additionalProperties`), to read its `properties` and `description`.
+fn schema_node<'a>(instance: &Value, path: &str) -> Option<&'a Value> {
+    let root = schema_value();
+    let deref = |mut n: &'a Value, inst: Option<&Value>| -> Option<&'a Value> {
+        for _ in 0..16 {
+            if let Some(r) = n.get("$ref").and_then(Value::as_str) {
+                n = root.pointer(r.strip_prefix('#')?)?;
+            } else if n.get("if").is_some() {
+                let is_obj = inst.is_some_and(Value::is_object);
+                n = n.get(if is_obj { "then" } else { "else" })?;
+            } else {
+                return Some(n);
+            }
+        }
+        None
+    };
+    let mut inst = Some(instance);
+    let mut node = deref(root, inst)?;
+    if path.is_empty() {
+        return Some(node);
+    }
+    for seg in path.split('.') {
+        inst = inst.and_then(|i| match i {
+            Value::Object(m) => m.get(seg),
+            Value::Array(a) => seg.parse::<usize>().ok().and_then(|n| a.get(n)),
+            _ => None,
+        });
+        let next = node
+            .get("properties")
+            .and_then(|p| p.get(seg))
+            .or_else(|| node.get("additionalProperties").filter(|a| a.is_object()))
+            .or_else(|| node.get("items"))?;
+        node = deref(next, inst)?;
+    }
+    Some(node)
+}
+
+/// The allowed values of an enumeration: `enum`, or `oneOf`/`anyOf` of `const`s (how schemars writes an
+/// enum whose variants have docs).
+fn enum_options(node: &Value) -> Vec<String> {
+    let text = |v: &Value| v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+    if let Some(e) = node.get("enum").and_then(Value::as_array) {
+        return e.iter().map(text).collect();
+    }
+    ["oneOf", "anyOf"]
+        .iter()
+        .filter_map(|k| node.get(*k).and_then(Value::as_array))
+        .flat_map(|alts| alts.iter().filter_map(|a| a.get("const").map(text)))
+        .collect()
+}
+
+fn property_names(node: &Value) -> Vec<String> {
+    node.get("properties")
+        .and_then(Value::as_object)
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// Checks an IANA service name (Kubernetes `IsValidPortName`): at most 15 characters of `a-z0-9-`, at
+/// least one letter, no leading, trailing or doubled hyphen.
+fn port_name_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() || name.len() > 15 {
+        Some("must be 1 to 15 characters long")
+    } else if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        Some("must contain only lowercase letters (a-z), digits (0-9) and hyphens (-)")
+    } else if !name.bytes().any(|b| b.is_ascii_lowercase()) {
+        Some("must contain at least one letter (a-z)")
+    } else if name.contains("--") {
+        Some("must not contain consecutive hyphens")
+    } else if name.starts_with('-') || name.ends_with('-') {
+        Some("must not begin or end with a hyphen")
+    } else {
+        None
+    }
+}
+
+/// Problems found on the raw document that the schema cannot express: port names that break the IANA
+/// service-name rules, and `port_plan` ranges that are backwards or out of bounds.
+fn value_checks(value: &Value, map: &SourceMap) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    if let Some(services) = value.get("services").and_then(Value::as_object) {
+        for (sname, svc) in services {
+            let Some(ports) = svc.get("ports").and_then(Value::as_object) else {
+                continue;
+            };
+            for pname in ports.keys() {
+                if let Some(why) = port_name_problem(pname) {
+                    let path = join(&join(&join("services", sname), "ports"), pname);
+                    problems.push(
+                        Problem::at(map.key_span(&path).unwrap_or_else(|| map.span(&path)), format!("port name `{pname}` {why}"), "invalid port name")
+                            .help("port names follow the IANA service-name rules that Kubernetes enforces, e.g. `http`, `metrics`, `grpc-web`"),
+                    );
+                }
+            }
+        }
+    }
+    if let Some(plan) = value.get("port_plan").and_then(Value::as_object) {
+        for (team, range) in plan {
+            let Some(text) = range.as_str() else { continue };
+            if let Err(e) = text.parse::<crate::ports::PortRange>() {
+                let path = join("port_plan", team);
+                problems.push(
+                    Problem::at(
+                        map.span(&path),
+                        format!("invalid block for team `{team}`: {e}"),
+                        "invalid range",
+                    )
+                    .help("write the block as START-END, e.g. `11000-11999`"),
+                );
+            }
+        }
+    }
+    problems
+}
+
+struct Resolver<'a> {
+    map: &'a SourceMap,
+    vars: Variables,
+    problems: Vec<Problem>,
+    unresolved: Vec<Unresolved>,
+    interpolations: BTreeMap<String, Vec<super::interpolate::VarUse>>,
+}
+
+impl Resolver<'_> {
+    /// Interpolates the string at `path`; `None` when it is malformed (a problem is recorded).
+    fn interpolate(&mut self, path: &str, s: &str) -> Option<Interpolated> {
+        match interpolate(s, &self.vars) {
+            Ok(i) => {
+                for name in i.unresolved() {
+                    self.unresolved.push(Unresolved {
+                        path: path.to_owned(),
+                        name: name.to_owned(),
+                    });
+                }
+                if !i.uses.is_empty() {
+                    self.interpolations.insert(path.to_owned(), i.uses.clone());
+                }
+                Some(i)
+            }
+            Err(msg) => {
+                self.problems.push(
+                    Problem::at(self.map.span(path), msg, "bad reference")
+                        .help("write `${VAR}` or `${VAR:-default}`; `$$` is a literal `$`"),
+                );
+                None
+            }
+        }
+    }
+
+    /// Labels pointing at the definitions of the variables an interpolated value used.
+    fn var_labels(&self, i: &Interpolated) -> Vec<(Span, String)> {
+        i.uses
+            .iter()
+            .filter_map(|u| match &u.source {
+                Some(VarSource::Manifest(def)) => {
+                    Some((self.map.span(def), format!("`{}` defined here", u.name)))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn origin(i: &Interpolated) -> String {
+        let parts: Vec<String> = i
+            .uses
+            .iter()
+            .map(|u| match &u.source {
+                Some(VarSource::Process) => format!("`{}` from the process environment", u.name),
+                Some(VarSource::Default) => format!("the default of `{}`", u.name),
+                _ => format!("`{}`", u.name),
+            })
+            .collect();
+        parts.join(", ")
+    }
+
+    fn port_number(&mut self, path: &str, value: &PortValue) -> Option<u16> {
+        match value {
+            PortValue::Number(n) => Some(*n),
+            PortValue::Expr(s) => {
+                let i = self.interpolate(path, s)?;
+                if i.unresolved().next().is_some() {
+                    return None;
+                }
+                match i.text.trim().parse::<u32>() {
+                    Ok(n @ 1..=65535) => Some(n as u16),
+                    _ => {
+                        let mut p = Problem::at(
+                            self.map.span(path),
+                            format!(
+                                "`{s}` resolves to {:?} (from {}), which is not a port number",
+                                i.text,
+                                Self::origin(&i)
+                            ),
+                            "not a port",
+                        )
+                        .help("set the variable to a number from 1 to 65535");
+                        p.related = self.var_labels(&i);
+                        self.problems.push(p);
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    fn bind(&mut self, path: &str, value: Option<&str>) -> IpAddr {
+        let default = IpAddr::from([0, 0, 0, 0]);
+        let Some(raw) = value else { return default };
+        let (text, labels, origin) = if raw.contains('$') {
+            let Some(i) = self.interpolate(path, raw) else {
+                return default;
+            };
+            if i.unresolved().next().is_some() {
+                return default;
+            }
+            let labels = self.var_labels(&i);
+            let origin = format!(" (from {})", Self::origin(&i));
+            (i.text, labels, origin)
+        } else {
+            (raw.to_owned(), Vec::new(), String::new())
+        };
+        let t = text.trim();
+        let t = t
+            .strip_prefix('[')
+            .and_then(|s| s.strip_suffix(']'))
+            .unwrap_or(t);
+        match t.parse::<IpAddr>() {
+            Ok(ip) => ip,
+            Err(_) => {
+                let hint = if t.eq_ignore_ascii_case("localhost") {
+                    "use `127.0.0.1` (or `::1`): `bind` takes an address, not a host name"
+                } else if t == "*" {
+                    "use `0.0.0.0` (every IPv4 address) or `::` (every address)"
+                } else {
+                    "use an IPv4 or IPv6 address such as `0.0.0.0`, `127.0.0.1` or `::`"
+                };
+                let mut p = Problem::at(
+                    self.map.span(path),
+                    format!("{text:?}{origin} is not an IP address"),
+                    "not an address",
+                )
+                .help(hint);
+                p.related = labels;
+                self.problems.push(p);
+                default
+            }
+        }
+    }
+}
+
+fn resolve(
+    file: ManifestFile,
+    map: &SourceMap,
+    opts: &LoadOptions,
+) -> Result<Manifest, Vec<Problem>> {
+    let mut vars = Variables::default();
+    for (name, value) in &file.environment {
+        vars.manifest
+            .insert(name.clone(), (value.as_text(), join("environment", name)));
+    }
+    if opts.process_env {
+        vars.process = Some(
+            std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                .collect(),
+        );
+    }
+    let mut r = Resolver {
+        map,
+        vars,
+        problems: Vec::new(),
+        unresolved: Vec::new(),
+        interpolations: BTreeMap::new(),
+    };
+
+    if file.services.len() > opts.limits.max_services {
+        r.problems.push(
+            Problem::at(
+                map.span("services"),
+                format!(
+                    "{} services, over the limit of {}",
+                    file.services.len(),
+                    opts.limits.max_services
+                ),
+                "too many services",
+            )
+            .help("split the manifest into several files"),
+        );
+        return Err(r.problems);
+    }
+
+    let mut port_plan = Vec::new();
+    for (team, text) in &file.port_plan {
+        let path = join("port_plan", team);
+        // `value_checks` has already refused ranges that do not parse.
+        if let Ok(range) = text.0.parse() {
+            port_plan.push(PlanBlock {
+                team: team.clone(),
+                range,
+                path,
+            });
+        }
+    }
+
+    let mut capabilities: Vec<String> = file
+        .target
+        .capabilities
+        .iter()
+        .map(|c| c.canonical())
+        .collect();
+    capabilities.sort();
+    capabilities.dedup();
+
+    let mut services = Vec::with_capacity(file.services.len());
+    for (name, svc) in file.services {
+        let spath = join("services", &name);
+        if svc.ports.len() > opts.limits.max_ports_per_service {
+            r.problems.push(Problem::at(
+                map.span(&join(&spath, "ports")),
+                format!(
+                    "{} ports, over the limit of {} for one service",
+                    svc.ports.len(),
+                    opts.limits.max_ports_per_service
+                ),
+                "too many ports",
+            ));
+            continue;
+        }
+        let mut ports = Vec::with_capacity(svc.ports.len());
+        for (pname, entry) in svc.ports {
+            let ppath = join(&join(&spath, "ports"), &pname);
+            let spec = match entry {
+                PortEntry::Short(v) => PortSpec {
+                    port: v,
+                    protocol: Default::default(),
+                    bind: None,
+                    expose: Default::default(),
+                    purpose: None,
+                },
+                PortEntry::Full(s) => s,
+            };
+            let number_path = if map.contains(&join(&ppath, "port")) {
+                join(&ppath, "port")
+            } else {
+                ppath.clone()
+            };
+            let number = r.port_number(&number_path, &spec.port);
+            let bind = r.bind(&join(&ppath, "bind"), spec.bind.as_deref());
+            ports.push(Port {
+                name: pname,
+                number,
+                protocol: spec.protocol,
+                bind,
+                expose: spec.expose,
+                purpose: spec.purpose,
+                path: ppath,
+                number_path,
+            });
+        }
+        services.push(Service {
+            name,
+            team: svc.team,
+            description: svc.description,
+            runtime: svc.runtime,
+            socket: svc.socket.unwrap_or_default(),
+            ports,
+            path: spath,
+        });
+    }
+
+    if !r.problems.is_empty() {
+        return Err(r.problems);
+    }
+    Ok(Manifest {
+        target: Target {
+            platform: file.target.platform,
+            run_as: file.target.run_as,
+            capabilities,
+        },
+        port_plan,
+        services,
+        environment: file.environment.keys().cloned().collect(),
+        unresolved: r.unresolved,
+        interpolations: r.interpolations,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problems(text: &str) -> Vec<Problem> {
+        match load_str("t.yaml", text.to_owned(), &LoadOptions::default()) {
+            Err(LoadError::Invalid { problems, .. }) => problems,
+            Ok(_) => panic!("expected problems"),
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+
+    const HEAD: &str = "version: 1\ntarget: { platform: linux }\n";
+
+    #[test]
+    fn unknown_field_suggests() {
+        let p = problems(&format!(
+            "{HEAD}services:\n  a:\n    ports:\n      http: {{ port: 80, proto: tcp }}\n"
+        ));
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].message.contains("unknown field `proto`"),
+            "{}",
+            p[0].message
+        );
+        assert!(
+            p[0].help
+                .as_deref()
+                .unwrap()
+                .contains("did you mean `protocol`")
+        );
+    }
+
+    #[test]
+    fn port_values() {
+        for (v, msg) in [
+            ("0", "out of range"),
+            ("70000", "out of range"),
+            ("\"abc\"", "not a port number"),
+            ("true", "not a port number"),
+        ] {
+            let p = problems(&format!(
+                "{HEAD}services:\n  a:\n    ports:\n      http: {v}\n"
+            ));
+            assert!(p[0].message.contains(msg), "{v}: {p:?}");
+        }
+    }
+
+    #[test]
+    fn interpolated_port_with_bad_value_points_at_the_definition() {
+        let p = problems(&format!(
+            "{HEAD}environment: {{ P: abc }}\nservices:\n  a:\n    ports:\n      http: \"${{P}}\"\n"
+        ));
+        assert!(p[0].message.contains("not a port number"));
+        assert_eq!(p[0].related.len(), 1);
+    }
+
+    #[test]
+    fn resolves_defaults_and_order() {
+        let (m, _) = load_str(
+            "t.yaml",
+            format!("{HEAD}environment: {{ P: 11001 }}\nservices:\n  z:\n    ports:\n      http: \"${{P}}\"\n  a:\n    ports:\n      m: {{ port: \"${{Q:-9}}\", bind: \"[::1]\" }}\n"),
+            &LoadOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(m.services[0].name, "z");
+        assert_eq!(m.services[0].ports[0].number, Some(11001));
+        assert_eq!(m.services[1].ports[0].number, Some(9));
+        assert_eq!(m.services[1].ports[0].bind.to_string(), "::1");
+        assert_eq!(m.services[0].ports[0].bind.to_string(), "0.0.0.0");
+    }
+}

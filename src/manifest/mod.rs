@@ -1,0 +1,156 @@
+//! The deploy manifest: loading, validation, interpolation and the resolved form the rules read.
+//!
+//! [`load`] reads a file (with a size limit), parses it once with spans ([`source_map`]), validates it against
+//! the JSON Schema generated from [`model`], deserializes it, interpolates `${VAR}` references and resolves
+//! it into a [`Manifest`]: services and ports in document order with defaults applied, each carrying the
+//! dotted path that later stages use to name places. Every problem found is collected, not only the first.
+
+pub mod interpolate;
+pub mod load;
+pub mod model;
+pub mod source_map;
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+pub use load::{LoadError, LoadOptions, Problem, load, load_str};
+pub use model::{Expose, Platform, Protocol, Purpose, RunAs, Runtime};
+pub use source_map::{SourceMap, Span};
+
+use crate::ports::PortRange;
+use interpolate::VarUse;
+
+/// A loaded file: its display name, its text and where each path sits in it.
+#[derive(Debug)]
+pub struct Document {
+    /// The name shown to users (the path as given on the command line).
+    pub name: String,
+    /// The file's text.
+    pub text: String,
+    /// Path → span table of the text.
+    pub map: SourceMap,
+}
+
+/// A manifest after validation and interpolation, with every default applied.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    /// The target host.
+    pub target: Target,
+    /// The team blocks of `port_plan`, in file order.
+    pub port_plan: Vec<PlanBlock>,
+    /// The services, in file order.
+    pub services: Vec<Service>,
+    /// Names of the variables defined under `environment:`, in file order.
+    pub environment: Vec<String>,
+    /// `${VAR}` references that had no value and no default.
+    pub unresolved: Vec<Unresolved>,
+    /// Every interpolated value: path of the value → the variables it used.
+    pub interpolations: BTreeMap<String, Vec<VarUse>>,
+}
+
+/// The target host as the manifest describes it.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The platform.
+    pub platform: Platform,
+    /// Who the services run as.
+    pub run_as: RunAs,
+    /// Granted Linux capabilities, canonical (`NET_BIND_SERVICE`), sorted.
+    pub capabilities: Vec<String>,
+}
+
+impl Target {
+    /// Whether the capability (canonical name, e.g. `NET_BIND_SERVICE`) is granted.
+    pub fn has_capability(&self, name: &str) -> bool {
+        self.capabilities.iter().any(|c| c == name)
+    }
+}
+
+/// One team's block of the port plan.
+#[derive(Debug, Clone)]
+pub struct PlanBlock {
+    /// The team's name.
+    pub team: String,
+    /// Its ports.
+    pub range: PortRange,
+    /// Path of the block (`port_plan.orders`).
+    pub path: String,
+}
+
+/// A service with its ports.
+#[derive(Debug, Clone)]
+pub struct Service {
+    /// The service's name.
+    pub name: String,
+    /// The owning team.
+    pub team: Option<String>,
+    /// Free text.
+    pub description: Option<String>,
+    /// What it is built with.
+    pub runtime: Runtime,
+    /// Socket options declared in the manifest (not the runtime's defaults).
+    pub socket: model::SocketOptions,
+    /// Its ports, in file order.
+    pub ports: Vec<Port>,
+    /// Path of the service (`services.orders-api`).
+    pub path: String,
+}
+
+/// One port of a service, with defaults applied.
+#[derive(Debug, Clone)]
+pub struct Port {
+    /// The port's name (`http`).
+    pub name: String,
+    /// The number; `None` when it came from a `${VAR}` that has no value.
+    pub number: Option<u16>,
+    /// The transport protocol.
+    pub protocol: Protocol,
+    /// The bind address (`0.0.0.0` when not given).
+    pub bind: IpAddr,
+    /// Who must reach it.
+    pub expose: Expose,
+    /// What it carries.
+    pub purpose: Option<Purpose>,
+    /// Path of the port entry (`services.orders-api.ports.http`).
+    pub path: String,
+    /// Path of the port number: `….ports.http.port`, or the entry itself for the shorthand `http: 8080`.
+    pub number_path: String,
+}
+
+impl Port {
+    /// Path of the bind address.
+    pub fn bind_path(&self) -> String {
+        format!("{}.bind", self.path)
+    }
+
+    /// `8080/tcp`, or `?/tcp` when unresolved.
+    pub fn label(&self) -> String {
+        match self.number {
+            Some(n) => format!("{n}/{}", self.protocol.as_str()),
+            None => format!("?/{}", self.protocol.as_str()),
+        }
+    }
+}
+
+/// A `${VAR}` reference with no value.
+#[derive(Debug, Clone)]
+pub struct Unresolved {
+    /// Path of the value holding the reference.
+    pub path: String,
+    /// The variable's name.
+    pub name: String,
+}
+
+impl Manifest {
+    /// Every port with its service, in file order.
+    pub fn ports(&self) -> impl Iterator<Item = (&Service, &Port)> {
+        self.services
+            .iter()
+            .flat_map(|s| s.ports.iter().map(move |p| (s, p)))
+    }
+
+    /// The plan block of a team.
+    pub fn plan_block(&self, team: &str) -> Option<&PlanBlock> {
+        self.port_plan.iter().find(|b| b.team == team)
+    }
+}

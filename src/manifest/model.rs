@@ -1,0 +1,402 @@
+//! The manifest file as written: serde types, which are also the source of `schemas/deploy.schema.json`.
+//!
+//! These types describe the file exactly (every field, every default); they are deserialized only after the
+//! JSON Schema generated from them has accepted the document. Interpolation of `${VAR}` and the checks that
+//! need more than a schema (IANA port names, IP addresses, port ranges) happen in [`super::resolve`], which
+//! turns this into the [`super::Manifest`] the rules read.
+
+use indexmap::IndexMap;
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Serialize};
+
+/// A deploy manifest: what a set of services needs from the host it runs on.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "preflight deploy manifest", extend("$id" = "https://preflight.dev/schemas/deploy.schema.json"))]
+pub struct ManifestFile {
+    /// Version of the manifest format. Only `1` exists.
+    #[schemars(range(min = 1, max = 1))]
+    pub version: u32,
+    /// The host the services will run on.
+    pub target: Target,
+    /// Variables that `${VAR}` and `${VAR:-default}` in port and bind values refer to.
+    #[serde(default)]
+    #[schemars(extend("propertyNames" = { "pattern": "^[A-Za-z_][A-Za-z0-9_]*$" }))]
+    pub environment: IndexMap<String, EnvValue>,
+    /// Each team's block of ports, as `START-END` (inclusive), e.g. `11000-11999`.
+    #[serde(default)]
+    #[schemars(extend("propertyNames" = { "pattern": "^[A-Za-z0-9_-]+$" }))]
+    pub port_plan: IndexMap<String, PortRangeText>,
+    /// The services, by name (lowercase DNS labels).
+    #[schemars(extend("propertyNames" = { "pattern": "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$" }))]
+    pub services: IndexMap<String, Service>,
+}
+
+/// A value of `environment:`: a string or a whole number.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum EnvValue {
+    /// A whole number, such as `11001`.
+    Int(i64),
+    /// Text, such as `"11001"`.
+    Text(String),
+}
+
+impl EnvValue {
+    /// The value as text, as it is substituted.
+    pub fn as_text(&self) -> String {
+        match self {
+            EnvValue::Int(i) => i.to_string(),
+            EnvValue::Text(s) => s.clone(),
+        }
+    }
+}
+
+/// A port range written `START-END`, e.g. `11000-11999`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub struct PortRangeText(
+    #[schemars(regex(pattern = r"^\s*[0-9]{1,5}\s*-\s*[0-9]{1,5}\s*$"))] pub String,
+);
+
+/// The host the services will run on.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    /// The operating system (or orchestrator) the services run on.
+    pub platform: Platform,
+    /// Who the service process runs as.
+    #[serde(default)]
+    pub run_as: RunAs,
+    /// Linux capabilities granted to the service process, e.g. `[NET_BIND_SERVICE]`.
+    #[serde(default)]
+    pub capabilities: Vec<Capability>,
+}
+
+/// A Linux capability name, with or without the `CAP_` prefix.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub struct Capability(#[schemars(regex(pattern = r"^(?i:cap_)?[A-Za-z_]+$"))] pub String);
+
+impl Capability {
+    /// The capability's canonical name without prefix, in upper case (`NET_BIND_SERVICE`).
+    pub fn canonical(&self) -> String {
+        let upper = self.0.to_ascii_uppercase();
+        upper
+            .strip_prefix("CAP_")
+            .map(str::to_owned)
+            .unwrap_or(upper)
+    }
+}
+
+/// The operating system (or orchestrator) the services run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Platform {
+    /// Windows (Server or client).
+    Windows,
+    /// Linux.
+    Linux,
+    /// macOS.
+    Macos,
+    /// Kubernetes pods (Linux containers, one network namespace per pod).
+    Kubernetes,
+}
+
+impl Platform {
+    /// The name as written in the manifest.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Platform::Windows => "windows",
+            Platform::Linux => "linux",
+            Platform::Macos => "macos",
+            Platform::Kubernetes => "kubernetes",
+        }
+    }
+
+    /// The name as people write it in prose.
+    pub fn display(self) -> &'static str {
+        match self {
+            Platform::Windows => "Windows",
+            Platform::Linux => "Linux",
+            Platform::Macos => "macOS",
+            Platform::Kubernetes => "Kubernetes",
+        }
+    }
+
+    /// Whether the services run on a Linux kernel (Linux hosts and Kubernetes pods).
+    pub fn is_linux_kernel(self) -> bool {
+        matches!(self, Platform::Linux | Platform::Kubernetes)
+    }
+}
+
+/// Who the service process runs as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RunAs {
+    /// uid 0 on Linux and macOS (all capabilities).
+    Root,
+    /// An administrator: Windows Administrators, or a Unix account with full privileges; treated like root.
+    Admin,
+    /// An unprivileged account.
+    #[default]
+    User,
+}
+
+impl RunAs {
+    /// Whether the process holds every privilege.
+    pub fn is_privileged(self) -> bool {
+        matches!(self, RunAs::Root | RunAs::Admin)
+    }
+}
+
+/// One service: a process (or pod) that listens on ports.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    /// The team that owns the service; its ports must lie in the team's `port_plan` block.
+    #[serde(default)]
+    pub team: Option<String>,
+    /// Free text, e.g. `Orders HTTP API`.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// What the service is built with; decides socket defaults such as SO_REUSEADDR.
+    #[serde(default)]
+    pub runtime: Runtime,
+    /// Socket options the service sets, overriding the runtime's defaults.
+    #[serde(default)]
+    pub socket: Option<SocketOptions>,
+    /// The ports, by name (IANA service-name rules: at most 15 of `a-z`, `0-9`, `-`, at least one letter).
+    #[schemars(extend("propertyNames" = { "pattern": "^[a-z0-9-]{1,15}$" }))]
+    pub ports: IndexMap<String, PortEntry>,
+}
+
+/// What a service is built with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Runtime {
+    /// Go (`net.Listen`).
+    Go,
+    /// Rust (`std::net`, tokio).
+    Rust,
+    /// Node.js (`net`, `http`).
+    Node,
+    /// Python (asyncio, `http.server`).
+    Python,
+    /// Java (`ServerSocket`, NIO).
+    Java,
+    /// .NET (Kestrel, sockets).
+    Dotnet,
+    /// nginx.
+    Nginx,
+    /// IIS (HTTP.sys).
+    Iis,
+    /// Anything else: socket defaults unknown.
+    #[default]
+    Other,
+}
+
+impl Runtime {
+    /// The name as written in the manifest.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Runtime::Go => "go",
+            Runtime::Rust => "rust",
+            Runtime::Node => "node",
+            Runtime::Python => "python",
+            Runtime::Java => "java",
+            Runtime::Dotnet => "dotnet",
+            Runtime::Nginx => "nginx",
+            Runtime::Iis => "iis",
+            Runtime::Other => "other",
+        }
+    }
+}
+
+/// Socket options a service sets explicitly.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SocketOptions {
+    /// Whether the listening socket sets SO_REUSEADDR.
+    #[serde(default)]
+    pub reuse_address: Option<bool>,
+    /// Whether the listening socket sets SO_EXCLUSIVEADDRUSE (Windows).
+    #[serde(default)]
+    pub exclusive_address: Option<bool>,
+}
+
+/// A port: the shorthand (just the number) or the full form.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum PortEntry {
+    /// `metrics: 10081`
+    Short(PortValue),
+    /// `http: { port: 8080, protocol: tcp, … }`
+    Full(PortSpec),
+}
+
+impl JsonSchema for PortEntry {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "PortEntry".into()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        // if/then/else instead of anyOf, so a validator reports the error of the form the user chose
+        // (an unknown field in the object, a bad number) instead of "matches none of the alternatives".
+        let spec = generator.subschema_for::<PortSpec>();
+        let value = generator.subschema_for::<PortValue>();
+        json_schema!({
+            "description": "A port: just the number (or `${VAR}`), or an object with `port` and options.",
+            "if": { "type": "object" },
+            "then": spec,
+            "else": value
+        })
+    }
+}
+
+/// A port number: 1–65535, or a `${VAR}` / `${VAR:-default}` reference resolved from `environment:`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum PortValue {
+    /// A literal port number.
+    Number(u16),
+    /// A string holding a `${VAR}` reference.
+    Expr(String),
+}
+
+impl JsonSchema for PortValue {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "PortValue".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A port number 1-65535, or a string with a ${VAR} or ${VAR:-default} reference.",
+            "type": ["integer", "string"],
+            "minimum": 1,
+            "maximum": 65535,
+            "pattern": "\\$\\{"
+        })
+    }
+}
+
+/// The full form of a port.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortSpec {
+    /// The port number: 1–65535, or a `${VAR}` / `${VAR:-default}` reference.
+    pub port: PortValue,
+    /// The transport protocol.
+    #[serde(default)]
+    pub protocol: Protocol,
+    /// The local address the service binds: an IPv4 or IPv6 address (`0.0.0.0` and `::` mean every address).
+    #[serde(default)]
+    pub bind: Option<String>,
+    /// Who must reach the port: `public` (anyone), `internal` (other hosts of the network), `local` (this host only).
+    #[serde(default)]
+    pub expose: Expose,
+    /// What the port carries.
+    #[serde(default)]
+    pub purpose: Option<Purpose>,
+}
+
+/// A transport protocol.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    Deserialize,
+    Serialize,
+    JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// TCP.
+    #[default]
+    Tcp,
+    /// UDP.
+    Udp,
+}
+
+impl Protocol {
+    /// `tcp` or `udp`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+        }
+    }
+}
+
+/// Who must be able to reach a port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Expose {
+    /// Anyone, from anywhere.
+    Public,
+    /// Other hosts of the same network.
+    #[default]
+    Internal,
+    /// Only this host.
+    Local,
+}
+
+impl Expose {
+    /// The name as written in the manifest.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Expose::Public => "public",
+            Expose::Internal => "internal",
+            Expose::Local => "local",
+        }
+    }
+}
+
+/// What a port carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Purpose {
+    /// Plain HTTP.
+    Http,
+    /// HTTPS.
+    Https,
+    /// gRPC.
+    Grpc,
+    /// Health checks.
+    Health,
+    /// Metrics (Prometheus and the like).
+    Metrics,
+    /// Anything else.
+    Other,
+}
+
+impl Purpose {
+    /// The name as written in the manifest.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Http => "http",
+            Purpose::Https => "https",
+            Purpose::Grpc => "grpc",
+            Purpose::Health => "health",
+            Purpose::Metrics => "metrics",
+            Purpose::Other => "other",
+        }
+    }
+
+    /// Health and metrics endpoints, which are meant for operators rather than users.
+    pub fn is_operational(self) -> bool {
+        matches!(self, Purpose::Health | Purpose::Metrics)
+    }
+}
+
+/// The JSON Schema of the manifest, as committed in `schemas/deploy.schema.json`.
+pub fn schema() -> serde_json::Value {
+    let schema = schemars::generate::SchemaSettings::draft2020_12()
+        .into_generator()
+        .into_root_schema_for::<ManifestFile>();
+    schema.to_value()
+}

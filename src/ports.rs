@@ -1,0 +1,176 @@
+//! Port ranges and their arithmetic, and the address-overlap question that decides whether two binds clash.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// An inclusive range of port numbers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct PortRange {
+    /// First port of the range.
+    pub start: u16,
+    /// Last port of the range (inclusive).
+    pub end: u16,
+}
+
+impl PortRange {
+    /// A range from `start` to `end` inclusive; `None` when `start > end`.
+    pub fn new(start: u16, end: u16) -> Option<Self> {
+        (start <= end).then_some(PortRange { start, end })
+    }
+
+    /// A range of `count` ports starting at `start` (the `netsh … dynamicport` form); `None` when empty
+    /// or past 65535.
+    pub fn from_start_count(start: u16, count: u32) -> Option<Self> {
+        let end = u32::from(start).checked_add(count)?.checked_sub(1)?;
+        PortRange::new(start, u16::try_from(end).ok()?)
+    }
+
+    /// Whether `port` lies in the range.
+    pub fn contains(self, port: u16) -> bool {
+        self.start <= port && port <= self.end
+    }
+
+    /// The ports both ranges hold, if any.
+    pub fn intersection(self, other: PortRange) -> Option<PortRange> {
+        PortRange::new(self.start.max(other.start), self.end.min(other.end))
+    }
+
+    /// How many ports the range holds.
+    pub fn len(self) -> u32 {
+        u32::from(self.end) - u32::from(self.start) + 1
+    }
+
+    /// Always false: a range holds at least one port.
+    pub fn is_empty(self) -> bool {
+        false
+    }
+}
+
+impl fmt::Display for PortRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.start == self.end {
+            write!(f, "{}", self.start)
+        } else {
+            write!(f, "{}-{}", self.start, self.end)
+        }
+    }
+}
+
+/// Why a range could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RangeError(pub String);
+
+impl fmt::Display for RangeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for PortRange {
+    type Err = RangeError;
+
+    /// Reads `START-END` (spaces allowed around the numbers) or a single port.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let num = |t: &str| -> Result<u16, RangeError> {
+            let t = t.trim();
+            match t.parse::<u32>() {
+                Ok(n) if (1..=65535).contains(&n) => Ok(n as u16),
+                Ok(n) => Err(RangeError(format!(
+                    "port {n} is out of range: ports are 1-65535"
+                ))),
+                Err(_) => Err(RangeError(format!("`{t}` is not a port number"))),
+            }
+        };
+        let (a, b) = match s.split_once('-') {
+            Some((a, b)) => (num(a)?, num(b)?),
+            None => {
+                let p = num(s)?;
+                (p, p)
+            }
+        };
+        PortRange::new(a, b).ok_or_else(|| {
+            RangeError(format!(
+                "range {a}-{b} is backwards: the first port must not be above the last"
+            ))
+        })
+    }
+}
+
+/// Whether two bind addresses can't both hold the same port: equal addresses, or one is a wildcard that
+/// covers the other. `0.0.0.0` covers every IPv4 address; `::` covers every IPv6 address and, since Linux
+/// (`net.ipv6.bindv6only=0`), Go, Node and Java open dual-stack sockets for it, every IPv4 address too.
+pub fn binds_overlap(a: IpAddr, b: IpAddr) -> bool {
+    if a == b || a.is_unspecified() && b.is_unspecified() {
+        return true;
+    }
+    match (a, b) {
+        (IpAddr::V4(x), IpAddr::V4(y)) => x.is_unspecified() || y.is_unspecified(),
+        (IpAddr::V6(x), IpAddr::V6(y)) => x.is_unspecified() || y.is_unspecified(),
+        (IpAddr::V6(x), IpAddr::V4(_)) => x.is_unspecified(),
+        (IpAddr::V4(_), IpAddr::V6(y)) => y.is_unspecified(),
+    }
+}
+
+/// Whether `ip` is a loopback address (127.0.0.0/8, `::1`, or an IPv4-mapped loopback).
+pub fn is_loopback(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_loopback(),
+        IpAddr::V6(v6) => {
+            v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_ranges() {
+        assert_eq!(
+            "11000-11999".parse(),
+            Ok(PortRange {
+                start: 11000,
+                end: 11999
+            })
+        );
+        assert_eq!(" 80 - 81 ".parse(), Ok(PortRange { start: 80, end: 81 }));
+        assert_eq!("80".parse(), Ok(PortRange { start: 80, end: 80 }));
+        assert!("2-1".parse::<PortRange>().is_err());
+        assert!("0-10".parse::<PortRange>().is_err());
+        assert!("1-70000".parse::<PortRange>().is_err());
+        assert!("a-b".parse::<PortRange>().is_err());
+    }
+
+    #[test]
+    fn arithmetic() {
+        let r = PortRange::new(49152, 65535).unwrap();
+        assert_eq!(r.len(), 16384);
+        assert_eq!(PortRange::from_start_count(49152, 16384), Some(r));
+        assert_eq!(PortRange::from_start_count(65535, 2), None);
+        assert_eq!(PortRange::from_start_count(1, 0), None);
+        assert_eq!(
+            r.intersection(PortRange::new(60000, 60010).unwrap()),
+            PortRange::new(60000, 60010)
+        );
+        assert_eq!(r.intersection(PortRange::new(1, 2).unwrap()), None);
+    }
+
+    #[test]
+    fn overlap() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert!(binds_overlap(ip("0.0.0.0"), ip("127.0.0.1")));
+        assert!(binds_overlap(ip("::"), ip("127.0.0.1")));
+        assert!(binds_overlap(ip("::"), ip("0.0.0.0")));
+        assert!(binds_overlap(ip("::1"), ip("::")));
+        assert!(!binds_overlap(ip("127.0.0.1"), ip("127.0.0.2")));
+        assert!(!binds_overlap(ip("127.0.0.1"), ip("::1")));
+        assert!(!binds_overlap(ip("0.0.0.0"), ip("::1")));
+        assert!(is_loopback(ip("127.1.2.3")));
+        assert!(is_loopback(ip("::ffff:127.0.0.1")));
+        assert!(!is_loopback(ip("0.0.0.0")));
+    }
+}

@@ -1,0 +1,297 @@
+//! `--format human`: miette diagnostics that underline the YAML value, then a summary.
+//!
+//! In a terminal (and without `NO_COLOR`) miette's graphical renderer draws the snippet; otherwise
+//! [`super::plain`] writes rustc-style plain text without ANSI codes, which is what logs and snapshots want.
+
+use std::fmt;
+use std::io::{self, Write};
+
+use miette::{
+    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode,
+};
+
+use crate::check::Outcome;
+use crate::finding::{Finding, Severity, Summary};
+use crate::manifest::{Document, LoadError, Problem};
+
+use super::plain::{self, Label};
+
+/// How to draw diagnostics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Style {
+    /// miette's graphical renderer with colours (a terminal).
+    Graphical,
+    /// Graphical, without colours (fixed width; for snapshots).
+    GraphicalNoColor,
+    /// Plain rustc-style text, no ANSI codes ([`super::plain`]).
+    Plain,
+}
+
+impl Style {
+    /// Graphical when `is_terminal` and `NO_COLOR` is unset, plain otherwise.
+    pub fn detect(is_terminal: bool) -> Self {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        if is_terminal && !no_color {
+            Style::Graphical
+        } else {
+            Style::Plain
+        }
+    }
+}
+
+/// One diagnostic ready for miette: message, code, severity, help and labels into one source.
+struct Diag<'a> {
+    message: String,
+    code: String,
+    severity: miette::Severity,
+    help: Option<String>,
+    labels: Vec<LabeledSpan>,
+    source: Option<&'a NamedSource<String>>,
+}
+
+impl fmt::Debug for Diag<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl fmt::Display for Diag<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Diag<'_> {}
+
+impl Diagnostic for Diag<'_> {
+    fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        Some(Box::new(&self.code))
+    }
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(self.severity)
+    }
+    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        self.source.map(|s| s as &dyn SourceCode)
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        if self.labels.is_empty() {
+            None
+        } else {
+            Some(Box::new(self.labels.iter().cloned()))
+        }
+    }
+}
+
+fn miette_severity(s: Severity) -> miette::Severity {
+    match s {
+        Severity::Error => miette::Severity::Error,
+        Severity::Warning => miette::Severity::Warning,
+        Severity::Info => miette::Severity::Advice,
+    }
+}
+
+fn label(text: &str) -> Option<String> {
+    (!text.is_empty()).then(|| text.to_owned())
+}
+
+fn finding_diag<'a>(f: &Finding, doc: &Document, source: &'a NamedSource<String>) -> Diag<'a> {
+    let mut labels = vec![LabeledSpan::new_primary_with_span(
+        label(&f.label),
+        doc.map.span(&f.path),
+    )];
+    for r in &f.related {
+        labels.push(LabeledSpan::new_with_span(
+            label(&r.label),
+            doc.map.span(&r.path),
+        ));
+    }
+    Diag {
+        message: f.message.clone(),
+        code: f.rule.clone(),
+        severity: miette_severity(f.severity),
+        help: f.help.clone(),
+        labels,
+        source: Some(source),
+    }
+}
+
+fn problem_diag<'a>(p: &Problem, source: &'a NamedSource<String>) -> Diag<'a> {
+    let mut labels = Vec::new();
+    if let Some(span) = p.span {
+        labels.push(LabeledSpan::new_primary_with_span(label(&p.label), span));
+    }
+    for (span, text) in &p.related {
+        labels.push(LabeledSpan::new_with_span(label(text), *span));
+    }
+    Diag {
+        message: p.message.clone(),
+        code: "invalid-manifest".into(),
+        severity: miette::Severity::Error,
+        help: p.help.clone(),
+        labels,
+        source: Some(source),
+    }
+}
+
+fn render(style: Style, diag: &Diag<'_>) -> String {
+    let mut s = String::new();
+    let result = match style {
+        Style::Graphical => GraphicalReportHandler::new_themed(GraphicalTheme::unicode())
+            .with_links(false)
+            .render_report(&mut s, diag),
+        Style::GraphicalNoColor => {
+            GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor())
+                .with_width(100)
+                .with_links(false)
+                .render_report(&mut s, diag)
+        }
+        // Plain output never goes through miette (see `super::plain`); keep the match total.
+        Style::Plain => Err(fmt::Error),
+    };
+    if result.is_err() {
+        // Rendering into a String only fails on a formatter error; fall back to the bare message.
+        s = format!("{}: {}\n", diag.code, diag.message);
+    }
+    s
+}
+
+fn named(doc: &Document) -> NamedSource<String> {
+    NamedSource::new(doc.name.clone(), doc.text.clone()).with_language("yaml")
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// "2 errors, 1 warning, 0 info".
+pub fn summary_text(s: Summary) -> String {
+    format!(
+        "{}, {}, {} info",
+        plural(s.error, "error"),
+        plural(s.warning, "warning"),
+        s.info
+    )
+}
+
+fn severity_word(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "info",
+    }
+}
+
+fn render_finding(
+    style: Style,
+    f: &Finding,
+    doc: &Document,
+    source: &NamedSource<String>,
+) -> String {
+    if style != Style::Plain {
+        return render(style, &finding_diag(f, doc, source));
+    }
+    let related: Vec<Label<'_>> = f
+        .related
+        .iter()
+        .map(|r| Label {
+            span: doc.map.span(&r.path),
+            text: &r.label,
+        })
+        .collect();
+    plain::render(
+        severity_word(f.severity),
+        &f.rule,
+        &f.message,
+        doc,
+        Some(Label {
+            span: doc.map.span(&f.path),
+            text: &f.label,
+        }),
+        &related,
+        f.help.as_deref(),
+    )
+}
+
+fn render_problem(
+    style: Style,
+    p: &Problem,
+    doc: &Document,
+    source: &NamedSource<String>,
+) -> String {
+    if style != Style::Plain {
+        return render(style, &problem_diag(p, source));
+    }
+    let related: Vec<Label<'_>> = p
+        .related
+        .iter()
+        .map(|(span, text)| Label { span: *span, text })
+        .collect();
+    plain::render(
+        "error",
+        "invalid-manifest",
+        &p.message,
+        doc,
+        p.span.map(|span| Label {
+            span,
+            text: &p.label,
+        }),
+        &related,
+        p.help.as_deref(),
+    )
+}
+
+/// Writes the human report of `outcomes`.
+pub fn write(out: &mut dyn Write, outcomes: &[Outcome], style: Style) -> io::Result<()> {
+    for o in outcomes {
+        match o {
+            Outcome::Checked(c) => {
+                let source = named(&c.doc);
+                for f in &c.findings {
+                    write!(out, "{}", render_finding(style, f, &c.doc, &source))?;
+                    writeln!(out)?;
+                }
+                for s in &c.skipped {
+                    writeln!(out, "{}: skipped {}: {}", c.doc.name, s.rule, s.reason)?;
+                }
+                writeln!(
+                    out,
+                    "{}: {}",
+                    c.doc.name,
+                    summary_text(Summary::of(&c.findings))
+                )?;
+            }
+            Outcome::Failed(LoadError::Invalid { doc, problems }) => {
+                let source = named(doc);
+                for p in problems {
+                    write!(out, "{}", render_problem(style, p, doc, &source))?;
+                    writeln!(out)?;
+                }
+                writeln!(
+                    out,
+                    "{}: could not be checked ({})",
+                    doc.name,
+                    plural(problems.len(), "problem")
+                )?;
+            }
+            Outcome::Failed(e) => {
+                writeln!(out, "error: {e}")?;
+                if let LoadError::TooLarge { .. } = e {
+                    writeln!(
+                        out,
+                        "  help: a manifest this large is not a hand-written deploy file; split it, or check the path"
+                    )?;
+                }
+            }
+        }
+    }
+    Ok(())
+}

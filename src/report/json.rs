@@ -1,0 +1,153 @@
+//! `--format json`: a stable, versioned document for pipelines.
+//!
+//! ```json
+//! {"version":1,"findings":[{"rule","severity","message","file","path","line","column","related":[…],
+//!   "help","fixes":[…],"evidence":{…}}],"skipped":[{"rule","reason"}],"errors":[…],"summary":{…}}
+//! ```
+//! `line` and `column` are 1-based and point at the value itself. `errors` lists every problem of files
+//! that could not be checked (exit code 2).
+
+use std::collections::BTreeSet;
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::check::Outcome;
+use crate::finding::{Severity, Skipped, Summary};
+use crate::fix::Fix;
+use crate::manifest::{Document, LoadError};
+
+/// Version of the JSON document's shape; bumped on incompatible changes.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct Report<'a> {
+    version: u32,
+    findings: Vec<JsonFinding<'a>>,
+    skipped: Vec<&'a Skipped>,
+    errors: Vec<JsonError>,
+    summary: Summary,
+}
+
+#[derive(Serialize)]
+struct JsonFinding<'a> {
+    rule: &'a str,
+    severity: Severity,
+    message: &'a str,
+    file: &'a str,
+    path: &'a str,
+    line: usize,
+    column: usize,
+    end_line: usize,
+    end_column: usize,
+    related: Vec<JsonRelated<'a>>,
+    help: Option<&'a str>,
+    fixes: &'a [Fix],
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    evidence: &'a std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Serialize)]
+struct JsonRelated<'a> {
+    path: &'a str,
+    line: usize,
+    column: usize,
+    label: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonError {
+    file: String,
+    line: Option<usize>,
+    column: Option<usize>,
+    message: String,
+    help: Option<String>,
+}
+
+/// Where a path sits: (line, column, end line, end column), 1-based.
+pub fn place(doc: &Document, path: &str) -> (usize, usize, usize, usize) {
+    let span = doc.map.span(path);
+    let start = doc.map.line_col(&doc.text, span.offset);
+    let end = doc.map.line_col(&doc.text, span.offset + span.len);
+    (start.line, start.column, end.line, end.column)
+}
+
+fn errors_of(e: &LoadError) -> Vec<JsonError> {
+    match e {
+        LoadError::Invalid { doc, problems } => problems
+            .iter()
+            .map(|p| {
+                let lc = p.span.map(|s| doc.map.line_col(&doc.text, s.offset));
+                JsonError {
+                    file: doc.name.clone(),
+                    line: lc.map(|l| l.line),
+                    column: lc.map(|l| l.column),
+                    message: p.message.clone(),
+                    help: p.help.clone(),
+                }
+            })
+            .collect(),
+        LoadError::Io { file, .. } | LoadError::TooLarge { file, .. } => vec![JsonError {
+            file: file.clone(),
+            line: None,
+            column: None,
+            message: e.to_string(),
+            help: None,
+        }],
+    }
+}
+
+/// Writes the JSON report of `outcomes`.
+pub fn write(out: &mut dyn Write, outcomes: &[Outcome]) -> io::Result<()> {
+    let mut findings = Vec::new();
+    let mut skipped = BTreeSet::new();
+    let mut errors = Vec::new();
+    for o in outcomes {
+        match o {
+            Outcome::Checked(c) => {
+                for f in &c.findings {
+                    let (line, column, end_line, end_column) = place(&c.doc, &f.path);
+                    let related = f
+                        .related
+                        .iter()
+                        .map(|r| {
+                            let (line, column, _, _) = place(&c.doc, &r.path);
+                            JsonRelated {
+                                path: &r.path,
+                                line,
+                                column,
+                                label: &r.label,
+                            }
+                        })
+                        .collect();
+                    findings.push(JsonFinding {
+                        rule: &f.rule,
+                        severity: f.severity,
+                        message: &f.message,
+                        file: &c.doc.name,
+                        path: &f.path,
+                        line,
+                        column,
+                        end_line,
+                        end_column,
+                        related,
+                        help: f.help.as_deref(),
+                        fixes: &f.fixes,
+                        evidence: &f.evidence,
+                    });
+                }
+                skipped.extend(c.skipped.iter());
+            }
+            Outcome::Failed(e) => errors.extend(errors_of(e)),
+        }
+    }
+    let report = Report {
+        version: FORMAT_VERSION,
+        findings,
+        skipped: skipped.into_iter().collect(),
+        errors,
+        summary: crate::check::summary(outcomes),
+    };
+    serde_json::to_writer_pretty(&mut *out, &report)?;
+    writeln!(out)
+}

@@ -1,0 +1,60 @@
+//! `env-unresolved`: a `${VAR}` reference with no value and no default.
+
+use super::{Context, RuleMeta};
+use crate::finding::{Finding, Findings, Severity};
+use crate::fix::Fix;
+use crate::suggest::did_you_mean;
+
+/// Metadata of `env-unresolved`.
+pub const META: RuleMeta = RuleMeta {
+    id: "env-unresolved",
+    severity: Severity::Error,
+    summary: "a `${VAR}` reference has no value and no default",
+    facts: &[],
+    docs: r#"## What it does
+Reports a `${VAR}` reference in a port or bind value when `VAR` is defined neither in the manifest's
+`environment:` nor (with `--env`) in the process environment, and the reference has no `:-default`.
+
+## Why is this bad?
+The value the service will really use is unknown: every other rule skips that port, and at deploy time the
+service either refuses to start or falls back to a built-in port nobody reviewed.
+
+## Example
+```yaml
+services:
+  orders-api:
+    ports:
+      http: "${ORDERS_PORT}"   # ORDERS_PORT is defined nowhere
+```
+
+## Fix
+Define the variable under `environment:` (`ORDERS_PORT: "11001"`), give the reference a default
+(`${ORDERS_PORT:-11001}`), or run `preflight check --env` where the pipeline exports it.
+"#,
+};
+
+/// Reports every unresolved reference.
+pub fn check(cx: &Context<'_>, out: &mut Findings) {
+    let m = cx.manifest;
+    for u in &m.unresolved {
+        let mut help = format!(
+            "define `{0}` under `environment:`, write `${{{0}:-<port>}}` with a default, or pass --env if the pipeline exports it",
+            u.name
+        );
+        if let Some(s) = did_you_mean(&u.name, m.environment.iter().map(String::as_str)) {
+            help = format!("did you mean `{s}`? {help}");
+        }
+        out.push(
+            Finding::new(
+                &META,
+                u.path.clone(),
+                format!("`${{{}}}` has no value and no default", u.name),
+            )
+            .label("unresolved")
+            .help(help)
+            .fix(Fix::DefineVariable {
+                name: u.name.clone(),
+            }),
+        );
+    }
+}

@@ -1,0 +1,248 @@
+//! The rules: one file per rule, each with its metadata (id, severity, summary, docs) and its check.
+//!
+//! Like clippy's lints and ruff's rules, a rule file holds a `META` constant and a `check` function. [`ALL`]
+//! lists every rule sorted by id; `preflight rules`, `preflight explain` and the machine formats read the same
+//! metadata, so docs cannot drift from code. Rules never print and never touch the host: they read the
+//! [`Context`] and push [`Finding`]s.
+
+use std::cell::{OnceCell, RefCell};
+use std::collections::{HashMap, HashSet};
+
+use crate::facts::Facts;
+use crate::finding::{Finding, Findings, Severity};
+use crate::manifest::interpolate::VarSource;
+use crate::manifest::{Manifest, Protocol, Service};
+use crate::policy::{Policy, RuleSetting};
+
+mod env_unresolved;
+mod ephemeral_range;
+mod port_conflict;
+mod port_plan;
+mod privileged_port;
+mod reuse_address;
+mod shared_port_purpose;
+mod unreachable_bind;
+mod well_known_port;
+
+pub use well_known_port::{WELL_KNOWN, WellKnown};
+
+/// Everything a rule may read.
+#[derive(Debug)]
+pub struct Context<'a> {
+    /// The resolved manifest.
+    pub manifest: &'a Manifest,
+    /// The effective policy.
+    pub policy: &'a Policy,
+    /// Host facts, when `--local` or `--facts` supplied them.
+    pub facts: Option<&'a Facts>,
+    /// Ports the manifest uses, computed once on first use by [`suggest_port`].
+    used: OnceCell<HashSet<(Protocol, u16)>>,
+    /// Suggestions already computed, by team and protocol.
+    suggestions: RefCell<HashMap<(String, Protocol), Option<u16>>>,
+}
+
+impl<'a> Context<'a> {
+    /// A context over a manifest, a policy and optional facts.
+    pub fn new(manifest: &'a Manifest, policy: &'a Policy, facts: Option<&'a Facts>) -> Self {
+        Context {
+            manifest,
+            policy,
+            facts,
+            used: OnceCell::new(),
+            suggestions: RefCell::new(HashMap::new()),
+        }
+    }
+}
+
+/// The lowest port of the service's team block that no port of the manifest uses, that lies outside the
+/// ephemeral range and that is not a well-known port; `None` without a team block or when the block is full.
+pub fn suggest_port(cx: &Context<'_>, svc: &Service, protocol: Protocol) -> Option<u16> {
+    let team = svc.team.as_deref()?;
+    let key = (team.to_owned(), protocol);
+    if let Some(s) = cx.suggestions.borrow().get(&key) {
+        return *s;
+    }
+    let block = cx.manifest.plan_block(team)?;
+    let used = cx.used.get_or_init(|| {
+        cx.manifest
+            .ports()
+            .filter_map(|(_, p)| Some((p.protocol, p.number?)))
+            .collect()
+    });
+    let platform = cx.manifest.target.platform;
+    let ephemeral = crate::facts::defaults::ephemeral_range(platform, cx.facts, protocol);
+    let found = (block.range.start..=block.range.end).find(|&n| {
+        !used.contains(&(protocol, n))
+            && !ephemeral.as_ref().is_some_and(|r| r.value.contains(n))
+            && well_known_port::lookup(n, protocol, platform).is_none()
+    });
+    cx.suggestions.borrow_mut().insert(key, found);
+    found
+}
+
+/// What a rule is, for `rules`, `explain` and SARIF.
+#[derive(Debug)]
+pub struct RuleMeta {
+    /// Stable kebab-case id; never reused.
+    pub id: &'static str,
+    /// Severity when the policy does not say otherwise.
+    pub severity: Severity,
+    /// One line: what the rule reports.
+    pub summary: &'static str,
+    /// Host facts the rule reads (empty: the manifest alone decides).
+    pub facts: &'static [&'static str],
+    /// Long documentation in Markdown: `## What it does`, `## Why is this bad?`, `## Example`, `## Fix`.
+    pub docs: &'static str,
+}
+
+/// A rule: its metadata and its check.
+pub struct Rule {
+    /// The metadata.
+    pub meta: &'static RuleMeta,
+    /// The check.
+    pub check: fn(&Context<'_>, &mut Findings),
+}
+
+impl std::fmt::Debug for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.meta.id)
+    }
+}
+
+/// Every built-in rule, sorted by id.
+pub static ALL: &[Rule] = &[
+    Rule {
+        meta: &env_unresolved::META,
+        check: env_unresolved::check,
+    },
+    Rule {
+        meta: &ephemeral_range::META,
+        check: ephemeral_range::check,
+    },
+    Rule {
+        meta: &port_conflict::META,
+        check: port_conflict::check,
+    },
+    Rule {
+        meta: &port_plan::META,
+        check: port_plan::check,
+    },
+    Rule {
+        meta: &privileged_port::META,
+        check: privileged_port::check,
+    },
+    Rule {
+        meta: &reuse_address::META,
+        check: reuse_address::check,
+    },
+    Rule {
+        meta: &shared_port_purpose::META,
+        check: shared_port_purpose::check,
+    },
+    Rule {
+        meta: &unreachable_bind::META,
+        check: unreachable_bind::check,
+    },
+    Rule {
+        meta: &well_known_port::META,
+        check: well_known_port::check,
+    },
+];
+
+/// The rule with this id.
+pub fn find(id: &str) -> Option<&'static Rule> {
+    ALL.iter().find(|r| r.meta.id == id)
+}
+
+/// Runs every rule the policy enables and returns what they found, with severities from the policy and
+/// a related label at the definition of every `${VAR}` that fed a reported value.
+pub fn evaluate(cx: &Context<'_>) -> Findings {
+    let mut all = Findings::default();
+    for rule in ALL {
+        let setting = cx.policy.setting(rule.meta.id);
+        if setting == Some(RuleSetting::Off) {
+            continue;
+        }
+        let mut found = Findings::default();
+        (rule.check)(cx, &mut found);
+        for mut f in found.items {
+            if let Some(RuleSetting::Severity(s)) = setting {
+                f.severity = s;
+            }
+            add_variable_labels(cx.manifest, &mut f);
+            all.push(f);
+        }
+        all.skipped.extend(found.skipped);
+    }
+    all
+}
+
+fn add_variable_labels(manifest: &Manifest, f: &mut Finding) {
+    let Some(uses) = manifest.interpolations.get(&f.path) else {
+        return;
+    };
+    for u in uses {
+        if let Some(VarSource::Manifest(def)) = &u.source
+            && !f.related.iter().any(|r| &r.path == def)
+        {
+            f.related.push(crate::finding::Related {
+                path: def.clone(),
+                label: format!("`{}` defined here", u.name),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_sorted_unique_and_kebab_case() {
+        let ids: Vec<&str> = ALL.iter().map(|r| r.meta.id).collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(ids, sorted, "ALL must be sorted by id, without duplicates");
+        for id in ids {
+            assert!(
+                id.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
+                    && !id.starts_with('-')
+                    && !id.ends_with('-'),
+                "{id} is not kebab-case"
+            );
+        }
+    }
+
+    #[test]
+    fn docs_have_the_four_headings() {
+        for r in ALL {
+            for h in [
+                "## What it does",
+                "## Why is this bad?",
+                "## Example",
+                "## Fix",
+            ] {
+                assert!(r.meta.docs.contains(h), "{} docs lack {h}", r.meta.id);
+            }
+            let s = r.meta.summary;
+            assert!(
+                s.chars().next().is_some_and(|c| c.is_lowercase()) && !s.ends_with('.'),
+                "{}: summary style",
+                r.meta.id
+            );
+        }
+    }
+
+    #[test]
+    fn every_rule_has_a_fixture_dir_and_every_dir_a_rule() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rules");
+        let mut dirs: Vec<String> = std::fs::read_dir(&root)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        dirs.sort();
+        let ids: Vec<String> = ALL.iter().map(|r| r.meta.id.to_owned()).collect();
+        assert_eq!(dirs, ids);
+    }
+}

@@ -1,0 +1,121 @@
+//! `port-plan`: a service listens outside its team's block of the port plan.
+
+use super::{Context, RuleMeta, suggest_port};
+use crate::finding::{Finding, Findings, Severity};
+use crate::fix::Fix;
+use crate::suggest::did_you_mean;
+
+/// Metadata of `port-plan`.
+pub const META: RuleMeta = RuleMeta {
+    id: "port-plan",
+    severity: Severity::Error,
+    summary: "a service listens outside its team's port block",
+    facts: &[],
+    docs: r#"## What it does
+When the manifest has a `port_plan`, reports every port of a service with a `team` that lies outside the
+team's block, every service whose team has no block, and team blocks that overlap each other. Manifests
+without a `port_plan` are not checked.
+
+## Why is this bad?
+A port plan is how teams avoid picking the same numbers: a port outside the block will sooner or later
+collide with another team's service on a shared host, and the collision surfaces at deploy time.
+
+## Example
+```yaml
+port_plan:
+  orders: 11000-11999
+services:
+  orders-api:
+    team: orders
+    ports:
+      http: 8080      # outside 11000-11999
+```
+
+## Fix
+Move the port into the team's block (`preflight` suggests the lowest free one), or add the team's block
+to `port_plan`.
+"#,
+};
+
+/// Reports ports outside their team's block, teams without a block and overlapping blocks.
+pub fn check(cx: &Context<'_>, out: &mut Findings) {
+    let m = cx.manifest;
+    if m.port_plan.is_empty() {
+        return;
+    }
+    for (i, block) in m.port_plan.iter().enumerate() {
+        if let Some(other) = m.port_plan[..i]
+            .iter()
+            .find(|b| b.range.intersection(block.range).is_some())
+        {
+            out.push(
+                Finding::new(
+                    &META,
+                    block.path.clone(),
+                    format!(
+                        "block {} of team `{}` overlaps block {} of team `{}`",
+                        block.range, block.team, other.range, other.team
+                    ),
+                )
+                .label("overlapping block")
+                .related(other.path.clone(), format!("`{}`'s block", other.team))
+                .help("give every team a block of its own"),
+            );
+        }
+    }
+    for svc in &m.services {
+        let Some(team) = &svc.team else { continue };
+        let Some(block) = m.plan_block(team) else {
+            let mut help =
+                format!("add a block for `{team}` to `port_plan` (e.g. `{team}: 13000-13999`)");
+            if let Some(s) = did_you_mean(team, m.port_plan.iter().map(|b| b.team.as_str())) {
+                help = format!("did you mean team `{s}`? Or {help}");
+            }
+            out.push(
+                Finding::new(
+                    &META,
+                    format!("{}.team", svc.path),
+                    format!(
+                        "team `{team}` of `{}` has no block in `port_plan`",
+                        svc.name
+                    ),
+                )
+                .label("no block")
+                .help(help),
+            );
+            continue;
+        };
+        for port in &svc.ports {
+            let Some(n) = port.number else { continue };
+            if block.range.contains(n) {
+                continue;
+            }
+            let suggested = suggest_port(cx, svc, port.protocol);
+            let mut help = format!("move it into {}", block.range);
+            if let Some(s) = suggested {
+                help.push_str(&format!(": {s} is the lowest free port there"));
+            }
+            out.push(
+                Finding::new(
+                    &META,
+                    port.number_path.clone(),
+                    format!(
+                        "port {} of `{}` is outside team `{team}`'s block {}",
+                        port.label(),
+                        svc.name,
+                        block.range
+                    ),
+                )
+                .label("outside the block")
+                .related(block.path.clone(), format!("`{team}`'s block"))
+                .help(help)
+                .fix(Fix::ChoosePort {
+                    service: svc.name.clone(),
+                    port: port.name.clone(),
+                    suggested,
+                    within: Some(block.range),
+                }),
+            );
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! Helpers shared by the integration tests: run the real binary and read its output.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `preflight` with the working directory set to `dir` (so file names in output are relative and stable).
+pub fn preflight_in(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("preflight").expect("binary");
+    cmd.current_dir(dir).env_remove("NO_COLOR");
+    cmd
+}
+
+/// Runs `preflight args…` in `dir`; returns (exit code, stdout, stderr).
+pub fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = preflight_in(dir)
+        .args(args)
+        .output()
+        .expect("run preflight");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Runs `check --format json` on `file` in `dir` and parses the report.
+pub fn check_json(dir: &Path, file: &str, extra: &[&str]) -> (i32, serde_json::Value) {
+    let mut args = vec!["check", file, "--format", "json"];
+    args.extend_from_slice(extra);
+    let (code, stdout, stderr) = run(dir, &args);
+    let v = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("bad JSON ({e}): {stdout}\n{stderr}"));
+    (code, v)
+}
+
+/// The ids of the rules of a JSON report's findings.
+pub fn rules_of(report: &serde_json::Value) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| f["rule"].as_str().expect("rule").to_owned())
+        .collect()
+}
