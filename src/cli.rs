@@ -28,6 +28,8 @@ pub struct Cli {
 pub enum Command {
     /// Check deploy manifests.
     Check(CheckArgs),
+    /// Print (or write) the facts of this host, or build facts from captured command output.
+    Facts(FactsArgs),
     /// Print the JSON Schema of a file preflight reads.
     Schema {
         /// Which schema.
@@ -62,6 +64,37 @@ pub struct CheckArgs {
     /// Let `${VAR}` read the process environment (it then takes precedence over `environment:`).
     #[arg(long)]
     pub env: bool,
+    /// Probe this host (read-only) and run the host rules against it.
+    #[arg(long, conflicts_with = "facts")]
+    pub local: bool,
+    /// Run the host rules against facts captured on the target (`preflight facts -o FILE` there).
+    #[arg(long, value_name = "FILE")]
+    pub facts: Option<PathBuf>,
+}
+
+/// Arguments of `facts`.
+#[derive(Debug, clap::Args)]
+pub struct FactsArgs {
+    /// Write the facts to FILE instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Build facts from captured command output instead of probing this host: KIND=FILE, repeatable.
+    /// Kinds: netsh-excludedportrange, netsh-dynamicport, netstat-ano (Windows); ss, netstat (Linux).
+    #[arg(long = "import", value_name = "KIND=FILE")]
+    pub imports: Vec<String>,
+    /// Name the host in the facts (default: this host's name when probing).
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Print a read-only collector script for a host without preflight instead of facts.
+    #[arg(long, value_enum, conflicts_with = "imports")]
+    pub script: Option<ScriptKind>,
+}
+
+/// Collector scripts `preflight facts --script` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ScriptKind {
+    /// Windows PowerShell 5.1 or later.
+    Powershell,
 }
 
 /// `--fail-on` levels.
@@ -93,6 +126,8 @@ impl FailOn {
 pub enum SchemaKind {
     /// The deploy manifest (`deploy.yaml`).
     Deploy,
+    /// Host facts (`preflight facts -o host.json`).
+    Facts,
 }
 
 /// Formats of `preflight rules`.
@@ -130,10 +165,23 @@ pub fn run(cli: Cli, out: &mut dyn Write, is_tty: bool) -> io::Result<u8> {
                 ..LoadOptions::default()
             };
             let policy = Policy::default();
+            let facts = if args.local {
+                match crate::facts::probe::probe() {
+                    Ok(f) => Some(f),
+                    Err(e) => return fail(&e),
+                }
+            } else if let Some(path) = &args.facts {
+                match crate::facts::load(path) {
+                    Ok(f) => Some(f),
+                    Err(e) => return fail(&e),
+                }
+            } else {
+                None
+            };
             let outcomes: Vec<Outcome> = args
                 .files
                 .iter()
-                .map(|f| check::check_file(f, &load, &policy, None))
+                .map(|f| check::check_file(f, &load, &policy, facts.as_ref()))
                 .collect();
             match args.format {
                 Format::Human => {
@@ -146,11 +194,13 @@ pub fn run(cli: Cli, out: &mut dyn Write, is_tty: bool) -> io::Result<u8> {
         Command::Schema { kind } => {
             let schema = match kind {
                 SchemaKind::Deploy => crate::manifest::model::schema(),
+                SchemaKind::Facts => crate::facts::schema(),
             };
             serde_json::to_writer_pretty(&mut *out, &schema)?;
             writeln!(out)?;
             Ok(0)
         }
+        Command::Facts(args) => facts_command(args, out),
         Command::Rules { format } => {
             write_rules(out, format)?;
             Ok(0)
@@ -189,6 +239,93 @@ pub fn run(cli: Cli, out: &mut dyn Write, is_tty: bool) -> io::Result<u8> {
             }
         },
     }
+}
+
+/// Prints an error that stops the run and returns exit code 2.
+fn fail(e: &dyn std::fmt::Display) -> io::Result<u8> {
+    let _ = writeln!(io::stderr(), "error: {e}");
+    Ok(2)
+}
+
+fn facts_command(args: FactsArgs, out: &mut dyn Write) -> io::Result<u8> {
+    use crate::facts::parse::{ImportKind, import};
+    use crate::facts::{Facts, FactsError};
+    if let Some(ScriptKind::Powershell) = args.script {
+        out.write_all(crate::facts::POWERSHELL_COLLECTOR.as_bytes())?;
+        return Ok(0);
+    }
+    let facts = if args.imports.is_empty() {
+        crate::facts::probe::probe()
+    } else {
+        let mut facts = Facts::new();
+        let mut result = Ok(());
+        for spec in &args.imports {
+            let Some((kind, file)) = spec.split_once('=') else {
+                result = Err(FactsError::Usage(format!(
+                    "--import takes KIND=FILE, got {spec:?}"
+                )));
+                break;
+            };
+            let Some(k) = ImportKind::from_name(kind) else {
+                let names: Vec<&str> = ImportKind::ALL.iter().map(|(n, _)| *n).collect();
+                let hint = did_you_mean(kind, names.iter().copied())
+                    .map(|s| format!("did you mean `{s}`? "))
+                    .unwrap_or_default();
+                result = Err(FactsError::Usage(format!(
+                    "unknown import kind `{kind}`: {hint}kinds are {}",
+                    names.join(", ")
+                )));
+                break;
+            };
+            let text = match std::fs::read(file) {
+                Ok(b) => decode(&b),
+                Err(source) => {
+                    result = Err(FactsError::Io {
+                        file: file.to_owned(),
+                        source,
+                    });
+                    break;
+                }
+            };
+            if let Err(e) = import(k, &text, &mut facts) {
+                result = Err(FactsError::Parse {
+                    file: file.to_owned(),
+                    kind: kind.to_owned(),
+                    line: e.line,
+                    message: e.message,
+                });
+                break;
+            }
+        }
+        facts.normalize();
+        result.map(|()| facts)
+    };
+    let mut facts = match facts {
+        Ok(f) => f,
+        Err(e) => return fail(&e),
+    };
+    if args.host.is_some() {
+        facts.host = args.host;
+    }
+    let json = serde_json::to_string_pretty(&facts).map_err(io::Error::other)? + "\n";
+    match args.output {
+        Some(path) => std::fs::write(&path, json)?,
+        None => out.write_all(json.as_bytes())?,
+    }
+    Ok(0)
+}
+
+/// Captured output as text: UTF-16 (PowerShell's `>` redirect writes UTF-16LE with a BOM) or UTF-8.
+fn decode(bytes: &[u8]) -> String {
+    if let Some(rest) = bytes.strip_prefix(&[0xFF, 0xFE]) {
+        let units: Vec<u16> = rest
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .collect();
+        return String::from_utf16_lossy(&units);
+    }
+    let text = String::from_utf8_lossy(bytes);
+    text.strip_prefix('\u{feff}').unwrap_or(&text).to_owned()
 }
 
 fn write_rules(out: &mut dyn Write, format: ListFormat) -> io::Result<()> {

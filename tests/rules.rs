@@ -29,7 +29,13 @@ fn every_rule_fires_and_passes_on_its_fixtures() {
             "{id}: no passes*.yaml"
         );
         for file in files {
-            let (code, report) = check_json(&dir, &file, &["--fail-on", "never"]);
+            // `NAME.facts.json` beside `NAME.yaml` supplies host facts.
+            let facts = file.replace(".yaml", ".facts.json");
+            let mut extra = vec!["--fail-on", "never"];
+            if dir.join(&facts).exists() {
+                extra.extend(["--facts", facts.as_str()]);
+            }
+            let (code, report) = check_json(&dir, &file, &extra);
             assert_eq!(code, 0, "{id}/{file}: --fail-on never exits 0");
             let hits = rules_of(&report).iter().filter(|r| *r == id).count();
             if file.starts_with("fires") {
@@ -39,12 +45,14 @@ fn every_rule_fires_and_passes_on_its_fixtures() {
             }
             let stem = file.trim_end_matches(".yaml");
             insta::assert_json_snapshot!(format!("{id}__{stem}__json"), report);
-            let (_, human, _) = run(&dir, &["check", &file]);
+            let mut args = vec!["check", file.as_str()];
+            args.extend(extra.iter().skip(2));
+            let (_, human, _) = run(&dir, &args);
             insta::assert_snapshot!(format!("{id}__{stem}__human"), human);
             checked += 1;
         }
     }
-    assert!(checked >= 18, "only {checked} fixtures checked");
+    assert!(checked >= 28, "only {checked} fixtures checked");
 }
 
 #[test]

@@ -1,18 +1,32 @@
 //! Facts about the target host, each tagged with where it came from.
 //!
-//! A [`Facts`] value is what host rules read. It is filled from the live host (`--local`), from a file
-//! captured on the target (`--facts`), or left empty; in the last case [`defaults`] supplies the documented
-//! defaults of `target.platform` where one exists, and rules that need a fact nobody can supply report
-//! themselves as skipped. This module only reads; it never changes the host.
+//! A [`Facts`] value is what host rules read. It is filled from the live host ([`probe`], `--local`), from
+//! a file captured on the target (`--facts`, written by `preflight facts -o` or built from pasted command
+//! output with `preflight facts --import`, see [`parse`]), or left empty; in the last case [`defaults`]
+//! supplies the documented defaults of `target.platform` where one exists, and rules that need a fact
+//! nobody can supply report themselves as skipped. This module only reads; it never changes the host.
 
 pub mod defaults;
+pub mod parse;
+pub mod probe;
 
+use std::net::IpAddr;
+use std::path::Path;
+
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::manifest::Protocol;
 use crate::ports::PortRange;
 
+/// The read-only PowerShell collector printed by `preflight facts --script powershell`.
+pub const POWERSHELL_COLLECTOR: &str = include_str!("collect.ps1");
+
+/// Version of the facts file format.
+pub const FACTS_VERSION: u32 = 1;
+
 /// Where a fact came from; messages say it ("read from this host", "Windows default").
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Origin {
     /// Probed on this host just now (`--local`).
@@ -23,14 +37,25 @@ pub enum Origin {
     Default,
 }
 
+impl Origin {
+    /// `live`, `captured` or `default`, as in the JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Live => "live",
+            Origin::Captured => "captured",
+            Origin::Default => "default",
+        }
+    }
+}
+
 /// A value with its origin.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Fact<T> {
     /// The value.
     pub value: T,
     /// Where it came from.
     pub origin: Origin,
-    /// A human description of the origin ("Linux default since 4.6", "net.ipv4.ip_local_port_range").
+    /// What was read ("net.ipv4.ip_local_port_range", "netsh int ipv4 show dynamicport tcp").
     pub detail: String,
 }
 
@@ -40,6 +65,15 @@ impl<T> Fact<T> {
         Fact {
             value,
             origin: Origin::Default,
+            detail: detail.into(),
+        }
+    }
+
+    /// A value read on this host now.
+    pub fn live(value: T, detail: impl Into<String>) -> Self {
+        Fact {
+            value,
+            origin: Origin::Live,
             detail: detail.into(),
         }
     }
@@ -54,14 +88,255 @@ impl<T> Fact<T> {
     }
 }
 
-/// Everything known about the target host. Empty until a source fills it (probing the live host and
-/// reading captured facts arrive with the host-facts work; the rules already consult this type).
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+/// The state of a socket, as far as port checks care.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum SocketState {
+    /// A TCP socket listening for connections.
+    Listen,
+    /// A bound UDP socket.
+    Bound,
+    /// A TCP connection in TIME_WAIT after an active close.
+    TimeWait,
+    /// An established TCP connection.
+    Established,
+    /// Any other TCP state.
+    Other,
+}
+
+impl SocketState {
+    /// How `ss` and `netstat` print it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SocketState::Listen => "LISTEN",
+            SocketState::Bound => "UNCONN",
+            SocketState::TimeWait => "TIME_WAIT",
+            SocketState::Established => "ESTABLISHED",
+            SocketState::Other => "OTHER",
+        }
+    }
+}
+
+/// One socket on the host.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+pub struct Socket {
+    /// `tcp` or `udp`.
+    pub protocol: Protocol,
+    /// The local address (`0.0.0.0`, `::` for wildcards; `::` also stands for a dual-stack `*`).
+    pub address: IpAddr,
+    /// The local port.
+    pub port: u16,
+    /// The state.
+    pub state: SocketState,
+    /// The owning process, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    /// The owning process's name, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<String>,
+}
+
+/// A Windows excluded port range (`netsh int ipv4 show excludedportrange`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Exclusion {
+    /// The excluded ports.
+    pub range: PortRange,
+    /// Whether an administrator added it (`*` in netsh's output); other ranges are reserved by the system
+    /// (Hyper-V Host Network Service, WinNAT, WSL2, Docker Desktop).
+    pub administered: bool,
+}
+
+/// What the process that collected the facts was allowed to do (Linux).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ProcessFacts {
+    /// Effective user id.
+    pub uid: u32,
+    /// Effective capabilities (`NET_BIND_SERVICE`, …), sorted.
+    pub capabilities: Vec<String>,
+}
+
+/// Everything known about the target host.
+///
+/// Every field is optional: absent means "not collected", which host rules report as skipped, never as
+/// passed.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "preflight host facts")]
 pub struct Facts {
+    /// Version of the facts format. Only `1` exists.
+    pub version: u32,
+    /// The host's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// The operating system the facts come from (`linux`, `windows`, `macos`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os: Option<String>,
+    /// Listening (TCP), bound (UDP) and TIME_WAIT sockets; absent when not collected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sockets: Option<Fact<Vec<Socket>>>,
+    /// Whether socket owners could be seen (false: not root, so other users' PIDs are hidden).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owners_visible: Option<bool>,
     /// The dynamic (ephemeral) port range for TCP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ephemeral_tcp: Option<Fact<PortRange>>,
     /// The dynamic (ephemeral) port range for UDP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ephemeral_udp: Option<Fact<PortRange>>,
+    /// Linux `net.ipv4.ip_local_reserved_ports`: kept out of automatic assignment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserved_ports: Option<Fact<Vec<PortRange>>>,
     /// Linux `net.ipv4.ip_unprivileged_port_start`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unprivileged_port_start: Option<Fact<u16>>,
+    /// Windows excluded port ranges for TCP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub excluded_tcp: Option<Fact<Vec<Exclusion>>>,
+    /// Windows excluded port ranges for UDP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub excluded_udp: Option<Fact<Vec<Exclusion>>>,
+    /// The collecting process's uid and capabilities (Linux).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<ProcessFacts>,
+}
+
+impl Facts {
+    /// Empty facts of the current format version.
+    pub fn new() -> Self {
+        Facts {
+            version: FACTS_VERSION,
+            ..Facts::default()
+        }
+    }
+
+    /// Marks every fact as captured (facts read from a file were live where and when they were taken).
+    pub fn mark_captured(&mut self) {
+        fn cap<T>(f: &mut Option<Fact<T>>) {
+            if let Some(f) = f
+                && f.origin == Origin::Live
+            {
+                f.origin = Origin::Captured;
+            }
+        }
+        cap(&mut self.sockets);
+        cap(&mut self.ephemeral_tcp);
+        cap(&mut self.ephemeral_udp);
+        cap(&mut self.reserved_ports);
+        cap(&mut self.unprivileged_port_start);
+        cap(&mut self.excluded_tcp);
+        cap(&mut self.excluded_udp);
+    }
+
+    /// Excluded ranges for a protocol.
+    pub fn excluded(&self, protocol: Protocol) -> Option<&Fact<Vec<Exclusion>>> {
+        match protocol {
+            Protocol::Tcp => self.excluded_tcp.as_ref(),
+            Protocol::Udp => self.excluded_udp.as_ref(),
+        }
+    }
+
+    /// Sorts everything that reaches output, so facts files diff cleanly.
+    pub fn normalize(&mut self) {
+        if let Some(s) = &mut self.sockets {
+            s.value.sort();
+            s.value.dedup();
+        }
+        for e in [&mut self.excluded_tcp, &mut self.excluded_udp]
+            .into_iter()
+            .flatten()
+        {
+            e.value.sort_by_key(|x| x.range);
+        }
+        if let Some(r) = &mut self.reserved_ports {
+            r.value.sort();
+        }
+    }
+}
+
+/// Why a facts file could not be used (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum FactsError {
+    /// The file could not be read.
+    #[error("cannot read facts file {file}: {source}")]
+    Io {
+        /// The file.
+        file: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The file is not valid facts JSON.
+    #[error("{file} is not a valid facts file: {message}")]
+    Invalid {
+        /// The file.
+        file: String,
+        /// What is wrong, with line and column.
+        message: String,
+    },
+    /// A captured command output could not be parsed.
+    #[error("{file}:{line}: cannot read this {kind} output: {message}")]
+    Parse {
+        /// The file.
+        file: String,
+        /// The import kind.
+        kind: String,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// An `--import` argument is malformed or names an unknown kind.
+    #[error("{0}")]
+    Usage(String),
+    /// Probing the live host failed.
+    #[error("cannot probe this host: {0}")]
+    Probe(String),
+}
+
+/// Largest facts file read (a host with 100k sockets fits).
+pub const MAX_FACTS_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Reads a facts file written by `preflight facts -o` (or the PowerShell collector).
+pub fn load(path: &Path) -> Result<Facts, FactsError> {
+    let file = path.display().to_string();
+    let io = |source| FactsError::Io {
+        file: file.clone(),
+        source,
+    };
+    let size = std::fs::metadata(path).map_err(io)?.len();
+    if size > MAX_FACTS_BYTES {
+        return Err(FactsError::Invalid {
+            file,
+            message: format!("{size} bytes, over the limit of {MAX_FACTS_BYTES}"),
+        });
+    }
+    let text = std::fs::read_to_string(path).map_err(io)?;
+    let mut facts: Facts =
+        serde_json::from_str(text.trim_start_matches('\u{feff}')).map_err(|e| {
+            FactsError::Invalid {
+                file: file.clone(),
+                message: format!("{e} (line {}, column {})", e.line(), e.column()),
+            }
+        })?;
+    if facts.version != FACTS_VERSION {
+        return Err(FactsError::Invalid {
+            file,
+            message: format!(
+                "facts version {} is not supported; this preflight reads version {FACTS_VERSION}",
+                facts.version
+            ),
+        });
+    }
+    facts.mark_captured();
+    facts.normalize();
+    Ok(facts)
+}
+
+/// The JSON Schema of the facts file, as committed in `schemas/facts.schema.json`.
+pub fn schema() -> serde_json::Value {
+    schemars::generate::SchemaSettings::draft2020_12()
+        .into_generator()
+        .into_root_schema_for::<Facts>()
+        .to_value()
 }

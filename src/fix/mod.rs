@@ -57,6 +57,26 @@ pub enum Fix {
         /// Whether to set or clear it.
         value: bool,
     },
+    /// Free a port held by another process: show the owner and stop its service, never kill blindly.
+    FreePort {
+        /// The port.
+        port: u16,
+        /// Its protocol.
+        protocol: Protocol,
+        /// The owning process.
+        pid: u32,
+        /// The owner's name, when known.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        process: Option<String>,
+    },
+    /// Reserve a port as an administered Windows exclusion while WinNAT is stopped (`net stop winnat`,
+    /// `netsh … add excludedportrange`, `net start winnat`).
+    ResetWinnatExclusion {
+        /// The port.
+        port: u16,
+        /// Its protocol.
+        protocol: Protocol,
+    },
     /// Give a `${VAR}` a value.
     DefineVariable {
         /// The variable.

@@ -56,6 +56,14 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
         if !range.value.contains(n) {
             continue;
         }
+        // Linux keeps ip_local_reserved_ports out of automatic assignment; explicit binds still work.
+        if cx
+            .facts
+            .and_then(|f| f.reserved_ports.as_ref())
+            .is_some_and(|r| r.value.iter().any(|x| x.contains(n)))
+        {
+            continue;
+        }
         let reserve = match platform {
             Platform::Linux => format!(
                 "or keep it and reserve it: `sysctl -w net.ipv4.ip_local_reserved_ports={n}` (persist it under /etc/sysctl.d/)"
@@ -97,7 +105,7 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
             })
             .fix(Fix::ReserveFromEphemeral { port: n, protocol: port.protocol })
             .evidence("range", range.value.to_string())
-            .evidence("source", serde_json::to_value(&range.origin).unwrap_or_default()),
+            .evidence("source", range.origin.as_str()),
         );
     }
 }

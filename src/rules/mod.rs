@@ -16,11 +16,15 @@ use crate::policy::{Policy, RuleSetting};
 
 mod env_unresolved;
 mod ephemeral_range;
+mod excluded_range;
+mod plan_in_ephemeral;
 mod port_conflict;
+mod port_occupied;
 mod port_plan;
 mod privileged_port;
 mod reuse_address;
 mod shared_port_purpose;
+mod time_wait;
 mod unreachable_bind;
 mod well_known_port;
 
@@ -109,45 +113,41 @@ impl std::fmt::Debug for Rule {
     }
 }
 
+/// Builds the registry from rule modules: each provides `META` and `check`.
+macro_rules! registry {
+    ($($rule:ident),* $(,)?) => {
+        &[$(Rule { meta: &$rule::META, check: $rule::check }),*]
+    };
+}
+
 /// Every built-in rule, sorted by id.
-pub static ALL: &[Rule] = &[
-    Rule {
-        meta: &env_unresolved::META,
-        check: env_unresolved::check,
-    },
-    Rule {
-        meta: &ephemeral_range::META,
-        check: ephemeral_range::check,
-    },
-    Rule {
-        meta: &port_conflict::META,
-        check: port_conflict::check,
-    },
-    Rule {
-        meta: &port_plan::META,
-        check: port_plan::check,
-    },
-    Rule {
-        meta: &privileged_port::META,
-        check: privileged_port::check,
-    },
-    Rule {
-        meta: &reuse_address::META,
-        check: reuse_address::check,
-    },
-    Rule {
-        meta: &shared_port_purpose::META,
-        check: shared_port_purpose::check,
-    },
-    Rule {
-        meta: &unreachable_bind::META,
-        check: unreachable_bind::check,
-    },
-    Rule {
-        meta: &well_known_port::META,
-        check: well_known_port::check,
-    },
+pub static ALL: &[Rule] = registry![
+    env_unresolved,
+    ephemeral_range,
+    excluded_range,
+    plan_in_ephemeral,
+    port_conflict,
+    port_occupied,
+    port_plan,
+    privileged_port,
+    reuse_address,
+    shared_port_purpose,
+    time_wait,
+    unreachable_bind,
+    well_known_port,
 ];
+
+/// The host facts a host-only rule needs; when there are none, records the rule as skipped with the
+/// flags that enable it and returns `None`.
+pub fn host_facts<'a>(cx: &Context<'a>, meta: &RuleMeta, out: &mut Findings) -> Option<&'a Facts> {
+    if cx.facts.is_none() {
+        out.skip(
+            meta.id,
+            "no host facts: pass --local to probe this host, or --facts FILE with facts captured on the target (`preflight facts -o FILE`)",
+        );
+    }
+    cx.facts
+}
 
 /// The rule with this id.
 pub fn find(id: &str) -> Option<&'static Rule> {

@@ -117,10 +117,7 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
                         port: n,
                     })
                     .evidence("unprivileged_port_start", start.value)
-                    .evidence(
-                        "source",
-                        serde_json::to_value(&start.origin).unwrap_or_default(),
-                    ),
+                    .evidence("source", start.origin.as_str()),
             );
         }
     }

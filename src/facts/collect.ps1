@@ -1,0 +1,58 @@
+# preflight facts collector for Windows (PowerShell 5.1+). Read-only: it runs Get-* cmdlets and
+# `netsh ... show ...` and writes a facts file that `preflight check --facts FILE` reads.
+# Usage:  powershell -ExecutionPolicy Bypass -File collect.ps1 [-Out host.json] [-HostName NAME]
+param([string]$Out = "$env:COMPUTERNAME.json", [string]$HostName = $env:COMPUTERNAME)
+$ErrorActionPreference = 'Stop'
+
+function Fact($value, $detail) { [ordered]@{ value = $value; origin = 'live'; detail = $detail } }
+
+function Get-Exclusions($proto) {
+    $rows = @()
+    foreach ($line in (netsh interface ipv4 show excludedportrange protocol=$proto)) {
+        if ($line -match '^\s*(\d+)\s+(\d+)\s*(\*)?\s*$') {
+            $rows += [ordered]@{ range = [ordered]@{ start = [int]$Matches[1]; end = [int]$Matches[2] }; administered = [bool]$Matches[3] }
+        }
+    }
+    , $rows
+}
+
+function Get-DynamicRange($proto) {
+    $nums = @()
+    foreach ($line in (netsh int ipv4 show dynamicport $proto)) {
+        if ($line -match ':\s*(\d+)\s*$') { $nums += [int]$Matches[1] }
+    }
+    if ($nums.Count -lt 2) { return $null }
+    [ordered]@{ start = $nums[0]; end = $nums[0] + $nums[1] - 1 }
+}
+
+$names = @{}
+Get-Process | ForEach-Object { $names[[int]$_.Id] = $_.ProcessName }
+
+$sockets = @()
+foreach ($c in (Get-NetTCPConnection -State Listen, TimeWait -ErrorAction SilentlyContinue)) {
+    $state = if ($c.State -eq 'Listen') { 'listen' } else { 'time-wait' }
+    $s = [ordered]@{ protocol = 'tcp'; address = $c.LocalAddress; port = [int]$c.LocalPort; state = $state }
+    if ($state -eq 'listen') { $s.pid = [int]$c.OwningProcess; if ($names.ContainsKey([int]$c.OwningProcess)) { $s.process = $names[[int]$c.OwningProcess] } }
+    $sockets += $s
+}
+foreach ($u in (Get-NetUDPEndpoint -ErrorAction SilentlyContinue)) {
+    $s = [ordered]@{ protocol = 'udp'; address = $u.LocalAddress; port = [int]$u.LocalPort; state = 'bound'; pid = [int]$u.OwningProcess }
+    if ($names.ContainsKey([int]$u.OwningProcess)) { $s.process = $names[[int]$u.OwningProcess] }
+    $sockets += $s
+}
+
+$facts = [ordered]@{
+    version        = 1
+    host           = $HostName
+    os             = 'windows'
+    sockets        = Fact $sockets 'Get-NetTCPConnection / Get-NetUDPEndpoint'
+    owners_visible = $true
+    excluded_tcp   = Fact (Get-Exclusions 'tcp') 'netsh int ipv4 show excludedportrange protocol=tcp'
+    excluded_udp   = Fact (Get-Exclusions 'udp') 'netsh int ipv4 show excludedportrange protocol=udp'
+}
+$tcp = Get-DynamicRange 'tcp'; if ($tcp) { $facts.ephemeral_tcp = Fact $tcp 'netsh int ipv4 show dynamicport tcp' }
+$udp = Get-DynamicRange 'udp'; if ($udp) { $facts.ephemeral_udp = Fact $udp 'netsh int ipv4 show dynamicport udp' }
+
+$json = $facts | ConvertTo-Json -Depth 6
+[System.IO.File]::WriteAllText($Out, $json, (New-Object System.Text.UTF8Encoding $false))
+Write-Output "wrote $Out"

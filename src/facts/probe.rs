@@ -1,0 +1,272 @@
+//! Reading the facts of the host preflight runs on (`--local`, `preflight facts`). Read-only.
+//!
+//! Sockets come from netstat2 (TCP and UDP, IPv4 and IPv6, with owning PIDs) and process names from the
+//! OS. On Linux the port sysctls are read from `/proc/sys/net/ipv4/` of the network namespace preflight
+//! runs in (they are per namespace), and the uid and effective capabilities from `/proc/self/status`.
+//! On Windows the same sockets come from netstat2 and the ranges from `netsh`, read by the parsers in
+//! [`super::parse`]. Text is parsed by those plain functions; only this module touches the host.
+
+use netstat2::{AddressFamilyFlags, ProtocolFlags, ProtocolSocketInfo, TcpState, get_sockets_info};
+
+use super::{Fact, Facts, FactsError, Socket, SocketState};
+use crate::manifest::Protocol;
+
+/// Probes this host.
+pub fn probe() -> Result<Facts, FactsError> {
+    let mut facts = Facts::new();
+    facts.host = hostname();
+    facts.os = Some(std::env::consts::OS.to_owned());
+    let (sockets, owners_visible) = sockets()?;
+    facts.sockets = Some(Fact::live(sockets, "netstat2 (socket table)"));
+    facts.owners_visible = Some(owners_visible);
+    platform::probe(&mut facts)?;
+    facts.normalize();
+    Ok(facts)
+}
+
+fn hostname() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .filter(|s| !s.is_empty())
+}
+
+/// Listening and TIME_WAIT TCP sockets and bound UDP sockets, with owners where visible. The second
+/// value says whether owners could be seen at all (as non-root, Linux hides other users' PIDs).
+fn sockets() -> Result<(Vec<Socket>, bool), FactsError> {
+    let af = AddressFamilyFlags::IPV4 | AddressFamilyFlags::IPV6;
+    let proto = ProtocolFlags::TCP | ProtocolFlags::UDP;
+    let infos = get_sockets_info(af, proto).map_err(|e| FactsError::Probe(e.to_string()))?;
+    let mut out = Vec::new();
+    let mut any_pid = false;
+    for info in infos {
+        let (protocol, address, port, state) = match &info.protocol_socket_info {
+            ProtocolSocketInfo::Tcp(t) => {
+                let state = match t.state {
+                    TcpState::Listen => SocketState::Listen,
+                    TcpState::TimeWait => SocketState::TimeWait,
+                    _ => continue,
+                };
+                (Protocol::Tcp, t.local_addr, t.local_port, state)
+            }
+            ProtocolSocketInfo::Udp(u) => (
+                Protocol::Udp,
+                u.local_addr,
+                u.local_port,
+                SocketState::Bound,
+            ),
+        };
+        let pid = info.associated_pids.iter().min().copied();
+        any_pid |= pid.is_some();
+        out.push(Socket {
+            protocol,
+            address,
+            port,
+            state,
+            pid,
+            process: pid.and_then(process_name),
+        });
+    }
+    Ok((out, any_pid || platform::sees_all_owners()))
+}
+
+fn process_name(pid: u32) -> Option<String> {
+    platform::process_name(pid)
+}
+
+#[cfg(target_os = "linux")]
+mod platform {
+    use super::super::parse;
+    use super::{Fact, Facts, FactsError};
+
+    const SYS: &str = "/proc/sys/net/ipv4";
+
+    pub fn process_name(pid: u32) -> Option<String> {
+        std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .ok()
+            .map(|s| s.trim_end().to_owned())
+    }
+
+    pub fn sees_all_owners() -> bool {
+        effective_uid() == Some(0)
+    }
+
+    fn read(name: &str) -> Option<String> {
+        std::fs::read_to_string(format!("{SYS}/{name}")).ok()
+    }
+
+    pub fn probe(facts: &mut Facts) -> Result<(), FactsError> {
+        let bad = |name: &str, e: parse::ParseError| {
+            FactsError::Probe(format!("{SYS}/{name}: {}", e.message))
+        };
+        if let Some(t) = read("ip_local_port_range") {
+            let range = parse::two_numbers(&t).map_err(|e| bad("ip_local_port_range", e))?;
+            // One sysctl governs TCP and UDP, IPv4 and IPv6.
+            facts.ephemeral_tcp = Some(Fact::live(range, "net.ipv4.ip_local_port_range"));
+            facts.ephemeral_udp = Some(Fact::live(range, "net.ipv4.ip_local_port_range"));
+        }
+        if let Some(t) = read("ip_local_reserved_ports") {
+            let list = parse::port_list(&t).map_err(|e| bad("ip_local_reserved_ports", e))?;
+            facts.reserved_ports = Some(Fact::live(list, "net.ipv4.ip_local_reserved_ports"));
+        }
+        if let Some(t) = read("ip_unprivileged_port_start") {
+            let start = t.trim().parse::<u32>().map_err(|_| {
+                FactsError::Probe(format!("{SYS}/ip_unprivileged_port_start: {:?}", t.trim()))
+            })?;
+            let start = u16::try_from(start.min(65535)).unwrap_or(u16::MAX);
+            facts.unprivileged_port_start =
+                Some(Fact::live(start, "net.ipv4.ip_unprivileged_port_start"));
+        }
+        if let (Some(uid), Some(caps)) = (effective_uid(), effective_caps()) {
+            facts.process = Some(super::super::ProcessFacts {
+                uid,
+                capabilities: caps,
+            });
+        }
+        Ok(())
+    }
+
+    fn status_field(name: &str) -> Option<String> {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_owned()))
+    }
+
+    fn effective_uid() -> Option<u32> {
+        // "Uid:\treal\teffective\tsaved\tfs"
+        status_field("Uid:")?
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
+    }
+
+    fn effective_caps() -> Option<Vec<String>> {
+        let bits = u64::from_str_radix(&status_field("CapEff:")?, 16).ok()?;
+        Some(
+            CAPS.iter()
+                .enumerate()
+                .filter(|(i, _)| bits & (1 << i) != 0)
+                .map(|(_, n)| (*n).to_owned())
+                .collect(),
+        )
+    }
+
+    /// Linux capability names by bit number (include/uapi/linux/capability.h).
+    const CAPS: [&str; 41] = [
+        "CHOWN",
+        "DAC_OVERRIDE",
+        "DAC_READ_SEARCH",
+        "FOWNER",
+        "FSETID",
+        "KILL",
+        "SETGID",
+        "SETUID",
+        "SETPCAP",
+        "LINUX_IMMUTABLE",
+        "NET_BIND_SERVICE",
+        "NET_BROADCAST",
+        "NET_ADMIN",
+        "NET_RAW",
+        "IPC_LOCK",
+        "IPC_OWNER",
+        "SYS_MODULE",
+        "SYS_RAWIO",
+        "SYS_CHROOT",
+        "SYS_PTRACE",
+        "SYS_PACCT",
+        "SYS_ADMIN",
+        "SYS_BOOT",
+        "SYS_NICE",
+        "SYS_RESOURCE",
+        "SYS_TIME",
+        "SYS_TTY_CONFIG",
+        "MKNOD",
+        "LEASE",
+        "AUDIT_WRITE",
+        "AUDIT_CONTROL",
+        "SETFCAP",
+        "MAC_OVERRIDE",
+        "MAC_ADMIN",
+        "SYSLOG",
+        "WAKE_ALARM",
+        "BLOCK_SUSPEND",
+        "AUDIT_READ",
+        "PERFMON",
+        "BPF",
+        "CHECKPOINT_RESTORE",
+    ];
+}
+
+#[cfg(windows)]
+mod platform {
+    //! Windows: ranges from `netsh`, parsed by the same functions as `--import`. Not compiled in CI
+    //! (Linux); the parsers it relies on are tested there with captured samples.
+    use super::super::parse::{self, ImportKind};
+    use super::{Facts, FactsError};
+
+    pub fn process_name(_pid: u32) -> Option<String> {
+        None
+    }
+
+    pub fn sees_all_owners() -> bool {
+        true
+    }
+
+    fn netsh(args: &[&str]) -> Result<String, FactsError> {
+        let out = std::process::Command::new("netsh")
+            .args(args)
+            .output()
+            .map_err(|e| FactsError::Probe(format!("netsh: {e}")))?;
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    pub fn probe(facts: &mut Facts) -> Result<(), FactsError> {
+        for proto in ["tcp", "udp"] {
+            let text = netsh(&["int", "ipv4", "show", "dynamicport", proto])?;
+            parse::import(ImportKind::NetshDynamicPort, &text, facts)
+                .map_err(|e| FactsError::Probe(e.message))?;
+            let text = netsh(&[
+                "int",
+                "ipv4",
+                "show",
+                "excludedportrange",
+                &format!("protocol={proto}"),
+            ])?;
+            parse::import(ImportKind::NetshExcludedPortRange, &text, facts)
+                .map_err(|e| FactsError::Probe(e.message))?;
+        }
+        for f in [&mut facts.ephemeral_tcp, &mut facts.ephemeral_udp]
+            .into_iter()
+            .flatten()
+        {
+            f.origin = super::super::Origin::Live;
+        }
+        for f in [&mut facts.excluded_tcp, &mut facts.excluded_udp]
+            .into_iter()
+            .flatten()
+        {
+            f.origin = super::super::Origin::Live;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(not(any(target_os = "linux", windows)))]
+mod platform {
+    use super::{Facts, FactsError};
+
+    pub fn process_name(_pid: u32) -> Option<String> {
+        None
+    }
+
+    pub fn sees_all_owners() -> bool {
+        false
+    }
+
+    pub fn probe(_facts: &mut Facts) -> Result<(), FactsError> {
+        Ok(())
+    }
+}

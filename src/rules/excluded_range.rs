@@ -1,0 +1,91 @@
+//! `excluded-range`: the port lies in a Windows excluded port range.
+
+use super::{Context, RuleMeta, host_facts};
+use crate::finding::{Finding, Findings, Severity};
+use crate::fix::Fix;
+
+/// Metadata of `excluded-range`.
+pub const META: RuleMeta = RuleMeta {
+    id: "excluded-range",
+    severity: Severity::Error,
+    summary: "the port lies in a Windows excluded port range",
+    facts: &["excluded_tcp", "excluded_udp"],
+    docs: r#"## What it does
+With Windows host facts, reports a port inside a range of
+`netsh interface ipv4 show excludedportrange protocol=tcp|udp`. Ranges marked `*` were added by an
+administrator; the others, typically blocks of 100 ports, are reserved from the dynamic range by the
+Hyper-V Host Network Service / WinNAT (WSL2, Docker Desktop, Windows Sandbox, containers).
+
+## Why is this bad?
+The port shows up nowhere in `netstat -ano`, yet `bind` fails with `WSAEACCES` 10013: "An attempt was made
+to access a socket in a way forbidden by its access permissions." (Docker Desktop: "Ports are not
+available"). It is not "in use", so the usual diagnosis finds nothing.
+
+## Example
+```yaml
+target: { platform: windows }
+services:
+  api:
+    ports:
+      http: 49700   # inside the excluded 49671-49770
+```
+
+## Fix
+Move the port out of the range (and out of the dynamic range 49152-65535, where Hyper-V reserves blocks).
+To keep the number, reserve it before WinNAT takes it, as administrator: `net stop winnat`, then
+`netsh int ipv4 add excludedportrange protocol=tcp startport=PORT numberofports=1`, then `net start winnat`.
+Stopping WinNAT briefly cuts container and WSL networking.
+"#,
+};
+
+/// Reports ports inside excluded ranges.
+pub fn check(cx: &Context<'_>, out: &mut Findings) {
+    if cx.manifest.target.platform != crate::manifest::Platform::Windows {
+        return; // exclusions are a Windows mechanism
+    }
+    let Some(facts) = host_facts(cx, &META, out) else {
+        return;
+    };
+    if facts.excluded_tcp.is_none() && facts.excluded_udp.is_none() {
+        out.skip(META.id, "the host facts have no Windows excluded port ranges (import `netsh int ipv4 show excludedportrange protocol=tcp` output)");
+        return;
+    }
+    for (svc, port) in cx.manifest.ports() {
+        let Some(n) = port.number else { continue };
+        let Some(ex) = facts.excluded(port.protocol) else {
+            continue;
+        };
+        let Some(hit) = ex.value.iter().find(|e| e.range.contains(n)) else {
+            continue;
+        };
+        let kind = if hit.administered {
+            "an administered exclusion (`*`)"
+        } else {
+            "a system reservation by Hyper-V/WinNAT, WSL2 or Docker Desktop"
+        };
+        out.push(
+            Finding::new(
+                &META,
+                port.number_path.clone(),
+                format!(
+                    "port {} of `{}` lies in the excluded range {}, {kind} ({}): bind will fail with WSAEACCES 10013 although nothing listens there",
+                    port.label(),
+                    svc.name,
+                    hit.range,
+                    ex.describe()
+                ),
+            )
+            .label(format!("excluded {}", hit.range))
+            .help(format!(
+                "move the port out of {}; to keep it, as administrator: `net stop winnat`, `netsh int ipv4 add excludedportrange protocol={} startport={n} numberofports=1`, `net start winnat` (briefly cuts container/WSL networking)",
+                hit.range,
+                port.protocol.as_str()
+            ))
+            .fix(Fix::ChoosePort { service: svc.name.clone(), port: port.name.clone(), suggested: super::suggest_port(cx, svc, port.protocol), within: None })
+            .fix(Fix::ResetWinnatExclusion { port: n, protocol: port.protocol })
+            .evidence("range", hit.range.to_string())
+            .evidence("administered", hit.administered)
+            .evidence("source", ex.origin.as_str()),
+        );
+    }
+}

@@ -1,0 +1,119 @@
+//! `time-wait`: connections on the port sit in TIME_WAIT, so a restart may not be able to bind it.
+
+use super::{Context, RuleMeta, host_facts};
+use crate::facts::{SocketState, defaults};
+use crate::finding::{Finding, Findings, Severity};
+use crate::fix::Fix;
+use crate::manifest::{Platform, Protocol};
+use crate::ports::binds_overlap;
+
+/// Metadata of `time-wait`.
+pub const META: RuleMeta = RuleMeta {
+    id: "time-wait",
+    severity: Severity::Warning,
+    summary: "connections on the port sit in TIME_WAIT and a restart may not bind it",
+    facts: &["sockets"],
+    docs: r#"## What it does
+With host facts, reports a TCP port of the manifest on which connections sit in TIME_WAIT (and nothing
+listens: that would be `port-occupied`). On Linux and macOS a service known to set SO_REUSEADDR (declared,
+or its runtime's default, see `reuse-address`) gets info instead of a warning. On Windows the message
+explains SO_EXCLUSIVEADDRUSE.
+
+## Why is this bad?
+TIME_WAIT lasts a fixed 60 s on Linux (no sysctl changes it; `tcp_fin_timeout` is about FIN_WAIT_2, and
+`tcp_tw_reuse` only affects outgoing connections). A server restarted in that window binds only if both
+the old and the new listening socket set SO_REUSEADDR; otherwise it fails with "address already in use".
+On Windows, SO_REUSEADDR is not the answer: it lets another process bind a port in active use.
+
+## Example
+```yaml
+target: { platform: linux }
+services:
+  worker:
+    runtime: python
+    socket: { reuse_address: false }
+    ports:
+      http: 8080     # 12 connections in TIME_WAIT on 8080
+```
+
+## Fix
+Linux/macOS: set SO_REUSEADDR on the listening socket before `bind` (and declare `reuse_address: true`).
+Windows: set SO_EXCLUSIVEADDRUSE on the listening socket, and allow for the TIME_WAIT period
+(`TcpTimedWaitDelay`) between stop and start.
+"#,
+};
+
+/// Reports ports with TIME_WAIT sockets.
+pub fn check(cx: &Context<'_>, out: &mut Findings) {
+    let Some(facts) = host_facts(cx, &META, out) else {
+        return;
+    };
+    let Some(sockets) = &facts.sockets else {
+        out.skip(META.id, "the host facts have no socket table");
+        return;
+    };
+    let platform = cx.manifest.target.platform;
+    for (svc, port) in cx.manifest.ports() {
+        let Some(n) = port.number else { continue };
+        if port.protocol != Protocol::Tcp {
+            continue;
+        }
+        let mine = |state: SocketState| {
+            sockets.value.iter().filter(move |s| {
+                s.protocol == Protocol::Tcp
+                    && s.port == n
+                    && s.state == state
+                    && binds_overlap(s.address, port.bind)
+            })
+        };
+        if mine(SocketState::Listen).next().is_some() {
+            continue; // port-occupied reports it
+        }
+        let count = mine(SocketState::TimeWait).count();
+        if count == 0 {
+            continue;
+        }
+        let conns = if count == 1 {
+            "1 connection sits".to_owned()
+        } else {
+            format!("{count} connections sit")
+        };
+        let f = if platform == Platform::Windows {
+            Finding::new(
+                &META,
+                port.number_path.clone(),
+                format!(
+                    "{conns} in TIME_WAIT on port {} of `{}`: on Windows do not reach for SO_REUSEADDR (it lets another process bind a port in use); set SO_EXCLUSIVEADDRUSE on the listener",
+                    port.label(),
+                    svc.name
+                ),
+            )
+            .help("set SO_EXCLUSIVEADDRUSE on the listening socket and declare `exclusive_address: true`; leave the TIME_WAIT period between stop and start")
+            .fix(Fix::SetSocketOption { service: svc.name.clone(), option: "SO_EXCLUSIVEADDRUSE".into(), value: true })
+        } else {
+            let reuse = svc
+                .socket
+                .reuse_address
+                .or_else(|| defaults::unix_reuse_address(svc.runtime));
+            let (severity, why) = match reuse {
+                Some(true) => (Severity::Info, "the service sets SO_REUSEADDR, so a restart can still bind".to_owned()),
+                Some(false) => (Severity::Warning, "the service does not set SO_REUSEADDR, so a restart within 60 s fails with \"address already in use\"".to_owned()),
+                None => (Severity::Warning, format!("whether `{}` sets SO_REUSEADDR is unknown; without it a restart within 60 s fails with \"address already in use\"", svc.name)),
+            };
+            Finding::new(
+                &META,
+                port.number_path.clone(),
+                format!("{conns} in TIME_WAIT on port {} of `{}`: {why}", port.label(), svc.name),
+            )
+            .severity(severity)
+            .help("set SO_REUSEADDR on the listening socket before bind and declare `socket: { reuse_address: true }`")
+            .fix(Fix::SetSocketOption { service: svc.name.clone(), option: "SO_REUSEADDR".into(), value: true })
+        };
+        out.push(
+            f.label("TIME_WAIT")
+                .evidence("state", "TIME_WAIT")
+                .evidence("count", count)
+                .evidence("source", sockets.origin.as_str()),
+        );
+    }
+}

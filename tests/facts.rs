@@ -1,0 +1,299 @@
+//! Host facts: parsers on captured output (Windows and Linux formats, messy ones included), the
+//! `facts --import` command, and a property test that the parsers never panic.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::net::IpAddr;
+
+use common::{root, run};
+use preflight::facts::parse::{self, ImportKind};
+use preflight::facts::{Facts, SocketState};
+use preflight::manifest::Protocol;
+use preflight::ports::PortRange;
+use proptest::prelude::*;
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(root().join("tests/fixtures/facts").join(name)).unwrap()
+}
+
+fn r(a: u16, b: u16) -> PortRange {
+    PortRange::new(a, b).unwrap()
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+#[test]
+fn excluded_port_ranges_english_crlf_with_administered_marker() {
+    let (proto, ex) =
+        parse::excludedportrange(&fixture("netsh-excludedportrange-tcp.txt")).unwrap();
+    assert_eq!(proto, Some(Protocol::Tcp));
+    let got: Vec<(PortRange, bool)> = ex.iter().map(|e| (e.range, e.administered)).collect();
+    assert_eq!(
+        got,
+        [
+            (r(5357, 5357), false),
+            (r(49671, 49770), false),
+            (r(50000, 50059), true)
+        ]
+    );
+}
+
+#[test]
+fn excluded_port_ranges_localized_and_empty() {
+    let (proto, ex) =
+        parse::excludedportrange(&fixture("netsh-excludedportrange-udp-de.txt")).unwrap();
+    assert_eq!(proto, Some(Protocol::Udp));
+    assert_eq!(ex.len(), 2);
+    assert!(ex[1].administered && ex[1].range == r(54000, 54000));
+    let (_, ex) = parse::excludedportrange(&fixture("netsh-excludedportrange-empty.txt")).unwrap();
+    assert!(ex.is_empty());
+    let e = parse::excludedportrange(&fixture("netsh-excludedportrange-broken.txt")).unwrap_err();
+    assert_eq!(e.line, 6, "{e:?}");
+}
+
+#[test]
+fn dynamic_port_ranges() {
+    let (proto, range) = parse::dynamicport(&fixture("netsh-dynamicport-tcp.txt")).unwrap();
+    assert_eq!((proto, range), (Some(Protocol::Tcp), r(49152, 65535)));
+    // The widely copied tip `set dynamicport udp start=10000 num=55536`, with German labels.
+    let (proto, range) = parse::dynamicport(&fixture("netsh-dynamicport-udp-tip.txt")).unwrap();
+    assert_eq!((proto, range), (Some(Protocol::Udp), r(10000, 65535)));
+    assert!(parse::dynamicport("Start Port : 60000\nNumber of Ports : 16384\n").is_err());
+    assert!(parse::dynamicport("nothing here").is_err());
+}
+
+#[test]
+fn windows_netstat_ano() {
+    let s = parse::netstat_ano(&fixture("netstat-ano.txt")).unwrap();
+    assert_eq!(s.len(), 9);
+    assert_eq!(
+        (s[0].port, s[0].state, s[0].pid),
+        (80, SocketState::Listen, Some(4))
+    );
+    assert_eq!(
+        (s[3].state, s[4].state),
+        (SocketState::Established, SocketState::TimeWait)
+    );
+    assert_eq!((s[5].address, s[5].state), (ip("::"), SocketState::Listen));
+    assert_eq!(
+        (s[7].protocol, s[7].port, s[7].state, s[7].pid),
+        (Protocol::Udp, 123, SocketState::Bound, Some(1284))
+    );
+    // Localized states: listening is recognised by the foreign address 0.0.0.0:0.
+    let s = parse::netstat_ano(&fixture("netstat-ano-de.txt")).unwrap();
+    let states: Vec<SocketState> = s.iter().map(|x| x.state).collect();
+    assert_eq!(
+        states,
+        [
+            SocketState::Listen,
+            SocketState::Listen,
+            SocketState::Established,
+            SocketState::TimeWait
+        ]
+    );
+}
+
+#[test]
+fn linux_ss_with_and_without_netid_and_owners() {
+    let s = parse::ss(&fixture("ss-tlnp.txt")).unwrap();
+    assert_eq!(s.len(), 4);
+    assert_eq!(
+        (s[0].address, s[0].port, s[0].pid, s[0].process.as_deref()),
+        (ip("127.0.0.1"), 8080, Some(7706), Some("python3"))
+    );
+    assert_eq!(s[1].address, ip("::"), "`*` is the dual-stack wildcard");
+    assert_eq!((s[3].address, s[3].port), (ip("127.0.0.53"), 53));
+    let s = parse::ss(&fixture("ss-tulpn.txt")).unwrap();
+    assert_eq!(s.iter().filter(|x| x.protocol == Protocol::Udp).count(), 2);
+    assert_eq!(s[2].process.as_deref(), Some("nginx"));
+    let s = parse::ss(&fixture("ss-tanp-nonroot.txt")).unwrap();
+    assert!(s.iter().all(|x| x.pid.is_none()));
+    assert_eq!(s[2].state, SocketState::TimeWait);
+    let e = parse::ss(&fixture("ss-names.txt")).unwrap_err();
+    assert_eq!(e.line, 2);
+    assert!(e.message.contains("ss -n"), "{}", e.message);
+}
+
+#[test]
+fn linux_netstat() {
+    let s = parse::netstat_linux(&fixture("netstat-tulpn.txt")).unwrap();
+    assert_eq!(s.len(), 5);
+    assert_eq!(
+        (s[0].pid, s[0].process.as_deref()),
+        (Some(700), Some("sshd"))
+    );
+    assert_eq!(s[1].pid, None, "`-` when not root");
+    assert_eq!((s[2].address, s[2].port), (ip("::"), 80));
+    assert_eq!(
+        (s[3].protocol, s[3].pid, s[3].process.as_deref()),
+        (Protocol::Udp, Some(567), Some("dhclient"))
+    );
+}
+
+#[test]
+fn import_command_builds_facts_and_check_uses_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let facts_dir = root().join("tests/fixtures/facts");
+    let out = tmp.path().join("win.json");
+    let (code, _, err) = run(
+        &facts_dir,
+        &[
+            "facts",
+            "--host",
+            "win-app-01",
+            "--import",
+            "netsh-excludedportrange=netsh-excludedportrange-tcp.txt",
+            "--import",
+            "netsh-dynamicport=netsh-dynamicport-tcp.txt",
+            "--import",
+            "netstat-ano=netstat-ano.txt",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let facts: Facts = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(facts.host.as_deref(), Some("win-app-01"));
+    assert_eq!(facts.ephemeral_tcp.unwrap().value, r(49152, 65535));
+    assert_eq!(facts.excluded_tcp.unwrap().value.len(), 3);
+    std::fs::write(
+        tmp.path().join("deploy.yaml"),
+        "version: 1\ntarget: { platform: windows }\nservices:\n  api:\n    ports:\n      http: 1433\n      dyn: 49700\n      winrm: 5985\n",
+    )
+    .unwrap();
+    let (code, report) = common::check_json(tmp.path(), "deploy.yaml", &["--facts", "win.json"]);
+    assert_eq!(code, 1);
+    let f: Vec<(String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "port-occupied" || f["rule"] == "excluded-range")
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_owned(),
+                f["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(f.len(), 3, "{f:?}");
+    assert!(
+        f[0].1.contains("PID 3880") && f[0].1.contains("captured"),
+        "{f:?}"
+    );
+    assert!(f[1].1.contains("49671-49770"), "{f:?}");
+    assert!(f[2].1.contains("HTTP.sys"), "{f:?}");
+    assert_eq!(report["findings"][0]["evidence"]["pid"], 3880);
+}
+
+#[test]
+fn import_errors_name_the_file_and_line() {
+    let facts_dir = root().join("tests/fixtures/facts");
+    let (code, _, err) = run(&facts_dir, &["facts", "--import", "ss=ss-names.txt"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("ss-names.txt:2"), "{err}");
+    let (code, _, err) = run(
+        &facts_dir,
+        &["facts", "--import", "netsh-excludedportrang=x.txt"],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("did you mean `netsh-excludedportrange`"),
+        "{err}"
+    );
+    let (code, _, err) = run(&facts_dir, &["facts", "--import", "ss"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("KIND=FILE"), "{err}");
+}
+
+#[test]
+fn utf16_captures_from_powershell_redirects_are_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = fixture("netsh-excludedportrange-tcp.txt");
+    let mut bytes = vec![0xFF, 0xFE];
+    for u in text.encode_utf16() {
+        bytes.extend_from_slice(&u.to_le_bytes());
+    }
+    std::fs::write(tmp.path().join("ex.txt"), bytes).unwrap();
+    let (code, out, err) = run(
+        tmp.path(),
+        &["facts", "--import", "netsh-excludedportrange=ex.txt"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let facts: Facts = serde_json::from_str(&out).unwrap();
+    assert_eq!(facts.excluded_tcp.unwrap().value.len(), 3);
+}
+
+#[test]
+fn facts_schema_matches_the_committed_one() {
+    let (code, out, _) = run(&root(), &["schema", "facts"]);
+    assert_eq!(code, 0);
+    let printed: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let committed: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("schemas/facts.schema.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        printed, committed,
+        "schemas/facts.schema.json is stale: run `cargo run -- schema facts > schemas/facts.schema.json`"
+    );
+}
+
+#[test]
+fn powershell_collector_is_read_only() {
+    let (code, script, _) = run(&root(), &["facts", "--script", "powershell"]);
+    assert_eq!(code, 0);
+    for verb in [
+        "Get-NetTCPConnection",
+        "Get-NetUDPEndpoint",
+        "show excludedportrange",
+        "show dynamicport",
+    ] {
+        assert!(script.contains(verb), "{verb}");
+    }
+    for forbidden in [
+        "Set-Net", "New-Net", "Remove-", "Stop-", "Disable-", "Enable-", " add ", " delete ",
+        " set ",
+    ] {
+        assert!(
+            !script.contains(forbidden),
+            "collector must not change the host: {forbidden}"
+        );
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn parsers_never_panic(text in "(?s).{0,400}") {
+        let _ = parse::excludedportrange(&text);
+        let _ = parse::dynamicport(&text);
+        let _ = parse::netstat_ano(&text);
+        let _ = parse::ss(&text);
+        let _ = parse::netstat_linux(&text);
+        let _ = parse::port_list(&text);
+        let _ = parse::two_numbers(&text);
+        for (_, kind) in ImportKind::ALL {
+            let _ = parse::import(*kind, &text, &mut Facts::new());
+        }
+    }
+
+    #[test]
+    fn parsers_never_panic_on_plausible_rows(
+        rows in proptest::collection::vec(
+            (prop::sample::select(vec!["TCP", "UDP", "tcp", "udp6", "LISTEN", "*", "-", "Netid"]),
+             "[0-9.:\\[\\]*%a-z]{0,20}", "[0-9]{0,6}", "[A-Z_-]{0,12}", "[0-9/a-z\"(),=]{0,20}"),
+            0..8)
+    ) {
+        let text: String = rows.iter().map(|(a, b, c, d, e)| format!("{a} {b} {c} {d} {e}\r\n")).collect();
+        let _ = parse::excludedportrange(&text);
+        let _ = parse::dynamicport(&text);
+        let _ = parse::netstat_ano(&text);
+        let _ = parse::ss(&text);
+        let _ = parse::netstat_linux(&text);
+    }
+}
