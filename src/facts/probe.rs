@@ -33,13 +33,12 @@ fn hostname() -> Option<String> {
 }
 
 /// Listening and TIME_WAIT TCP sockets and bound UDP sockets, with owners where visible. The second
-/// value says whether owners could be seen at all (as non-root, Linux hides other users' PIDs).
+/// value says whether every owner can be seen (as non-root, Linux hides other users' PIDs).
 fn sockets() -> Result<(Vec<Socket>, bool), FactsError> {
     let af = AddressFamilyFlags::IPV4 | AddressFamilyFlags::IPV6;
     let proto = ProtocolFlags::TCP | ProtocolFlags::UDP;
     let infos = get_sockets_info(af, proto).map_err(|e| FactsError::Probe(e.to_string()))?;
     let mut out = Vec::new();
-    let mut any_pid = false;
     for info in infos {
         let (protocol, address, port, state) = match &info.protocol_socket_info {
             ProtocolSocketInfo::Tcp(t) => {
@@ -58,7 +57,6 @@ fn sockets() -> Result<(Vec<Socket>, bool), FactsError> {
             ),
         };
         let pid = info.associated_pids.iter().min().copied();
-        any_pid |= pid.is_some();
         out.push(Socket {
             protocol,
             address,
@@ -68,7 +66,8 @@ fn sockets() -> Result<(Vec<Socket>, bool), FactsError> {
             process: pid.and_then(process_name),
         });
     }
-    Ok((out, any_pid || platform::sees_all_owners()))
+    // Finding some PIDs (our own processes) does not mean seeing all: only root sees every owner.
+    Ok((out, platform::sees_all_owners()))
 }
 
 fn process_name(pid: u32) -> Option<String> {

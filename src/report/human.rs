@@ -259,8 +259,21 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome], style: Style) -> io::Res
                     write!(out, "{}", render_finding(style, f, &c.doc, &source))?;
                     writeln!(out)?;
                 }
+                // One line per reason: "skipped port-occupied, time-wait: no host facts: …".
+                let mut by_reason: Vec<(&str, Vec<&str>)> = Vec::new();
                 for s in &c.skipped {
-                    writeln!(out, "{}: skipped {}: {}", c.doc.name, s.rule, s.reason)?;
+                    match by_reason.iter_mut().find(|(r, _)| *r == s.reason) {
+                        Some((_, rules)) => rules.push(&s.rule),
+                        None => by_reason.push((&s.reason, vec![&s.rule])),
+                    }
+                }
+                for (reason, rules) in by_reason {
+                    writeln!(
+                        out,
+                        "{}: skipped {}: {reason}",
+                        c.doc.name,
+                        rules.join(", ")
+                    )?;
                 }
                 writeln!(
                     out,
