@@ -297,3 +297,105 @@ proptest! {
         let _ = parse::netstat_linux(&text);
     }
 }
+
+#[test]
+fn windows_firewall_exports() {
+    use preflight::facts::firewall::windows;
+    let rules = windows::netsh_rules(&fixture("netsh-firewall.txt")).unwrap();
+    assert_eq!(rules.len(), 5);
+    assert_eq!(rules[0].scope.as_deref(), Some("program System"));
+    assert_eq!(rules[1].local_ports, Some(vec![r(11001, 11010)]));
+    assert!(!rules[2].allow && rules[2].profiles == ["Public"]);
+    assert_eq!(rules[3].local_ports, None, "RPC is a keyword, not a port");
+    assert!(!rules[4].enabled);
+    let profiles = windows::netsh_profiles(&fixture("netsh-allprofiles.txt")).unwrap();
+    assert_eq!(profiles.len(), 3);
+    assert!(
+        profiles
+            .iter()
+            .all(|p| p.enabled && p.default_block_inbound)
+    );
+    let (rules, profiles) = windows::powershell(&fixture("powershell-firewall.json")).unwrap();
+    assert_eq!(rules.len(), 2, "outbound rules are left out");
+    assert_eq!(rules[0].profiles, ["Domain", "Private"]);
+    assert_eq!(
+        rules[0].local_ports,
+        Some(vec![r(11001, 11001), r(11002, 11010)])
+    );
+    assert_eq!(rules[1].scope.as_deref(), Some("remote 10.20.0.0/16"));
+    assert!(
+        profiles.iter().all(|p| p.default_block_inbound),
+        "NotConfigured means the built-in Block"
+    );
+    assert!(
+        windows::netsh_rules("Regelname: x\nAktion: Zulassen\n").is_err(),
+        "localized netsh output is refused"
+    );
+}
+
+#[test]
+fn windows_firewall_verdicts_per_profile() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = root().join("tests/fixtures/facts");
+    let out = tmp.path().join("win.json");
+    let (code, _, err) = run(
+        &dir,
+        &[
+            "facts",
+            "--import",
+            "netsh-firewall=netsh-firewall.txt",
+            "--import",
+            "netsh-allprofiles=netsh-allprofiles.txt",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    std::fs::write(
+        tmp.path().join("deploy.yaml"),
+        "version: 1\ntarget: { platform: windows }\nservices:\n  api:\n    runtime: iis\n    ports:\n      http: { port: 80, expose: public }\n      a: { port: 11001, expose: public }\n      b: { port: 11005, expose: public }\n      old: { port: 12001, expose: internal }\n      smb: { port: 445, expose: internal }\n      local: { port: 12002, bind: 127.0.0.1, expose: local }\n",
+    )
+    .unwrap();
+    let (_, report) = common::check_json(tmp.path(), "deploy.yaml", &["--facts", "win.json"]);
+    let got: Vec<(String, String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "firewall-blocked")
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_owned(),
+                f["severity"].as_str().unwrap().to_owned(),
+                f["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let sev: Vec<(&str, &str)> = got
+        .iter()
+        .map(|(p, s, _)| (p.as_str(), s.as_str()))
+        .collect();
+    assert_eq!(
+        sev,
+        [
+            ("services.api.ports.http.port", "warning"),
+            ("services.api.ports.a.port", "warning"),
+            ("services.api.ports.b.port", "warning"),
+            ("services.api.ports.old.port", "error"),
+            ("services.api.ports.smb.port", "error"),
+        ],
+        "{got:#?}"
+    );
+    assert!(got[0].2.contains("program System"), "{}", got[0].2);
+    assert!(
+        got[1].2.contains("Domain, Private profiles") && got[1].2.contains("blocked on Public"),
+        "{}",
+        got[1].2
+    );
+    assert!(got[2].2.contains("block rule 'Block SMB'"), "{}", got[2].2);
+    assert!(
+        got[4].2.contains("block rule 'Block SMB'")
+            || got[4].2.contains("default inbound action Block"),
+        "{}",
+        got[4].2
+    );
+}

@@ -41,6 +41,38 @@ foreach ($u in (Get-NetUDPEndpoint -ErrorAction SilentlyContinue)) {
     $sockets += $s
 }
 
+function Convert-Ports($spec) {
+    $ranges = @()
+    foreach ($p in @($spec)) {
+        if ($p -eq 'Any' -or $p -eq '' -or $p -eq $null) { return , @() }
+        if ($p -match '^(\d+)-(\d+)$') { $ranges += [ordered]@{ start = [int]$Matches[1]; end = [int]$Matches[2] } }
+        elseif ($p -match '^\d+$') { $ranges += [ordered]@{ start = [int]$p; end = [int]$p } }
+        else { return $null }   # keywords such as RPC: not a port list
+    }
+    , $ranges
+}
+
+$rules = @()
+foreach ($r in (Get-NetFirewallRule -Direction Inbound -ErrorAction SilentlyContinue)) {
+    $pf = $r | Get-NetFirewallPortFilter
+    $af = $r | Get-NetFirewallAddressFilter
+    $app = $r | Get-NetFirewallApplicationFilter
+    $svc = $r | Get-NetFirewallServiceFilter
+    $scope = @()
+    if ("$($af.RemoteAddress)" -ne 'Any') { $scope += "remote $($af.RemoteAddress -join ',')" }
+    if ("$($app.Program)" -ne 'Any') { $scope += "program $($app.Program)" }
+    if ("$($svc.Service)" -ne 'Any') { $scope += "service $($svc.Service)" }
+    $profiles = if ("$($r.Profile)" -eq 'Any') { @('Domain', 'Private', 'Public') } else { @("$($r.Profile)" -split ',\s*') }
+    $rule = [ordered]@{ name = $r.DisplayName; enabled = ("$($r.Enabled)" -eq 'True'); allow = ("$($r.Action)" -eq 'Allow');
+        profiles = $profiles; protocol = "$($pf.Protocol)"; local_ports = (Convert-Ports $pf.LocalPort) }
+    if ($scope.Count -gt 0) { $rule.scope = $scope -join ', ' }
+    $rules += $rule
+}
+$fwProfiles = @()
+foreach ($p in (Get-NetFirewallProfile)) {
+    $fwProfiles += [ordered]@{ name = "$($p.Name)"; enabled = ("$($p.Enabled)" -eq 'True'); default_block_inbound = ("$($p.DefaultInboundAction)" -ne 'Allow') }
+}
+
 $facts = [ordered]@{
     version        = 1
     host           = $HostName
@@ -49,6 +81,7 @@ $facts = [ordered]@{
     owners_visible = $true
     excluded_tcp   = Fact (Get-Exclusions 'tcp') 'netsh int ipv4 show excludedportrange protocol=tcp'
     excluded_udp   = Fact (Get-Exclusions 'udp') 'netsh int ipv4 show excludedportrange protocol=udp'
+    firewall       = Fact ([ordered]@{ windows_rules = $rules; windows_profiles = $fwProfiles }) 'Get-NetFirewallRule / Get-NetFirewallProfile'
 }
 $tcp = Get-DynamicRange 'tcp'; if ($tcp) { $facts.ephemeral_tcp = Fact $tcp 'netsh int ipv4 show dynamicport tcp' }
 $udp = Get-DynamicRange 'udp'; if ($udp) { $facts.ephemeral_udp = Fact $udp 'netsh int ipv4 show dynamicport udp' }

@@ -7,6 +7,7 @@
 //! nobody can supply report themselves as skipped. This module only reads; it never changes the host.
 
 pub mod defaults;
+pub mod firewall;
 pub mod parse;
 pub mod probe;
 
@@ -197,6 +198,9 @@ pub struct Facts {
     /// Windows excluded port ranges for UDP.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub excluded_udp: Option<Fact<Vec<Exclusion>>>,
+    /// The host firewall, as captured (nftables, iptables, Windows Defender Firewall).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firewall: Option<Fact<firewall::FirewallFacts>>,
     /// The collecting process's uid and capabilities (Linux).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub process: Option<ProcessFacts>,
@@ -227,6 +231,7 @@ impl Facts {
         cap(&mut self.unprivileged_port_start);
         cap(&mut self.excluded_tcp);
         cap(&mut self.excluded_udp);
+        cap(&mut self.firewall);
     }
 
     /// Excluded ranges for a protocol.

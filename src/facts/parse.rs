@@ -391,6 +391,20 @@ pub enum ImportKind {
     Ss,
     /// Linux `netstat -tulpn` / `-tanp`
     Netstat,
+    /// `nft -j list ruleset`
+    NftJson,
+    /// `iptables-save` (add `iptables -V` output's variant with the `iptables-version` kind)
+    IptablesSave,
+    /// `ip6tables-save`
+    Ip6tablesSave,
+    /// `iptables -V` (tells nf_tables from legacy)
+    IptablesVersion,
+    /// `netsh advfirewall firewall show rule name=all verbose`
+    NetshFirewall,
+    /// `netsh advfirewall show allprofiles`
+    NetshAllProfiles,
+    /// The PowerShell export of rules and profiles (see the README)
+    PowershellFirewall,
 }
 
 impl ImportKind {
@@ -404,6 +418,13 @@ impl ImportKind {
         ("netstat-ano", ImportKind::NetstatAno),
         ("ss", ImportKind::Ss),
         ("netstat", ImportKind::Netstat),
+        ("nft-json", ImportKind::NftJson),
+        ("iptables-save", ImportKind::IptablesSave),
+        ("ip6tables-save", ImportKind::Ip6tablesSave),
+        ("iptables-version", ImportKind::IptablesVersion),
+        ("netsh-firewall", ImportKind::NetshFirewall),
+        ("netsh-allprofiles", ImportKind::NetshAllProfiles),
+        ("powershell-firewall", ImportKind::PowershellFirewall),
     ];
 
     /// The kind with this name.
@@ -428,6 +449,14 @@ fn captured<T>(value: T, detail: &str) -> Fact<T> {
     }
 }
 
+/// The firewall part of `facts`, created on first use.
+fn firewall<'a>(facts: &'a mut Facts, detail: &str) -> &'a mut super::firewall::FirewallFacts {
+    &mut facts
+        .firewall
+        .get_or_insert_with(|| captured(Default::default(), detail))
+        .value
+}
+
 /// Adds what one captured output says to `facts`. Sockets from several captures are merged.
 pub fn import(kind: ImportKind, text: &str, facts: &mut Facts) -> Result<(), ParseError> {
     let add_sockets = |facts: &mut Facts, mut s: Vec<Socket>, detail: &str, os: &str| {
@@ -438,6 +467,63 @@ pub fn import(kind: ImportKind, text: &str, facts: &mut Facts) -> Result<(), Par
         facts.os.get_or_insert_with(|| os.to_owned());
     };
     match kind {
+        ImportKind::NftJson => {
+            let v: serde_json::Value = serde_json::from_str(text).map_err(|e| ParseError {
+                line: e.line(),
+                message: format!("not JSON: {e}"),
+            })?;
+            // Validate now, so a bad capture fails at import rather than at check time.
+            super::firewall::nft::ruleset(&v, false)
+                .map_err(|message| ParseError { line: 1, message })?;
+            firewall(facts, "nft -j list ruleset").nftables = Some(v);
+            facts.os.get_or_insert_with(|| "linux".to_owned());
+        }
+        ImportKind::IptablesSave | ImportKind::Ip6tablesSave => {
+            let (family, label) = match kind {
+                ImportKind::IptablesSave => (super::firewall::engine::Family::V4, "iptables"),
+                _ => (super::firewall::engine::Family::V6, "ip6tables"),
+            };
+            super::firewall::iptables::ruleset(text, family, label)?;
+            let fw = firewall(facts, "iptables-save");
+            match family {
+                super::firewall::engine::Family::V4 => fw.iptables_v4 = Some(text.to_owned()),
+                super::firewall::engine::Family::V6 => fw.iptables_v6 = Some(text.to_owned()),
+            }
+            facts.os.get_or_insert_with(|| "linux".to_owned());
+        }
+        ImportKind::IptablesVersion => {
+            let variant = if text.contains("nf_tables") {
+                "nf_tables"
+            } else if text.contains("legacy") {
+                "legacy"
+            } else {
+                return err(1, "expected `iptables v1.8.9 (nf_tables)` or `(legacy)`");
+            };
+            firewall(facts, "iptables -V").iptables_variant = Some(variant.to_owned());
+        }
+        ImportKind::NetshFirewall => {
+            let rules = super::firewall::windows::netsh_rules(text)?;
+            firewall(
+                facts,
+                "netsh advfirewall firewall show rule name=all verbose",
+            )
+            .windows_rules = Some(rules);
+            facts.os.get_or_insert_with(|| "windows".to_owned());
+        }
+        ImportKind::NetshAllProfiles => {
+            let profiles = super::firewall::windows::netsh_profiles(text)?;
+            firewall(facts, "netsh advfirewall show allprofiles").windows_profiles = Some(profiles);
+            facts.os.get_or_insert_with(|| "windows".to_owned());
+        }
+        ImportKind::PowershellFirewall => {
+            let (rules, profiles) = super::firewall::windows::powershell(text)?;
+            let fw = firewall(facts, "Get-NetFirewallRule / Get-NetFirewallProfile");
+            fw.windows_rules = Some(rules);
+            if !profiles.is_empty() {
+                fw.windows_profiles = Some(profiles);
+            }
+            facts.os.get_or_insert_with(|| "windows".to_owned());
+        }
         ImportKind::NetshExcludedPortRange => {
             let (proto, ex) = excludedportrange(text)?;
             let proto = proto.unwrap_or(Protocol::Tcp);

@@ -117,6 +117,7 @@ mod platform {
             facts.unprivileged_port_start =
                 Some(Fact::live(start, "net.ipv4.ip_unprivileged_port_start"));
         }
+        facts.firewall = firewall();
         if let (Some(uid), Some(caps)) = (effective_uid(), effective_caps()) {
             facts.process = Some(super::super::ProcessFacts {
                 uid,
@@ -124,6 +125,61 @@ mod platform {
             });
         }
         Ok(())
+    }
+
+    /// Runs a read-only command found on PATH; its stdout when it succeeds.
+    fn run(cmd: &str, args: &[&str]) -> Option<String> {
+        let path = which::which(cmd).ok()?;
+        let out = std::process::Command::new(path)
+            .args(args)
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Reads the firewall with `nft -j list ruleset`, `iptables-save`, `ip6tables-save` and `iptables -V`,
+    /// and which manager (firewalld, ufw) is active. `None` when nothing could be read (usually: not root).
+    fn firewall() -> Option<Fact<crate::facts::firewall::FirewallFacts>> {
+        use crate::facts::firewall::FirewallFacts;
+        let mut fw = FirewallFacts::default();
+        let mut read_any = false;
+        if let Some(out) = run("nft", &["-j", "list", "ruleset"]) {
+            read_any = true;
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&out) {
+                fw.nftables = Some(v);
+            }
+        }
+        if let Some(v) = run("iptables", &["-V"]) {
+            fw.iptables_variant = Some(
+                if v.contains("legacy") {
+                    "legacy"
+                } else {
+                    "nf_tables"
+                }
+                .to_owned(),
+            );
+        }
+        // iptables-nft's rules also live in the nft ruleset; the save output is what makes them legible.
+        for (cmd, slot) in [
+            ("iptables-save", &mut fw.iptables_v4),
+            ("ip6tables-save", &mut fw.iptables_v6),
+        ] {
+            if let Some(out) = run(cmd, &[]) {
+                read_any = true;
+                if out.contains("*filter") {
+                    *slot = Some(out);
+                }
+            }
+        }
+        if run("firewall-cmd", &["--state"]).is_some_and(|s| s.trim() == "running") {
+            fw.manager = Some("firewalld".into());
+        } else if run("ufw", &["status"]).is_some_and(|s| s.contains("Status: active")) {
+            fw.manager = Some("ufw".into());
+        }
+        read_any.then(|| Fact::live(fw, "nft -j list ruleset, iptables-save"))
     }
 
     fn status_field(name: &str) -> Option<String> {

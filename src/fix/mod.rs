@@ -77,6 +77,23 @@ pub enum Fix {
         /// Its protocol.
         protocol: Protocol,
     },
+    /// Admit new inbound connections to the port in the host firewall.
+    OpenFirewall {
+        /// The port.
+        port: u16,
+        /// Its protocol.
+        protocol: Protocol,
+        /// Windows profiles to open it on (`Domain,Private`), when the target is Windows.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        profile: Option<String>,
+    },
+    /// Limit the firewall rule that admits the port to the sources that need it.
+    RestrictFirewall {
+        /// The port.
+        port: u16,
+        /// Its protocol.
+        protocol: Protocol,
+    },
     /// Give a `${VAR}` a value.
     DefineVariable {
         /// The variable.

@@ -17,6 +17,8 @@ use crate::policy::{Policy, RuleSetting};
 mod env_unresolved;
 mod ephemeral_range;
 mod excluded_range;
+mod firewall_blocked;
+mod overexposed;
 mod plan_in_ephemeral;
 mod port_conflict;
 mod port_occupied;
@@ -125,6 +127,8 @@ pub static ALL: &[Rule] = registry![
     env_unresolved,
     ephemeral_range,
     excluded_range,
+    firewall_blocked,
+    overexposed,
     plan_in_ephemeral,
     port_conflict,
     port_occupied,

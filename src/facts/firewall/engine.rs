@@ -1,0 +1,451 @@
+//! A small evaluator for chains of firewall rules, shared by the nftables and iptables readers.
+//!
+//! The question is always the same: does a *new* inbound TCP or UDP connection to port P, arriving from
+//! another host (not on `lo`), get accepted? Conditions the packet decides (protocol, destination port,
+//! `iif lo`, conntrack state `new`) evaluate to yes or no. Conditions it can't decide (source address,
+//! named interface, rate limits, opaque `xt` matches) are unknown; the chains are then run twice — once
+//! assuming every unknown condition goes the packet's way (the *best* case: some client gets in) and once
+//! against it (the *worst* case: an arbitrary client) — and the two outcomes bound the truth. A rule never
+//! claims open or blocked without a path through real rules or a real policy.
+
+use std::collections::BTreeMap;
+
+use crate::manifest::Protocol;
+use crate::ports::PortRange;
+
+/// IP version of the packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Family {
+    /// IPv4.
+    V4,
+    /// IPv6.
+    V6,
+}
+
+impl Family {
+    /// `IPv4` or `IPv6`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Family::V4 => "IPv4",
+            Family::V6 => "IPv6",
+        }
+    }
+}
+
+/// The packet being decided: a new inbound connection from another host.
+#[derive(Clone, Copy, Debug)]
+pub struct Packet {
+    /// TCP or UDP.
+    pub protocol: Protocol,
+    /// Destination port.
+    pub port: u16,
+    /// IP version.
+    pub family: Family,
+}
+
+/// A three-valued match result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tri {
+    /// The condition holds for the packet.
+    Yes,
+    /// It does not.
+    No,
+    /// It depends on something the packet does not fix (source address, interface, rate).
+    Unknown,
+}
+
+impl Tri {
+    fn from_bool(b: bool) -> Self {
+        if b { Tri::Yes } else { Tri::No }
+    }
+
+    fn negate(self, neg: bool) -> Self {
+        match (self, neg) {
+            (Tri::Yes, true) => Tri::No,
+            (Tri::No, true) => Tri::Yes,
+            (t, _) => t,
+        }
+    }
+}
+
+/// One condition of a rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cond {
+    /// The transport protocol is one of these.
+    Protocol(Vec<Protocol>, bool),
+    /// The destination port is in one of these ranges (the bool negates).
+    DPort(Vec<PortRange>, bool),
+    /// The input interface is one of these names (the bool negates); only `lo` is decidable.
+    Iface(Vec<String>, bool),
+    /// The conntrack state is one of these (`new`, `established`, `related`, `invalid`, `untracked`).
+    CtState(Vec<String>, bool),
+    /// The IP version.
+    Family(Family),
+    /// Always true (comments, counters folded into conditions).
+    Always,
+    /// Never true for a new connection from another host (`ct status dnat`, `daddr 127.0.0.0/8`, icmp).
+    Never,
+    /// A condition the packet does not decide, with its text for messages.
+    Unknown(String),
+}
+
+impl Cond {
+    fn eval(&self, p: &Packet) -> Tri {
+        match self {
+            Cond::Protocol(ps, neg) => Tri::from_bool(ps.contains(&p.protocol)).negate(*neg),
+            Cond::DPort(rs, neg) => {
+                Tri::from_bool(rs.iter().any(|r| r.contains(p.port))).negate(*neg)
+            }
+            Cond::Iface(names, neg) => {
+                if names.iter().all(|n| n == "lo") {
+                    Tri::No.negate(*neg)
+                } else {
+                    Tri::Unknown
+                }
+            }
+            Cond::CtState(states, neg) => {
+                Tri::from_bool(states.iter().any(|s| s == "new")).negate(*neg)
+            }
+            Cond::Family(f) => Tri::from_bool(*f == p.family),
+            Cond::Always => Tri::Yes,
+            Cond::Never => Tri::No,
+            Cond::Unknown(_) => Tri::Unknown,
+        }
+    }
+}
+
+/// What a rule does when it matches.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Accept the packet (final for this base chain).
+    Accept,
+    /// Drop it silently.
+    Drop,
+    /// Reject it (RST / ICMP unreachable).
+    Reject,
+    /// Run another chain, then continue here.
+    Jump(String),
+    /// Run another chain instead of the rest of this one.
+    Goto(String),
+    /// Return to the calling chain.
+    Return,
+    /// Nothing final (counter, log): go on with the next rule.
+    Continue,
+}
+
+/// One rule: conditions, an action, and how to name it in messages.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    /// All must hold.
+    pub conds: Vec<Cond>,
+    /// What happens then.
+    pub action: Action,
+    /// How messages quote it (`inet filter input handle 7: tcp dport 22 accept`).
+    pub desc: String,
+}
+
+/// A chain of rules.
+#[derive(Clone, Debug, Default)]
+pub struct Chain {
+    /// The rules in order.
+    pub rules: Vec<Rule>,
+}
+
+/// A base chain on the input hook, with its policy.
+#[derive(Clone, Debug)]
+pub struct BaseChain {
+    /// Name for messages (`inet filter input`, `iptables INPUT`).
+    pub name: String,
+    /// The chain's key in [`Ruleset::chains`].
+    pub key: String,
+    /// Priority: lower runs first.
+    pub priority: i64,
+    /// Which IP versions traverse it.
+    pub families: Vec<Family>,
+    /// The policy when no rule decides (`accept` or `drop`).
+    pub policy_accept: bool,
+}
+
+/// A set of chains with the base chains that the input path traverses.
+#[derive(Clone, Debug, Default)]
+pub struct Ruleset {
+    /// All chains by key.
+    pub chains: BTreeMap<String, Chain>,
+    /// Input base chains.
+    pub bases: Vec<BaseChain>,
+}
+
+/// The outcome of one evaluation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decision {
+    /// Whether the packet gets through.
+    pub accepted: bool,
+    /// The rule or policy that decided, quoted.
+    pub by: String,
+    /// Whether the decision was made by a policy (no rule matched) rather than a rule.
+    pub by_policy: bool,
+    /// Unknown conditions that were taken on the way, quoted ("ip saddr 10.0.0.0/8").
+    pub assumed: Vec<String>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Case {
+    Best,
+    Worst,
+}
+
+const MAX_DEPTH: usize = 64;
+
+impl Ruleset {
+    /// Whether the ruleset has any input base chain.
+    pub fn is_empty(&self) -> bool {
+        self.bases.is_empty()
+    }
+
+    /// Decides the packet in the best case (unknowns go its way) and the worst case (they go against it).
+    /// `None` when no base chain applies to the packet's family (the ruleset does not filter it).
+    pub fn decide(&self, p: &Packet) -> Option<(Decision, Decision)> {
+        let best = self.run(p, Case::Best)?;
+        let worst = self.run(p, Case::Worst)?;
+        Some((best, worst))
+    }
+
+    fn run(&self, p: &Packet, case: Case) -> Option<Decision> {
+        let mut bases: Vec<&BaseChain> = self
+            .bases
+            .iter()
+            .filter(|b| b.families.contains(&p.family))
+            .collect();
+        if bases.is_empty() {
+            return None;
+        }
+        bases.sort_by_key(|b| b.priority);
+        let mut last_accept: Option<Decision> = None;
+        for b in bases {
+            let mut assumed = Vec::new();
+            let d = match self.chain(&b.key, p, case, 0, &mut assumed) {
+                Some((accepted, by)) => Decision {
+                    accepted,
+                    by,
+                    by_policy: false,
+                    assumed,
+                },
+                None => Decision {
+                    accepted: b.policy_accept,
+                    by: format!(
+                        "{} policy {}",
+                        b.name,
+                        if b.policy_accept { "accept" } else { "drop" }
+                    ),
+                    by_policy: true,
+                    assumed,
+                },
+            };
+            if !d.accepted {
+                return Some(d); // a drop in any base chain is final
+            }
+            // An accept by a rule names the rule; keep the most specific accept for messages.
+            if last_accept
+                .as_ref()
+                .is_none_or(|l| l.by_policy && !d.by_policy)
+            {
+                last_accept = Some(d);
+            }
+        }
+        last_accept
+    }
+
+    /// Runs a chain: `Some((accepted, rule))` when a rule decides, `None` when the chain falls through
+    /// (or returns).
+    fn chain(
+        &self,
+        key: &str,
+        p: &Packet,
+        case: Case,
+        depth: usize,
+        assumed: &mut Vec<String>,
+    ) -> Option<(bool, String)> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        let chain = self.chains.get(key)?;
+        for rule in &chain.rules {
+            let mut result = Tri::Yes;
+            let mut unknowns = Vec::new();
+            for c in &rule.conds {
+                match c.eval(p) {
+                    Tri::No => {
+                        result = Tri::No;
+                        break;
+                    }
+                    Tri::Unknown => {
+                        result = Tri::Unknown;
+                        unknowns.push(match c {
+                            Cond::Unknown(t) => t.clone(),
+                            Cond::Iface(n, neg) => {
+                                format!("iifname {}{}", if *neg { "!= " } else { "" }, n.join(","))
+                            }
+                            other => format!("{other:?}"),
+                        });
+                    }
+                    Tri::Yes => {}
+                }
+            }
+            let matches = match result {
+                Tri::Yes => true,
+                Tri::No => false,
+                // Unknown: in the best case the condition lets the packet in, in the worst it keeps it out;
+                // jumps are followed either way.
+                Tri::Unknown => matches!(
+                    (&rule.action, case),
+                    (Action::Accept, Case::Best)
+                        | (Action::Drop | Action::Reject, Case::Worst)
+                        | (Action::Jump(_) | Action::Goto(_), _)
+                ),
+            };
+            if !matches {
+                continue;
+            }
+            if result == Tri::Unknown {
+                assumed.extend(unknowns);
+            }
+            match &rule.action {
+                Action::Accept => return Some((true, rule.desc.clone())),
+                Action::Drop | Action::Reject => return Some((false, rule.desc.clone())),
+                Action::Return => return None,
+                Action::Continue => {}
+                Action::Jump(target) => {
+                    if let Some(v) = self.chain(target, p, case, depth + 1, assumed) {
+                        return Some(v);
+                    }
+                }
+                Action::Goto(target) => return self.chain(target, p, case, depth + 1, assumed),
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(conds: Vec<Cond>, action: Action, desc: &str) -> Rule {
+        Rule {
+            conds,
+            action,
+            desc: desc.into(),
+        }
+    }
+
+    fn ruleset(rules: Vec<Rule>, policy_accept: bool) -> Ruleset {
+        let mut r = Ruleset::default();
+        r.chains.insert("in".into(), Chain { rules });
+        r.bases.push(BaseChain {
+            name: "t in".into(),
+            key: "in".into(),
+            priority: 0,
+            families: vec![Family::V4, Family::V6],
+            policy_accept,
+        });
+        r
+    }
+
+    fn pkt(port: u16) -> Packet {
+        Packet {
+            protocol: Protocol::Tcp,
+            port,
+            family: Family::V4,
+        }
+    }
+
+    fn dport(p: u16) -> Cond {
+        Cond::DPort(vec![PortRange::new(p, p).unwrap()], false)
+    }
+
+    #[test]
+    fn policy_drop_with_accepts() {
+        let r = ruleset(
+            vec![
+                rule(
+                    vec![Cond::CtState(
+                        vec!["established".into(), "related".into()],
+                        false,
+                    )],
+                    Action::Accept,
+                    "ct",
+                ),
+                rule(
+                    vec![Cond::Iface(vec!["lo".into()], false)],
+                    Action::Accept,
+                    "lo",
+                ),
+                rule(
+                    vec![Cond::Protocol(vec![Protocol::Tcp], false), dport(22)],
+                    Action::Accept,
+                    "ssh",
+                ),
+                rule(
+                    vec![Cond::Unknown("ip saddr 10.0.0.0/8".into()), dport(5432)],
+                    Action::Accept,
+                    "pg",
+                ),
+            ],
+            false,
+        );
+        let (b, w) = r.decide(&pkt(22)).unwrap();
+        assert!(b.accepted && w.accepted && b.by == "ssh");
+        let (b, w) = r.decide(&pkt(80)).unwrap();
+        assert!(!b.accepted && !w.accepted && b.by_policy);
+        let (b, w) = r.decide(&pkt(5432)).unwrap();
+        assert!(b.accepted && !w.accepted);
+        assert_eq!(b.assumed, ["ip saddr 10.0.0.0/8"]);
+    }
+
+    #[test]
+    fn jumps_returns_and_later_base_chains() {
+        let mut r = ruleset(
+            vec![rule(vec![], Action::Jump("sub".into()), "jump sub")],
+            true,
+        );
+        r.chains.insert(
+            "sub".into(),
+            Chain {
+                rules: vec![
+                    rule(vec![dport(81)], Action::Return, "ret"),
+                    rule(vec![], Action::Drop, "sub drop"),
+                ],
+            },
+        );
+        assert!(r.decide(&pkt(81)).unwrap().0.accepted);
+        assert_eq!(r.decide(&pkt(80)).unwrap().0.by, "sub drop");
+        // A second base chain at a later priority that drops wins over the first one's accept.
+        r.chains.insert(
+            "late".into(),
+            Chain {
+                rules: vec![rule(vec![dport(81)], Action::Reject, "late reject")],
+            },
+        );
+        r.bases.push(BaseChain {
+            name: "t late".into(),
+            key: "late".into(),
+            priority: 10,
+            families: vec![Family::V4],
+            policy_accept: true,
+        });
+        assert_eq!(r.decide(&pkt(81)).unwrap().0.by, "late reject");
+        // Families: the late chain does not see IPv6.
+        let v6 = Packet {
+            family: Family::V6,
+            ..pkt(81)
+        };
+        assert!(r.decide(&v6).unwrap().0.accepted);
+    }
+
+    #[test]
+    fn loops_terminate() {
+        let mut r = ruleset(vec![rule(vec![], Action::Jump("in".into()), "self")], false);
+        r.chains.insert("x".into(), Chain::default());
+        assert!(!r.decide(&pkt(1)).unwrap().0.accepted);
+    }
+}

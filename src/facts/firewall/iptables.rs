@@ -1,0 +1,297 @@
+//! Reads `iptables-save` / `ip6tables-save` output (the `*filter` table) into the evaluator's [`Ruleset`].
+//!
+//! Understood: chain policies (`:INPUT DROP [0:0]`), `-p`, `--dport`/`--dports` (`-m tcp`, `-m udp`,
+//! `-m multiport`, ranges `A:B`), `-i lo`, `-m conntrack --ctstate` / `-m state --state`, `-m comment`,
+//! `-m addrtype --dst-type LOCAL` (kube-proxy), negation with `!`, and the targets ACCEPT, DROP, REJECT,
+//! RETURN, user chains (`-j`, `-g`); LOG and other non-final targets continue. Anything else (`-s`,
+//! `-m recent`, `-m set`, …) is an unknown condition, quoted in messages.
+
+use super::engine::{Action, BaseChain, Chain, Cond, Family, Rule, Ruleset};
+use crate::facts::parse::ParseError;
+use crate::manifest::Protocol;
+use crate::ports::PortRange;
+
+/// Splits a line into words, keeping `"quoted strings"` whole (comments have spaces).
+fn words(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if quoted => {
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                }
+            }
+            '"' => quoted = !quoted,
+            c if c.is_whitespace() && !quoted => {
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+            }
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+fn port_ranges(spec: &str) -> Option<Vec<PortRange>> {
+    spec.split(',')
+        .map(|p| {
+            let (a, b) = p.split_once(':').unwrap_or((p, p));
+            let a = if a.is_empty() { 0 } else { a.parse().ok()? };
+            let b = if b.is_empty() { 65535 } else { b.parse().ok()? };
+            PortRange::new(a, b)
+        })
+        .collect()
+}
+
+fn protocol(spec: &str) -> Option<Protocol> {
+    match spec {
+        "tcp" | "6" => Some(Protocol::Tcp),
+        "udp" | "17" => Some(Protocol::Udp),
+        _ => None,
+    }
+}
+
+/// Builds the ruleset of the `*filter` table for `family`; `label` names it in messages
+/// (`iptables`, `ip6tables`).
+pub fn ruleset(text: &str, family: Family, label: &str) -> Result<Ruleset, ParseError> {
+    let mut rs = Ruleset::default();
+    let mut in_filter = false;
+    for (i, raw) in text.split('\n').enumerate() {
+        let n = i + 1;
+        let line = raw.trim_end_matches('\r').trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if let Some(table) = line.strip_prefix('*') {
+            in_filter = table == "filter";
+            continue;
+        }
+        if line == "COMMIT" || !in_filter {
+            continue;
+        }
+        if let Some(decl) = line.strip_prefix(':') {
+            let w: Vec<&str> = decl.split_whitespace().collect();
+            let (Some(name), Some(policy)) = (w.first(), w.get(1)) else {
+                return Err(ParseError {
+                    line: n,
+                    message: format!("expected `:CHAIN POLICY [p:b]`, found {line:?}"),
+                });
+            };
+            rs.chains.entry((*name).to_owned()).or_default();
+            if *name == "INPUT" {
+                rs.bases.push(BaseChain {
+                    name: format!("{label} INPUT"),
+                    key: "INPUT".into(),
+                    priority: 0,
+                    families: vec![family],
+                    policy_accept: *policy != "DROP" && *policy != "REJECT",
+                });
+            }
+            continue;
+        }
+        let w = words(line);
+        let (chain, rule) =
+            parse_rule(&w, label).map_err(|message| ParseError { line: n, message })?;
+        rs.chains
+            .entry(chain)
+            .or_insert_with(Chain::default)
+            .rules
+            .push(rule);
+    }
+    Ok(rs)
+}
+
+fn parse_rule(w: &[String], label: &str) -> Result<(String, Rule), String> {
+    let mut chain = None;
+    let mut conds = Vec::new();
+    let mut action = Action::Continue;
+    let mut neg = false;
+    let mut proto: Option<Protocol> = None;
+    let mut module = String::new();
+    let mut i = 0;
+    let arg = |i: usize| {
+        w.get(i + 1)
+            .map(String::as_str)
+            .ok_or_else(|| format!("`{}` needs a value", w[i]))
+    };
+    while i < w.len() {
+        let opt = w[i].as_str();
+        match opt {
+            "!" => {
+                neg = true;
+                i += 1;
+                continue;
+            }
+            "-A" | "--append" => {
+                chain = Some(arg(i)?.to_owned());
+                i += 2;
+            }
+            "-p" | "--protocol" => {
+                let p = arg(i)?;
+                match protocol(p) {
+                    Some(pr) => {
+                        proto = Some(pr);
+                        conds.push(Cond::Protocol(vec![pr], neg));
+                    }
+                    None if p == "all" => {}
+                    None => conds.push(if neg { Cond::Always } else { Cond::Never }), // icmp etc.: never our packet
+                }
+                i += 2;
+            }
+            "-m" | "--match" => {
+                module = arg(i)?.to_owned();
+                if !matches!(
+                    module.as_str(),
+                    "tcp" | "udp" | "multiport" | "conntrack" | "state" | "comment" | "addrtype"
+                ) {
+                    conds.push(Cond::Unknown(format!("-m {module}")));
+                }
+                i += 2;
+            }
+            "--dport" | "--destination-port" | "--dports" | "--destination-ports" => {
+                let spec = arg(i)?;
+                let ranges =
+                    port_ranges(spec).ok_or_else(|| format!("cannot read ports {spec:?}"))?;
+                if proto.is_none() {
+                    conds.push(Cond::Unknown(format!("{opt} {spec} without -p")));
+                }
+                conds.push(Cond::DPort(ranges, neg));
+                i += 2;
+            }
+            "-i" | "--in-interface" => {
+                conds.push(Cond::Iface(vec![arg(i)?.to_owned()], neg));
+                i += 2;
+            }
+            "--ctstate" | "--state" => {
+                let states = arg(i)?.split(',').map(|s| s.to_ascii_lowercase()).collect();
+                conds.push(Cond::CtState(states, neg));
+                i += 2;
+            }
+            "--comment" => i += 2,
+            "--dst-type" if module == "addrtype" => {
+                let t = arg(i)?;
+                conds.push(if t == "LOCAL" && !neg {
+                    Cond::Always
+                } else {
+                    Cond::Unknown(format!("--dst-type {t}"))
+                });
+                i += 2;
+            }
+            "-j" | "--jump" | "-g" | "--goto" => {
+                let t = arg(i)?;
+                action = match t {
+                    "ACCEPT" => Action::Accept,
+                    "DROP" => Action::Drop,
+                    "REJECT" => Action::Reject,
+                    "RETURN" => Action::Return,
+                    "LOG" | "NFLOG" | "ULOG" | "MARK" | "CONNMARK" | "TRACE" | "AUDIT" | "CT"
+                    | "NOTRACK" => Action::Continue,
+                    // A user chain; a target that is no chain of the table falls through harmlessly.
+                    chain if opt == "-g" || opt == "--goto" => Action::Goto(chain.to_owned()),
+                    chain => Action::Jump(chain.to_owned()),
+                };
+                // Options of the target (e.g. --reject-with) follow; skip them.
+                i = w.len();
+            }
+            "-d" | "--destination" if arg(i)?.starts_with("127.") => {
+                // A new connection from another host is never addressed to 127.0.0.0/8.
+                conds.push(if neg { Cond::Always } else { Cond::Never });
+                i += 2;
+            }
+            _ if opt.starts_with('-') => {
+                // An option this reader does not decide (-s, -d, --sport, --limit, …), with its value.
+                let value = w
+                    .get(i + 1)
+                    .filter(|v| !v.starts_with('-'))
+                    .map(String::as_str)
+                    .unwrap_or("");
+                conds.push(Cond::Unknown(
+                    format!("{}{opt} {value}", if neg { "! " } else { "" })
+                        .trim()
+                        .to_owned(),
+                ));
+                i += if value.is_empty() { 1 } else { 2 };
+            }
+            _ => i += 1,
+        }
+        neg = false;
+    }
+    let chain = chain.ok_or("a rule line must start with `-A CHAIN`")?;
+    let desc = format!("{label} rule `{}`", w.join(" "));
+    Ok((
+        chain,
+        Rule {
+            conds,
+            action,
+            desc,
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::engine::Packet;
+    use super::*;
+
+    fn open(rs: &Ruleset, proto: Protocol, port: u16) -> (bool, bool) {
+        let (b, w) = rs
+            .decide(&Packet {
+                protocol: proto,
+                port,
+                family: Family::V4,
+            })
+            .unwrap();
+        (b.accepted, w.accepted)
+    }
+
+    #[test]
+    fn kube_like_ruleset() {
+        let rs = ruleset(
+            include_str!("../../../tests/fixtures/firewall/iptables-kube.v4"),
+            Family::V4,
+            "iptables",
+        )
+        .unwrap();
+        assert_eq!(open(&rs, Protocol::Tcp, 22), (true, true));
+        assert_eq!(open(&rs, Protocol::Tcp, 8005), (true, true));
+        assert_eq!(open(&rs, Protocol::Tcp, 30080), (true, true));
+        assert_eq!(open(&rs, Protocol::Tcp, 5432), (true, false));
+        assert_eq!(open(&rs, Protocol::Tcp, 8080), (false, false));
+        assert_eq!(open(&rs, Protocol::Udp, 22), (false, false));
+    }
+
+    #[test]
+    fn words_keep_quotes() {
+        assert_eq!(
+            words(r#"-A INPUT -m comment --comment "a b" -j ACCEPT"#),
+            [
+                "-A",
+                "INPUT",
+                "-m",
+                "comment",
+                "--comment",
+                "a b",
+                "-j",
+                "ACCEPT"
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_lines_name_their_line() {
+        let e = ruleset(
+            "*filter\n:INPUT DROP [0:0]\n-A INPUT -p tcp --dport x -j ACCEPT\nCOMMIT\n",
+            Family::V4,
+            "iptables",
+        )
+        .unwrap_err();
+        assert_eq!(e.line, 3);
+    }
+}

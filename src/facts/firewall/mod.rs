@@ -1,0 +1,280 @@
+//! Host firewalls: what they are, as captured, and whether they admit a new inbound connection to a port.
+//!
+//! Facts keep each backend's machine-readable dump as captured (`nft -j list ruleset`, `iptables-save`,
+//! `ip6tables-save`) or, for Windows, the normalized rules and profiles; the decision is made at check
+//! time by [`decide`], so the message can quote the rule (table/chain/handle, iptables line, Windows rule
+//! name) or the policy that decided. Linux packets pass every backend in use (legacy iptables and
+//! nftables both hook input): a drop in any is final.
+
+pub mod engine;
+pub mod iptables;
+pub mod nft;
+pub mod windows;
+
+use std::net::IpAddr;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::manifest::Protocol;
+use engine::{Decision, Family, Packet, Ruleset};
+pub use windows::{WinProfile, WinRule};
+
+/// The firewall of a host, as captured.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct FirewallFacts {
+    /// The tool managing the rules, when one is active (`firewalld`, `ufw`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manager: Option<String>,
+    /// `nft -j list ruleset` output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nftables: Option<serde_json::Value>,
+    /// `nf_tables` or `legacy`, from `iptables -V`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iptables_variant: Option<String>,
+    /// `iptables-save` output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iptables_v4: Option<String>,
+    /// `ip6tables-save` output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iptables_v6: Option<String>,
+    /// Windows inbound rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub windows_rules: Option<Vec<WinRule>>,
+    /// Windows profiles (firewall on/off, default inbound action).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub windows_profiles: Option<Vec<WinProfile>>,
+}
+
+/// What the firewall does with new inbound connections to a port.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every client is admitted.
+    Open {
+        /// The accepting rule or policy.
+        by: String,
+        /// Whether a rule (not a default policy) accepted.
+        by_rule: bool,
+    },
+    /// Some clients are admitted (by source address, interface, program, profile), others not.
+    Restricted {
+        /// The accepting rule.
+        by: String,
+        /// What limits it.
+        condition: String,
+        /// What happens to the others.
+        otherwise: String,
+    },
+    /// No client is admitted.
+    Blocked {
+        /// The dropping or rejecting rule, or the policy.
+        by: String,
+    },
+}
+
+/// The decision for one port, with the backend that made it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PortDecision {
+    /// `nftables`, `iptables (nf_tables)`, `Windows Defender Firewall`, … with the manager if any.
+    pub backend: String,
+    /// The verdict.
+    pub verdict: Verdict,
+}
+
+impl FirewallFacts {
+    /// Whether any backend was captured.
+    pub fn is_empty(&self) -> bool {
+        self.nftables.is_none()
+            && self.iptables_v4.is_none()
+            && self.iptables_v6.is_none()
+            && self.windows_rules.is_none()
+    }
+
+    fn backend_name(&self) -> String {
+        let mut parts = Vec::new();
+        if self.nftables.is_some() {
+            parts.push("nftables".to_owned());
+        }
+        if self.iptables_v4.is_some() || self.iptables_v6.is_some() {
+            parts.push(match self.iptables_variant.as_deref() {
+                Some(v) => format!("iptables ({v})"),
+                None => "iptables".to_owned(),
+            });
+        }
+        if self.windows_rules.is_some() {
+            parts.push("Windows Defender Firewall".to_owned());
+        }
+        let mut name = parts.join(" + ");
+        if let Some(m) = &self.manager {
+            name.push_str(&format!(", managed by {m}"));
+        }
+        name
+    }
+
+    /// The Linux rulesets to evaluate; a reader error is returned as text for the finding.
+    fn rulesets(&self) -> Result<Vec<Ruleset>, String> {
+        let mut out = Vec::new();
+        let have_save = self.iptables_v4.is_some() || self.iptables_v6.is_some();
+        if let Some(j) = &self.nftables {
+            // iptables-nft's own tables are read from iptables-save, where their matches are legible.
+            let skip_compat = have_save && self.iptables_variant.as_deref() != Some("legacy");
+            out.push(nft::ruleset(j, skip_compat)?);
+        }
+        for (text, family, label) in [
+            (&self.iptables_v4, Family::V4, "iptables"),
+            (&self.iptables_v6, Family::V6, "ip6tables"),
+        ] {
+            if let Some(t) = text {
+                out.push(
+                    iptables::ruleset(t, family, label)
+                        .map_err(|e| format!("{label}-save line {}: {}", e.line, e.message))?,
+                );
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Combines the decisions of rulesets that all see the packet: the first drop is final; otherwise the
+/// packet is accepted, and the accept a rule made (rather than a policy) names it.
+fn combine(decisions: Vec<Decision>) -> Option<Decision> {
+    if let Some(drop) = decisions.iter().find(|d| !d.accepted) {
+        return Some(drop.clone());
+    }
+    let by_rule = decisions.iter().find(|d| !d.by_policy).cloned();
+    by_rule.or_else(|| decisions.into_iter().next())
+}
+
+/// The IP versions clients use to reach a bind address.
+fn families(bind: IpAddr) -> Vec<Family> {
+    match bind {
+        IpAddr::V4(_) => vec![Family::V4],
+        IpAddr::V6(v6) if v6.is_unspecified() => vec![Family::V4, Family::V6],
+        IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some() => vec![Family::V4],
+        IpAddr::V6(_) => vec![Family::V6],
+    }
+}
+
+/// Decides new inbound connections to `port` on `bind`; `Err` when a captured dump can't be read.
+pub fn decide(
+    fw: &FirewallFacts,
+    protocol: Protocol,
+    port: u16,
+    bind: IpAddr,
+) -> Result<Option<PortDecision>, String> {
+    let backend = fw.backend_name();
+    if let Some(rules) = &fw.windows_rules {
+        let profiles = fw.windows_profiles.as_deref().unwrap_or(&[]);
+        let d = windows::decide(rules, profiles, protocol, port);
+        let blocked: Vec<&str> = d
+            .iter()
+            .filter(|x| !x.accepted)
+            .map(|x| x.profile.as_str())
+            .collect();
+        let verdict = if blocked.is_empty() {
+            let by = d
+                .iter()
+                .map(|x| x.by.as_str())
+                .find(|b| b.starts_with("allow rule"))
+                .unwrap_or(&d[0].by)
+                .to_owned();
+            Verdict::Open {
+                by_rule: by.starts_with("allow rule"),
+                by,
+            }
+        } else if blocked.len() == d.len() && d.iter().all(|x| !x.some_accepted) {
+            let by = if d
+                .iter()
+                .all(|x| x.by.ends_with("default inbound action Block"))
+            {
+                "the default inbound action Block of the Domain, Private and Public profiles"
+                    .to_owned()
+            } else {
+                let mut bys: Vec<String> = d
+                    .iter()
+                    .map(|x| format!("{} on {}", x.by, x.profile))
+                    .collect();
+                bys.dedup();
+                bys.join("; ")
+            };
+            Verdict::Blocked { by }
+        } else {
+            let admitted: Vec<&windows::ProfileDecision> =
+                d.iter().filter(|x| x.accepted || x.some_accepted).collect();
+            let closed: Vec<String> = d
+                .iter()
+                .filter(|x| !x.accepted)
+                .map(|x| format!("{} ({})", x.profile, x.by))
+                .collect();
+            Verdict::Restricted {
+                by: admitted.first().map_or_else(String::new, |x| x.by.clone()),
+                condition: format!(
+                    "on the {} profile{}",
+                    admitted
+                        .iter()
+                        .map(|x| x.profile.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    if admitted.len() == 1 { "" } else { "s" }
+                ),
+                otherwise: format!("blocked on {}", closed.join(", ")),
+            }
+        };
+        return Ok(Some(PortDecision { backend, verdict }));
+    }
+    let rulesets = fw.rulesets()?;
+    if rulesets.iter().all(Ruleset::is_empty) {
+        return Ok(None);
+    }
+    let mut result: Option<Verdict> = None;
+    for family in families(bind) {
+        let packet = Packet {
+            protocol,
+            port,
+            family,
+        };
+        let (mut bests, mut worsts) = (Vec::new(), Vec::new());
+        for rs in &rulesets {
+            if let Some((b, w)) = rs.decide(&packet) {
+                bests.push(b);
+                worsts.push(w);
+            }
+        }
+        let (best, worst) = (combine(bests), combine(worsts));
+        let (Some(best), Some(worst)) = (best, worst) else {
+            continue;
+        };
+        let v = match (best.accepted, worst.accepted) {
+            (false, _) => Verdict::Blocked { by: best.by },
+            (true, true) => Verdict::Open {
+                by_rule: !best.by_policy,
+                by: best.by,
+            },
+            (true, false) => Verdict::Restricted {
+                condition: if best.assumed.is_empty() {
+                    "under some conditions".into()
+                } else {
+                    format!("only when {}", best.assumed.join(" and "))
+                },
+                by: best.by,
+                otherwise: format!("otherwise {}", worst.by),
+            },
+        };
+        let v = match v {
+            Verdict::Blocked { by } if families(bind).len() > 1 => Verdict::Blocked {
+                by: format!("{by} ({})", family.as_str()),
+            },
+            other => other,
+        };
+        // The worst family decides: blocked beats restricted beats open.
+        let rank = |v: &Verdict| match v {
+            Verdict::Blocked { .. } => 2,
+            Verdict::Restricted { .. } => 1,
+            Verdict::Open { .. } => 0,
+        };
+        if result.as_ref().is_none_or(|r| rank(&v) > rank(r)) {
+            result = Some(v);
+        }
+    }
+    Ok(result.map(|verdict| PortDecision { backend, verdict }))
+}

@@ -1,0 +1,118 @@
+//! `overexposed`: a port reachable from more places than its `expose` says.
+
+use super::{Context, RuleMeta};
+use crate::facts::firewall::{self, Verdict};
+use crate::finding::{Finding, Findings, Severity};
+use crate::fix::Fix;
+use crate::manifest::Expose;
+use crate::ports::is_loopback;
+
+/// Metadata of `overexposed`.
+pub const META: RuleMeta = RuleMeta {
+    id: "overexposed",
+    severity: Severity::Warning,
+    summary: "a local or internal port is reachable from more places than it should be",
+    facts: &["firewall"],
+    docs: r#"## What it does
+Reports the opposite of `firewall-blocked`:
+
+- a port with `expose: local` bound to a non-loopback address (no facts needed): other hosts can reach
+  it unless a firewall stops them;
+- with firewall facts, a port with `expose: internal` or `local` (on a non-loopback address) that the
+  host firewall admits from any source address, naming the accepting rule or policy.
+
+## Why is this bad?
+Admin endpoints, databases and debug ports meant for the host or the internal network end up reachable
+from wherever the host is reachable — a common path to data leaks and takeovers.
+
+## Example
+```yaml
+services:
+  api:
+    ports:
+      admin: { port: 9000, bind: 0.0.0.0, expose: local }
+```
+
+## Fix
+Bind a loopback address (`127.0.0.1` or `::1`) for `expose: local`. For `internal`, restrict the accepting
+rule to the internal network (`ip saddr 10.0.0.0/8 tcp dport 9000 accept`,
+`firewall-cmd --permanent --zone=internal --add-port=9000/tcp`, a Windows rule with `-RemoteAddress`).
+"#,
+};
+
+/// Reports over-exposed ports.
+pub fn check(cx: &Context<'_>, out: &mut Findings) {
+    let fw = cx.facts.and_then(|f| f.firewall.as_ref());
+    for (svc, port) in cx.manifest.ports() {
+        if port.expose == Expose::Public || is_loopback(port.bind) {
+            continue;
+        }
+        let decision = match (fw, port.number) {
+            (Some(fw), Some(n)) => firewall::decide(&fw.value, port.protocol, n, port.bind)
+                .ok()
+                .flatten(),
+            _ => None,
+        };
+        let (open_by, closed_by) = match &decision {
+            Some(d) => match &d.verdict {
+                Verdict::Open { by, .. } => (
+                    Some(format!(
+                        "{} admits it from any source address ({by})",
+                        d.backend
+                    )),
+                    None,
+                ),
+                Verdict::Blocked { by } => (None, Some(format!("{} ({by})", d.backend))),
+                Verdict::Restricted { by, condition, .. } => (
+                    None,
+                    Some(format!("{} except {condition} ({by})", d.backend)),
+                ),
+            },
+            None => (None, None),
+        };
+        let loopback = if port.bind.is_ipv4() {
+            "127.0.0.1"
+        } else {
+            "::1"
+        };
+        let f = match (port.expose, open_by) {
+            (Expose::Local, open) => Finding::new(
+                &META,
+                port.bind_path(),
+                format!(
+                    "port `{}` of `{}` is `expose: local` but binds {}{}",
+                    port.name,
+                    svc.name,
+                    port.bind,
+                    match (open, closed_by) {
+                        (Some(o), _) => format!(", so other hosts can reach it: {o}"),
+                        (None, Some(c)) =>
+                            format!("; only the firewall keeps other hosts out today: {c}"),
+                        (None, None) =>
+                            ", so other hosts can reach it unless a firewall stops them".into(),
+                    }
+                ),
+            )
+            .label("not loopback")
+            .help(format!("bind `{loopback}` so only this host can connect"))
+            .fix(Fix::BindAddress {
+                service: svc.name.clone(),
+                port: port.name.clone(),
+                address: loopback.into(),
+            }),
+            (_, Some(open)) => {
+                let n = port.number.unwrap_or_default();
+                Finding::new(
+                    &META,
+                    port.number_path.clone(),
+                    format!("internal port {} of `{}` is reachable from anywhere: {open}", port.label(), svc.name),
+                )
+                .label("open to any source")
+                .help("restrict the accepting rule to the internal network's source addresses, or close it if nothing outside this host uses it")
+                .fix(Fix::RestrictFirewall { port: n, protocol: port.protocol })
+            }
+            _ => continue,
+        };
+        out.push(f);
+    }
+}
