@@ -7,6 +7,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::check::{self, Outcome};
 use crate::finding::Severity;
+use crate::fix::generate::{FirewallDialect, GenOptions};
+use crate::fix::script::Dialect;
 use crate::manifest::LoadOptions;
 use crate::policy::Policy;
 use crate::report::{self, Format};
@@ -28,6 +30,11 @@ pub struct Cli {
 pub enum Command {
     /// Check deploy manifests.
     Check(CheckArgs),
+    /// Print a script that fixes the findings of `check` (same inputs), in a dialect.
+    Fix(FixArgs),
+    /// Generate whole configs from manifests: firewall rules, Kubernetes objects.
+    #[command(subcommand)]
+    Gen(GenCommand),
     /// Print (or write) the facts of this host, or build facts from captured command output.
     Facts(FactsArgs),
     /// Print the JSON Schema of a file preflight reads.
@@ -49,18 +56,12 @@ pub enum Command {
     },
 }
 
-/// Arguments of `check`.
+/// The inputs `check`, `fix` and `gen` share: manifests, variables and host facts.
 #[derive(Debug, clap::Args)]
-pub struct CheckArgs {
-    /// Manifests to check.
+pub struct Inputs {
+    /// Manifests to read.
     #[arg(default_value = "deploy.yaml")]
     pub files: Vec<PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    pub format: Format,
-    /// Lowest severity that makes the exit code 1.
-    #[arg(long, value_enum, default_value_t = FailOn::Error)]
-    pub fail_on: FailOn,
     /// Let `${VAR}` read the process environment (it then takes precedence over `environment:`).
     #[arg(long)]
     pub env: bool,
@@ -70,6 +71,75 @@ pub struct CheckArgs {
     /// Run the host rules against facts captured on the target (`preflight facts -o FILE` there).
     #[arg(long, value_name = "FILE")]
     pub facts: Option<PathBuf>,
+}
+
+/// Arguments of `check`.
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Manifests and host facts.
+    #[command(flatten)]
+    pub inputs: Inputs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Lowest severity that makes the exit code 1.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+}
+
+/// Arguments of `fix`.
+#[derive(Debug, clap::Args)]
+pub struct FixArgs {
+    /// Manifests and host facts, as for `check`.
+    #[command(flatten)]
+    pub inputs: Inputs,
+    /// The language of the script.
+    #[arg(long, value_enum)]
+    pub dialect: Dialect,
+    /// Write `DIR/fix.EXT` instead of printing.
+    #[arg(short, long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+}
+
+/// What `gen` generates.
+#[derive(Debug, Subcommand)]
+pub enum GenCommand {
+    /// Inbound allow rules for every public and internal port.
+    Firewall {
+        /// Manifests.
+        #[arg(default_value = "deploy.yaml")]
+        files: Vec<PathBuf>,
+        /// The firewall's language.
+        #[arg(long, value_enum)]
+        dialect: FirewallDialect,
+        /// Windows profiles the rules apply to.
+        #[arg(long, default_value = "Domain,Private")]
+        profile: String,
+        /// firewalld zone.
+        #[arg(long, default_value = "public")]
+        zone: String,
+        /// Leave SSH (22/tcp) out of the nft firewall (it is kept open by default).
+        #[arg(long)]
+        no_ssh: bool,
+        /// Let `${VAR}` read the process environment.
+        #[arg(long)]
+        env: bool,
+        /// Write `DIR/firewall.EXT` instead of printing.
+        #[arg(short, long, value_name = "DIR")]
+        output: Option<PathBuf>,
+    },
+    /// Kubernetes Service, NetworkPolicy and Deployment patch per service.
+    K8s {
+        /// Manifests.
+        #[arg(default_value = "deploy.yaml")]
+        files: Vec<PathBuf>,
+        /// Let `${VAR}` read the process environment.
+        #[arg(long)]
+        env: bool,
+        /// Write `DIR/k8s.yaml` instead of printing.
+        #[arg(short, long, value_name = "DIR")]
+        output: Option<PathBuf>,
+    },
 }
 
 /// Arguments of `facts`.
@@ -160,29 +230,10 @@ pub fn main() -> u8 {
 pub fn run(cli: Cli, out: &mut dyn Write, is_tty: bool) -> io::Result<u8> {
     match cli.command {
         Command::Check(args) => {
-            let load = LoadOptions {
-                process_env: args.env,
-                ..LoadOptions::default()
+            let (outcomes, _) = match run_checks(&args.inputs) {
+                Ok(x) => x,
+                Err(code) => return Ok(code),
             };
-            let policy = Policy::default();
-            let facts = if args.local {
-                match crate::facts::probe::probe() {
-                    Ok(f) => Some(f),
-                    Err(e) => return fail(&e),
-                }
-            } else if let Some(path) = &args.facts {
-                match crate::facts::load(path) {
-                    Ok(f) => Some(f),
-                    Err(e) => return fail(&e),
-                }
-            } else {
-                None
-            };
-            let outcomes: Vec<Outcome> = args
-                .files
-                .iter()
-                .map(|f| check::check_file(f, &load, &policy, facts.as_ref()))
-                .collect();
             match args.format {
                 Format::Human => {
                     report::human::write(out, &outcomes, report::human::Style::detect(is_tty))?
@@ -191,6 +242,29 @@ pub fn run(cli: Cli, out: &mut dyn Write, is_tty: bool) -> io::Result<u8> {
             }
             Ok(check::exit_code(&outcomes, args.fail_on.level()))
         }
+        Command::Fix(args) => {
+            let (outcomes, facts) = match run_checks(&args.inputs) {
+                Ok(x) => x,
+                Err(code) => return Ok(code),
+            };
+            if outcomes.iter().any(|o| matches!(o, Outcome::Failed(_))) {
+                // The manifest itself must be fixed first: show why, as `check` would.
+                report::human::write(&mut io::stderr(), &outcomes, report::human::Style::Plain)?;
+                return Ok(2);
+            }
+            let script =
+                match crate::fix::script::fix_script(args.dialect, &outcomes, facts.as_ref()) {
+                    Ok(s) => s,
+                    Err(e) => return fail(&e),
+                };
+            emit(
+                out,
+                args.output.as_deref(),
+                &format!("fix.{}", args.dialect.parts().2),
+                &script,
+            )
+        }
+        Command::Gen(cmd) => generate(cmd, out),
         Command::Schema { kind } => {
             let schema = match kind {
                 SchemaKind::Deploy => crate::manifest::model::schema(),
@@ -238,6 +312,105 @@ pub fn run(cli: Cli, out: &mut dyn Write, is_tty: bool) -> io::Result<u8> {
                 Ok(2)
             }
         },
+    }
+}
+
+/// Loads the host facts the inputs ask for and checks every manifest; `Err(2)` after printing why the
+/// facts could not be had.
+fn run_checks(inputs: &Inputs) -> Result<(Vec<Outcome>, Option<crate::facts::Facts>), u8> {
+    let load = LoadOptions {
+        process_env: inputs.env,
+        ..LoadOptions::default()
+    };
+    let policy = Policy::default();
+    let facts = if inputs.local {
+        Some(crate::facts::probe::probe())
+    } else {
+        inputs.facts.as_deref().map(crate::facts::load)
+    };
+    let facts = match facts.transpose() {
+        Ok(f) => f,
+        Err(e) => {
+            let _ = writeln!(io::stderr(), "error: {e}");
+            return Err(2);
+        }
+    };
+    let outcomes = inputs
+        .files
+        .iter()
+        .map(|f| check::check_file(f, &load, &policy, facts.as_ref()))
+        .collect();
+    Ok((outcomes, facts))
+}
+
+/// Prints `text`, or writes it to `DIR/name` when a directory is given.
+fn emit(
+    out: &mut dyn Write,
+    dir: Option<&std::path::Path>,
+    name: &str,
+    text: &str,
+) -> io::Result<u8> {
+    match dir {
+        Some(d) => {
+            std::fs::create_dir_all(d)?;
+            std::fs::write(d.join(name), text)?;
+        }
+        None => out.write_all(text.as_bytes())?,
+    }
+    Ok(0)
+}
+
+fn generate(cmd: GenCommand, out: &mut dyn Write) -> io::Result<u8> {
+    let (files, env, output) = match &cmd {
+        GenCommand::Firewall {
+            files, env, output, ..
+        }
+        | GenCommand::K8s { files, env, output } => (files, *env, output.clone()),
+    };
+    let load = LoadOptions {
+        process_env: env,
+        ..LoadOptions::default()
+    };
+    let mut manifests = Vec::new();
+    let mut failed = Vec::new();
+    for f in files {
+        match crate::manifest::load(f, &load) {
+            Ok((m, doc)) => manifests.push((m, doc.name)),
+            Err(e) => failed.push(Outcome::Failed(e)),
+        }
+    }
+    if !failed.is_empty() {
+        report::human::write(&mut io::stderr(), &failed, report::human::Style::Plain)?;
+        return Ok(2);
+    }
+    let ms: Vec<&crate::manifest::Manifest> = manifests.iter().map(|(m, _)| m).collect();
+    let names: Vec<&str> = manifests.iter().map(|(_, n)| n.as_str()).collect();
+    let (result, name) = match cmd {
+        GenCommand::Firewall {
+            dialect,
+            profile,
+            zone,
+            no_ssh,
+            ..
+        } => {
+            let opts = GenOptions {
+                profile,
+                zone,
+                keep_ssh: !no_ssh,
+            };
+            (
+                crate::fix::generate::firewall(dialect, &ms, &names, &opts),
+                format!("firewall.{}", dialect.parts().1),
+            )
+        }
+        GenCommand::K8s { .. } => (
+            crate::fix::generate::k8s(&ms, &names),
+            "k8s.yaml".to_owned(),
+        ),
+    };
+    match result {
+        Ok(text) => emit(out, output.as_deref(), &name, &text),
+        Err(e) => fail(&e),
     }
 }
 

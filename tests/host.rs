@@ -14,19 +14,8 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{check_json, run};
+use common::{check_json, is_root, run};
 use serde_json::Value;
-
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(2) == Some("0"))
-        })
-        .unwrap_or(false)
-}
 
 fn can_unshare_net() -> bool {
     Command::new("unshare")
@@ -243,8 +232,7 @@ fn without_facts_host_rules_are_skipped_not_passed() {
 
 #[test]
 fn namespace_sysctls_are_read_live() {
-    if !is_root() || !can_unshare_net() {
-        eprintln!("SKIPPED: needs root and `unshare -n` (CI runs as root)");
+    if !common::available("root and `unshare -n`", is_root() && can_unshare_net()) {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

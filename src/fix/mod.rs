@@ -38,6 +38,8 @@ pub enum Fix {
         service: String,
         /// The privileged port.
         port: u16,
+        /// Its protocol.
+        protocol: Protocol,
     },
     /// Bind another address.
     BindAddress {
@@ -86,6 +88,9 @@ pub enum Fix {
         /// Windows profiles to open it on (`Domain,Private`), when the target is Windows.
         #[serde(skip_serializing_if = "Option::is_none")]
         profile: Option<String>,
+        /// The Linux base chain that drops it (`inet filter input`, `iptables INPUT`), where the accept goes.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        chain: Option<String>,
     },
     /// Limit the firewall rule that admits the port to the sources that need it.
     RestrictFirewall {
@@ -99,4 +104,97 @@ pub enum Fix {
         /// The variable.
         name: String,
     },
+}
+
+pub mod generate;
+pub mod quote;
+pub mod render;
+pub mod script;
+
+impl Fix {
+    /// The kebab-case kind, as in the JSON and in template names (`open-firewall`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Fix::ChoosePort { .. } => "choose-port",
+            Fix::ReserveFromEphemeral { .. } => "reserve-from-ephemeral",
+            Fix::GrantBindCapability { .. } => "grant-bind-capability",
+            Fix::BindAddress { .. } => "bind-address",
+            Fix::SetSocketOption { .. } => "set-socket-option",
+            Fix::FreePort { .. } => "free-port",
+            Fix::ResetWinnatExclusion { .. } => "reset-winnat-exclusion",
+            Fix::OpenFirewall { .. } => "open-firewall",
+            Fix::RestrictFirewall { .. } => "restrict-firewall",
+            Fix::DefineVariable { .. } => "define-variable",
+        }
+    }
+
+    /// What a person should do, for dialects where the fix can't be a command (a choice, a code change).
+    pub fn describe(&self) -> String {
+        match self {
+            Fix::ChoosePort {
+                service,
+                port,
+                suggested: Some(s),
+                ..
+            } => {
+                format!(
+                    "move port `{port}` of `{service}` to {s} (free, outside the ephemeral range) in the manifest and the service's configuration"
+                )
+            }
+            Fix::ChoosePort {
+                service,
+                port,
+                within: Some(r),
+                ..
+            } => {
+                format!(
+                    "move port `{port}` of `{service}` into {r} in the manifest and the service's configuration"
+                )
+            }
+            Fix::ChoosePort { service, port, .. } => {
+                format!("choose another number for port `{port}` of `{service}`")
+            }
+            Fix::ReserveFromEphemeral { port, protocol } => format!(
+                "reserve {port}/{} from the ephemeral range",
+                protocol.as_str()
+            ),
+            Fix::GrantBindCapability { service, port, .. } => format!(
+                "let `{service}` bind port {port} (setcap, systemd AmbientCapabilities, or the Kubernetes pod sysctl)"
+            ),
+            Fix::BindAddress {
+                service,
+                port,
+                address,
+            } => format!("bind port `{port}` of `{service}` to {address}"),
+            Fix::SetSocketOption {
+                service,
+                option,
+                value: true,
+            } => format!("set {option} on the listening socket of `{service}`"),
+            Fix::SetSocketOption {
+                service,
+                option,
+                value: false,
+            } => format!("stop setting {option} on the listening socket of `{service}`"),
+            Fix::FreePort {
+                port, pid, process, ..
+            } => format!(
+                "port {port} is held by {} (PID {pid}): stop its service if it should not run there",
+                process.as_deref().unwrap_or("a process")
+            ),
+            Fix::ResetWinnatExclusion { port, .. } => format!(
+                "reserve {port} as an administered exclusion while WinNAT is stopped (Windows)"
+            ),
+            Fix::OpenFirewall { port, protocol, .. } => {
+                format!("open {port}/{} in the host firewall", protocol.as_str())
+            }
+            Fix::RestrictFirewall { port, protocol } => format!(
+                "limit the rule admitting {port}/{} to the sources that need it",
+                protocol.as_str()
+            ),
+            Fix::DefineVariable { name } => {
+                format!("define `{name}` under `environment:` or give it a default")
+            }
+        }
+    }
 }

@@ -135,6 +135,7 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
                 port: n,
                 protocol: port.protocol,
                 profile,
+                chain: decision.chain.clone(),
             })
             .evidence("backend", decision.backend.clone())
             .evidence(

@@ -115,6 +115,7 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
                     .fix(Fix::GrantBindCapability {
                         service: svc.name.clone(),
                         port: n,
+                        protocol: port.protocol,
                     })
                     .evidence("unprivileged_port_start", start.value)
                     .evidence("source", start.origin.as_str()),

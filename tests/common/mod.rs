@@ -1,5 +1,10 @@
 //! Helpers shared by the integration tests: run the real binary and read its output.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stderr
+)]
 
 use std::path::{Path, PathBuf};
 
@@ -48,4 +53,38 @@ pub fn rules_of(report: &serde_json::Value) -> Vec<String> {
         .iter()
         .map(|f| f["rule"].as_str().expect("rule").to_owned())
         .collect()
+}
+
+/// Whether the environment has what a test needs. Where it doesn't, the test says `SKIPPED` and
+/// passes — unless `PREFLIGHT_REQUIRE_TOOLS` is set (CI sets it), where a missing tool fails the test.
+pub fn available(what: &str, ok: bool) -> bool {
+    if ok {
+        return true;
+    }
+    if std::env::var_os("PREFLIGHT_REQUIRE_TOOLS").is_some() {
+        panic!("{what} is required (PREFLIGHT_REQUIRE_TOOLS is set)");
+    }
+    eprintln!("SKIPPED: needs {what}");
+    false
+}
+
+/// Whether a command is on PATH.
+pub fn has(cmd: &str) -> bool {
+    std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {cmd}")])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Whether this process runs as root.
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(2) == Some("0"))
+        })
+        .unwrap_or(false)
 }

@@ -186,6 +186,8 @@ pub struct Decision {
     pub by_policy: bool,
     /// Unknown conditions that were taken on the way, quoted ("ip saddr 10.0.0.0/8").
     pub assumed: Vec<String>,
+    /// The base chain that decided (`inet filter input`, `iptables INPUT`).
+    pub base: String,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -229,6 +231,7 @@ impl Ruleset {
                     by,
                     by_policy: false,
                     assumed,
+                    base: b.name.clone(),
                 },
                 None => Decision {
                     accepted: b.policy_accept,
@@ -239,6 +242,7 @@ impl Ruleset {
                     ),
                     by_policy: true,
                     assumed,
+                    base: b.name.clone(),
                 },
             };
             if !d.accepted {

@@ -79,6 +79,9 @@ pub struct PortDecision {
     pub backend: String,
     /// The verdict.
     pub verdict: Verdict,
+    /// The Linux base chain that decided a block (`inet filter input`, `iptables INPUT`): where an
+    /// accept rule must go to open the port.
+    pub chain: Option<String>,
 }
 
 impl FirewallFacts {
@@ -220,13 +223,17 @@ pub fn decide(
                 otherwise: format!("blocked on {}", closed.join(", ")),
             }
         };
-        return Ok(Some(PortDecision { backend, verdict }));
+        return Ok(Some(PortDecision {
+            backend,
+            verdict,
+            chain: None,
+        }));
     }
     let rulesets = fw.rulesets()?;
     if rulesets.iter().all(Ruleset::is_empty) {
         return Ok(None);
     }
-    let mut result: Option<Verdict> = None;
+    let mut result: Option<(Verdict, Option<String>)> = None;
     for family in families(bind) {
         let packet = Packet {
             protocol,
@@ -244,6 +251,7 @@ pub fn decide(
         let (Some(best), Some(worst)) = (best, worst) else {
             continue;
         };
+        let chain = (!best.accepted).then(|| best.base.clone());
         let v = match (best.accepted, worst.accepted) {
             (false, _) => Verdict::Blocked { by: best.by },
             (true, true) => Verdict::Open {
@@ -272,9 +280,13 @@ pub fn decide(
             Verdict::Restricted { .. } => 1,
             Verdict::Open { .. } => 0,
         };
-        if result.as_ref().is_none_or(|r| rank(&v) > rank(r)) {
-            result = Some(v);
+        if result.as_ref().is_none_or(|(r, _)| rank(&v) > rank(r)) {
+            result = Some((v, chain));
         }
     }
-    Ok(result.map(|verdict| PortDecision { backend, verdict }))
+    Ok(result.map(|(verdict, chain)| PortDecision {
+        backend,
+        verdict,
+        chain,
+    }))
 }

@@ -1,0 +1,173 @@
+//! `preflight gen`: whole configs from the manifest — firewall rules for every public and internal port,
+//! and Kubernetes Services, NetworkPolicies and Deployment patches.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use super::render::render;
+use crate::manifest::{Expose, Manifest, Platform};
+use crate::ports::is_loopback;
+
+/// Firewall dialects `gen firewall` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum FirewallDialect {
+    /// PowerShell `New-NetFirewallRule` (skips rules that exist).
+    Powershell,
+    /// cmd with `netsh advfirewall` (delete, then add).
+    Netsh,
+    /// `firewall-cmd --permanent` (shell script).
+    Firewalld,
+    /// `ufw allow` (shell script).
+    Ufw,
+    /// An `nft -f` file with its own table.
+    Nft,
+    /// `iptables -C || iptables -I` (shell script).
+    Iptables,
+}
+
+impl FirewallDialect {
+    /// Template name and file extension.
+    pub fn parts(self) -> (&'static str, &'static str) {
+        match self {
+            FirewallDialect::Powershell => ("gen/powershell.j2", "ps1"),
+            FirewallDialect::Netsh => ("gen/netsh.j2", "cmd"),
+            FirewallDialect::Firewalld => ("gen/firewalld.j2", "sh"),
+            FirewallDialect::Ufw => ("gen/ufw.j2", "sh"),
+            FirewallDialect::Nft => ("gen/nft.j2", "nft"),
+            FirewallDialect::Iptables => ("gen/iptables.j2", "sh"),
+        }
+    }
+}
+
+/// Options of `gen`.
+#[derive(Clone, Debug)]
+pub struct GenOptions {
+    /// Windows profiles for the rules (`Domain,Private`).
+    pub profile: String,
+    /// firewalld zone.
+    pub zone: String,
+    /// Keep SSH open in the nft firewall.
+    pub keep_ssh: bool,
+}
+
+#[derive(Serialize)]
+struct GenPort {
+    name: String,
+    number: u16,
+    protocol: &'static str,
+    expose: &'static str,
+    ipv6_only: bool,
+}
+
+#[derive(Serialize)]
+struct GenService {
+    name: String,
+    description: Option<String>,
+    /// Public and internal ports on non-loopback addresses: what a firewall must admit.
+    ports: Vec<GenPort>,
+    /// Every port, one per (number, protocol): what the container declares.
+    all_ports: Vec<GenPort>,
+    /// The ports other pods can reach (not `expose: local`, not loopback): what the Service maps.
+    service_ports: Vec<GenPort>,
+    public: Vec<GenPort>,
+    internal: Vec<GenPort>,
+    needs_low_port_sysctl: bool,
+}
+
+#[derive(Serialize)]
+struct GenContext<'a> {
+    title: &'a str,
+    version: &'a str,
+    services: Vec<GenService>,
+    profile: &'a str,
+    zone: &'a str,
+    keep_ssh: bool,
+}
+
+fn services(manifests: &[&Manifest]) -> Vec<GenService> {
+    let mut out = Vec::new();
+    for m in manifests {
+        for s in &m.services {
+            let gen_port = |p: &crate::manifest::Port, n: u16| GenPort {
+                name: p.name.clone(),
+                number: n,
+                protocol: p.protocol.as_str(),
+                expose: p.expose.as_str(),
+                ipv6_only: p.bind.is_ipv6() && !p.bind.is_unspecified(),
+            };
+            let mut seen = BTreeSet::new();
+            let mut all_ports = Vec::new();
+            let mut ports = Vec::new();
+            let mut service_ports = Vec::new();
+            let (mut public, mut internal) = (Vec::new(), Vec::new());
+            let mut low = false;
+            for p in &s.ports {
+                let Some(n) = p.number else { continue };
+                if !seen.insert((n, p.protocol)) {
+                    continue; // one listener serving several named purposes
+                }
+                low |= n < 1024;
+                all_ports.push(gen_port(p, n));
+                if p.expose == Expose::Local || is_loopback(p.bind) {
+                    continue;
+                }
+                ports.push(gen_port(p, n));
+                service_ports.push(gen_port(p, n));
+                match p.expose {
+                    Expose::Public => public.push(gen_port(p, n)),
+                    _ => internal.push(gen_port(p, n)),
+                }
+            }
+            if all_ports.is_empty() {
+                continue;
+            }
+            out.push(GenService {
+                name: s.name.clone(),
+                description: s.description.clone(),
+                ports,
+                all_ports,
+                service_ports,
+                public,
+                internal,
+                needs_low_port_sysctl: low
+                    && m.target.platform == Platform::Kubernetes
+                    && !m.target.run_as.is_privileged(),
+            });
+        }
+    }
+    out
+}
+
+/// Inbound allow rules for every public and internal port of the manifests.
+pub fn firewall(
+    dialect: FirewallDialect,
+    manifests: &[&Manifest],
+    names: &[&str],
+    opts: &GenOptions,
+) -> Result<String, String> {
+    let title = names.join(", ");
+    let cx = GenContext {
+        title: &title,
+        version: env!("CARGO_PKG_VERSION"),
+        services: services(manifests),
+        profile: &opts.profile,
+        zone: &opts.zone,
+        keep_ssh: opts.keep_ssh,
+    };
+    render(dialect.parts().0, &cx)
+}
+
+/// Kubernetes objects for every service of the manifests.
+pub fn k8s(manifests: &[&Manifest], names: &[&str]) -> Result<String, String> {
+    let title = names.join(", ");
+    let cx = GenContext {
+        title: &title,
+        version: env!("CARGO_PKG_VERSION"),
+        services: services(manifests),
+        profile: "",
+        zone: "",
+        keep_ssh: false,
+    };
+    render("gen/k8s.j2", &cx)
+}
