@@ -9,6 +9,7 @@ pub mod interpolate;
 pub mod load;
 pub mod model;
 pub mod source_map;
+pub mod validate;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
