@@ -117,24 +117,24 @@ pub enum LoadError {
     },
 }
 
-/// Reads and resolves the manifest at `path`.
-pub fn load(path: &Path, opts: &LoadOptions) -> Result<(Manifest, Document), LoadError> {
+/// Reads a YAML file with the size limit, as UTF-8 text (a BOM is dropped).
+pub fn read_text(path: &Path, limits: &Limits) -> Result<(String, String), LoadError> {
     let name = path.display().to_string();
     let io = |source| LoadError::Io {
         file: name.clone(),
         source,
     };
     let meta = std::fs::metadata(path).map_err(io)?;
-    if meta.len() > opts.limits.max_file_bytes {
+    if meta.len() > limits.max_file_bytes {
         return Err(LoadError::TooLarge {
             file: name,
             size: meta.len(),
-            limit: opts.limits.max_file_bytes,
+            limit: limits.max_file_bytes,
         });
     }
     let bytes = std::fs::read(path).map_err(io)?;
-    let text = match String::from_utf8(bytes) {
-        Ok(t) => t,
+    match String::from_utf8(bytes) {
+        Ok(t) => Ok((name, t)),
         Err(e) => {
             let valid = e.utf8_error().valid_up_to();
             let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
@@ -144,34 +144,36 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<(Manifest, Document), Loa
                 "the file is not UTF-8 text",
                 "invalid byte",
             )
-            .help("save the manifest as UTF-8");
-            return Err(LoadError::Invalid {
+            .help("save the file as UTF-8");
+            Err(LoadError::Invalid {
                 doc: Box::new(Document { name, text, map }),
                 problems: vec![problem],
-            });
+            })
         }
-    };
-    load_str(&name, text, opts)
+    }
 }
 
-/// Resolves a manifest from text; `name` is what messages call the file.
-pub fn load_str(
+/// Parses YAML text with spans and validates it against `schema`; `extra` adds checks the schema can't
+/// express (run even when the schema fails, so every problem is reported in one pass).
+pub fn parse_validated(
     name: &str,
     text: String,
-    opts: &LoadOptions,
-) -> Result<(Manifest, Document), LoadError> {
-    if text.len() as u64 > opts.limits.max_file_bytes {
+    limits: &Limits,
+    schema: &Schema,
+    extra: impl Fn(&Value, &SourceMap) -> Vec<Problem>,
+) -> Result<(Value, Document), LoadError> {
+    if text.len() as u64 > limits.max_file_bytes {
         return Err(LoadError::TooLarge {
             file: name.to_owned(),
             size: text.len() as u64,
-            limit: opts.limits.max_file_bytes,
+            limit: limits.max_file_bytes,
         });
     }
     let text = text
         .strip_prefix('\u{feff}')
         .map(str::to_owned)
         .unwrap_or(text);
-    let (value, map) = match source_map::parse(&text, opts.limits.parse) {
+    let (value, map) = match source_map::parse(&text, limits.parse) {
         Ok(parsed) => parsed,
         Err(e) => {
             let map = SourceMap::lines_only(&text);
@@ -185,12 +187,10 @@ pub fn load_str(
             return Err(invalid(name, text, map, vec![problem]));
         }
     };
-    // Checks the schema can't express (IANA port names, range order) run on the raw value too, so a
-    // file with schema errors still gets them in the same pass.
-    let mut problems = value_checks(&value, &map);
+    let mut problems = extra(&value, &map);
     let specific: Vec<Option<Span>> = problems.iter().map(|p| p.span).collect();
     problems.extend(
-        schema()
+        schema
             .validate(&value, &map)
             .into_iter()
             .filter(|p| !specific.contains(&p.span)),
@@ -199,6 +199,31 @@ pub fn load_str(
     if !problems.is_empty() {
         return Err(invalid(name, text, map, problems));
     }
+    Ok((
+        value,
+        Document {
+            name: name.to_owned(),
+            text,
+            map,
+        },
+    ))
+}
+
+/// Reads and resolves the manifest at `path`.
+pub fn load(path: &Path, opts: &LoadOptions) -> Result<(Manifest, Document), LoadError> {
+    let (name, text) = read_text(path, &opts.limits)?;
+    load_str(&name, text, opts)
+}
+
+/// Resolves a manifest from text; `name` is what messages call the file.
+pub fn load_str(
+    name: &str,
+    text: String,
+    opts: &LoadOptions,
+) -> Result<(Manifest, Document), LoadError> {
+    // Checks the schema can't express (IANA port names, range order) run on the raw value too.
+    let (value, doc) = parse_validated(name, text, &opts.limits, schema(), value_checks)?;
+    let Document { name: _, text, map } = doc;
     let file: ManifestFile = match serde_json::from_value(value) {
         Ok(f) => f,
         Err(e) => {

@@ -24,7 +24,11 @@ impl Schema {
     pub fn new(what: &'static str, text: &str) -> Self {
         let value: Value = serde_json::from_str(text).unwrap_or(Value::Bool(false));
         let validator = jsonschema::validator_for(&value).ok();
-        Schema { what, value, validator }
+        Schema {
+            what,
+            value,
+            validator,
+        }
     }
 
     /// Validates a document and turns each error into a located [`Problem`], with "did you mean" for
@@ -32,7 +36,10 @@ impl Schema {
     pub fn validate(&self, value: &Value, map: &SourceMap) -> Vec<Problem> {
         let Some(validator) = &self.validator else {
             return vec![Problem {
-                message: format!("internal error: the built-in {} schema does not compile", self.what),
+                message: format!(
+                    "internal error: the built-in {} schema does not compile",
+                    self.what
+                ),
                 span: None,
                 label: String::new(),
                 help: None,
@@ -256,4 +263,3 @@ fn property_names(node: &Value) -> Vec<String> {
         .map(|m| m.keys().cloned().collect())
         .unwrap_or_default()
 }
-
