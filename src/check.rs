@@ -26,6 +26,21 @@ pub struct Checked {
     pub findings: Vec<Finding>,
     /// Rules that could not run.
     pub skipped: Vec<Skipped>,
+    /// Findings a waiver accepted, with the waiver's reason.
+    pub waived: Vec<Waived>,
+    /// Custom rules that failed to evaluate (exit code 2).
+    pub errors: Vec<String>,
+}
+
+/// A finding accepted by a waiver.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Waived {
+    /// The finding.
+    pub finding: Finding,
+    /// The waiver's reason.
+    pub reason: String,
+    /// When the waiver expires.
+    pub expires: Option<String>,
 }
 
 impl Outcome {
@@ -73,17 +88,39 @@ pub fn check_manifest(
     let mut skipped = found.skipped;
     skipped.sort();
     skipped.dedup();
+    let today = crate::policy::date::Date::today();
+    let (mut kept, mut waived) = (Vec::new(), Vec::new());
+    for (_, f) in findings {
+        match policy
+            .waivers
+            .iter()
+            .find(|w| !w.expired(today) && w.covers(&f.rule, &f.path))
+        {
+            Some(w) => waived.push(Waived {
+                reason: w.reason.clone(),
+                expires: w.expires.map(|d| d.to_string()),
+                finding: f,
+            }),
+            None => kept.push(f),
+        }
+    }
     Checked {
         doc,
-        findings: findings.into_iter().map(|(_, f)| f).collect(),
+        findings: kept,
         skipped,
+        waived,
+        errors: found.errors,
     }
 }
 
 /// The exit code for a run: 2 when any file could not be checked, 1 when any finding is at or above
 /// `fail_on` (`None`: never), 0 otherwise.
 pub fn exit_code(outcomes: &[Outcome], fail_on: Option<Severity>) -> u8 {
-    if outcomes.iter().any(|o| matches!(o, Outcome::Failed(_))) {
+    let broken = |o: &Outcome| match o {
+        Outcome::Failed(_) => true,
+        Outcome::Checked(c) => !c.errors.is_empty(),
+    };
+    if outcomes.iter().any(broken) {
         return 2;
     }
     let failing = fail_on.is_some_and(|level| {

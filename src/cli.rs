@@ -10,7 +10,6 @@ use crate::finding::Severity;
 use crate::fix::generate::{FirewallDialect, GenOptions};
 use crate::fix::script::Dialect;
 use crate::manifest::LoadOptions;
-use crate::policy::Policy;
 use crate::report::{self, Format};
 use crate::rules;
 use crate::suggest::did_you_mean;
@@ -48,12 +47,66 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = ListFormat::Text)]
         format: ListFormat,
+        /// A policy file whose custom rules to list too (the nearest `.preflight.yaml` is always read).
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
     },
     /// Explain a rule: why it matters, an example, the fix.
     Explain {
         /// The rule's id, e.g. `ephemeral-range`.
         id: String,
+        /// A policy file whose custom rules may be explained too.
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
     },
+    /// Policy files: show the effective policy.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// The lowest free port that passes every rule, in a team's block or a range.
+    Suggest(SuggestArgs),
+}
+
+/// `policy` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Print the effective policy (after `extends`) as JSON.
+    Show {
+        /// The manifest whose nearest `.preflight.yaml` applies.
+        #[arg(default_value = "deploy.yaml")]
+        manifest: PathBuf,
+        /// A policy file applied on top.
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
+    },
+}
+
+/// Arguments of `suggest`.
+#[derive(Debug, clap::Args)]
+pub struct SuggestArgs {
+    /// Manifests and host facts, as for `check`.
+    #[command(flatten)]
+    pub inputs: Inputs,
+    /// The team whose `port_plan` block to search.
+    #[arg(long, conflicts_with = "range")]
+    pub team: Option<String>,
+    /// The range to search, `START-END`.
+    #[arg(long)]
+    pub range: Option<String>,
+    /// The protocol of the port.
+    #[arg(long, value_enum, default_value_t = ProtocolArg::Tcp)]
+    pub protocol: ProtocolArg,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
+}
+
+/// `tcp` or `udp`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ProtocolArg {
+    /// TCP.
+    Tcp,
+    /// UDP.
+    Udp,
 }
 
 /// The inputs `check`, `fix` and `gen` share: manifests, variables and host facts.
@@ -71,6 +124,10 @@ pub struct Inputs {
     /// Run the host rules against facts captured on the target (`preflight facts -o FILE` there).
     #[arg(long, value_name = "FILE")]
     pub facts: Option<PathBuf>,
+    /// A policy file applied on top of the nearest `.preflight.yaml` (which is found from each
+    /// manifest's directory upwards).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
 }
 
 /// Arguments of `check`.
@@ -198,6 +255,8 @@ pub enum SchemaKind {
     Deploy,
     /// Host facts (`preflight facts -o host.json`).
     Facts,
+    /// Policy files (`.preflight.yaml`).
+    Policy,
 }
 
 /// Formats of `preflight rules`.
@@ -269,49 +328,48 @@ pub fn run(cli: Cli, out: &mut dyn Write, is_tty: bool) -> io::Result<u8> {
             let schema = match kind {
                 SchemaKind::Deploy => crate::manifest::model::schema(),
                 SchemaKind::Facts => crate::facts::schema(),
+                SchemaKind::Policy => crate::policy::model::schema(),
             };
             serde_json::to_writer_pretty(&mut *out, &schema)?;
             writeln!(out)?;
             Ok(0)
         }
         Command::Facts(args) => facts_command(args, out),
-        Command::Rules { format } => {
-            write_rules(out, format)?;
+        Command::Rules { format, policy } => {
+            let lp = match crate::policy::load_policy(
+                crate::policy::discover(std::path::Path::new("deploy.yaml")).as_deref(),
+                policy.as_deref(),
+            ) {
+                Ok(lp) => lp,
+                Err(e) => return policy_error(e),
+            };
+            write_rules(out, format, &lp.policy)?;
             Ok(0)
         }
-        Command::Explain { id } => match rules::find(&id) {
-            Some(rule) => {
-                let m = rule.meta;
-                writeln!(
-                    out,
-                    "# {} ({})\n\n{}\n\n{}",
-                    m.id,
-                    m.severity,
-                    m.summary,
-                    m.docs.trim_end()
-                )?;
-                if !m.facts.is_empty() {
-                    writeln!(
-                        out,
-                        "\nHost facts used when available: {}",
-                        m.facts.join(", ")
-                    )?;
+        Command::Explain { id, policy } => {
+            let lp = match crate::policy::load_policy(
+                crate::policy::discover(std::path::Path::new("deploy.yaml")).as_deref(),
+                policy.as_deref(),
+            ) {
+                Ok(lp) => lp,
+                Err(e) => return policy_error(e),
+            };
+            explain(out, &id, &lp.policy)
+        }
+        Command::Policy(PolicyCommand::Show { manifest, policy }) => {
+            match crate::policy::load_policy(
+                crate::policy::discover(&manifest).as_deref(),
+                policy.as_deref(),
+            ) {
+                Ok(lp) => {
+                    serde_json::to_writer_pretty(&mut *out, &crate::policy::show(&lp))?;
+                    writeln!(out)?;
+                    Ok(0)
                 }
-                Ok(0)
+                Err(e) => policy_error(e),
             }
-            None => {
-                let ids = rules::ALL.iter().map(|r| r.meta.id);
-                let hint = match did_you_mean(&id, ids) {
-                    Some(s) => format!(" (did you mean `{s}`?)"),
-                    None => String::new(),
-                };
-                let _ = writeln!(
-                    io::stderr(),
-                    "error: no rule `{id}`{hint}; `preflight rules` lists them"
-                );
-                Ok(2)
-            }
-        },
+        }
+        Command::Suggest(args) => suggest(args, out),
     }
 }
 
@@ -322,7 +380,6 @@ fn run_checks(inputs: &Inputs) -> Result<(Vec<Outcome>, Option<crate::facts::Fac
         process_env: inputs.env,
         ..LoadOptions::default()
     };
-    let policy = Policy::default();
     let facts = if inputs.local {
         Some(crate::facts::probe::probe())
     } else {
@@ -335,11 +392,38 @@ fn run_checks(inputs: &Inputs) -> Result<(Vec<Outcome>, Option<crate::facts::Fac
             return Err(2);
         }
     };
-    let outcomes = inputs
-        .files
-        .iter()
-        .map(|f| check::check_file(f, &load, &policy, facts.as_ref()))
-        .collect();
+    // One policy per distinct nearest `.preflight.yaml`, loaded once.
+    let mut policies: Vec<(Option<PathBuf>, Option<crate::policy::LoadedPolicy>)> = Vec::new();
+    let mut outcomes = Vec::new();
+    for f in &inputs.files {
+        let discovered = crate::policy::discover(f);
+        let i = match policies.iter().position(|(k, _)| *k == discovered) {
+            Some(i) => i,
+            None => {
+                match crate::policy::load_policy(discovered.as_deref(), inputs.policy.as_deref()) {
+                    Ok(p) => policies.push((discovered, Some(p))),
+                    Err(e) => {
+                        outcomes.push(Outcome::Failed(e));
+                        policies.push((discovered, None));
+                    }
+                }
+                policies.len() - 1
+            }
+        };
+        match &policies[i].1 {
+            Some(lp) => outcomes.push(check::check_file(f, &load, &lp.policy, facts.as_ref())),
+            None => outcomes.push(Outcome::Failed(crate::manifest::LoadError::Io {
+                file: f.display().to_string(),
+                source: io::Error::other("its policy file is invalid (see above)"),
+            })),
+        }
+    }
+    for lp in policies.iter().filter_map(|(_, p)| p.as_ref()) {
+        outcomes.extend(crate::policy::expired_waivers(
+            lp,
+            crate::policy::date::Date::today(),
+        ));
+    }
     Ok((outcomes, facts))
 }
 
@@ -501,38 +585,202 @@ fn decode(bytes: &[u8]) -> String {
     text.strip_prefix('\u{feff}').unwrap_or(&text).to_owned()
 }
 
-fn write_rules(out: &mut dyn Write, format: ListFormat) -> io::Result<()> {
+/// Every rule's metadata: built in, policy-level (`waiver-expired`) and custom.
+fn rule_rows(policy: &crate::policy::Policy) -> Vec<serde_json::Value> {
+    let builtin = rules::ALL.iter().map(|r| r.meta).chain([&crate::policy::WAIVER_EXPIRED]).map(|m| {
+        serde_json::json!({ "id": m.id, "severity": m.severity, "summary": m.summary, "facts": m.facts, "kind": "built-in" })
+    });
+    let custom = policy.custom.iter().map(|c| {
+        serde_json::json!({ "id": c.id, "severity": c.severity, "summary": c.summary, "facts": [], "kind": "custom" })
+    });
+    let mut rows: Vec<serde_json::Value> = builtin.chain(custom).collect();
+    rows.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+    rows
+}
+
+fn write_rules(
+    out: &mut dyn Write,
+    format: ListFormat,
+    policy: &crate::policy::Policy,
+) -> io::Result<()> {
+    let rows = rule_rows(policy);
     match format {
         ListFormat::Text => {
-            for r in rules::ALL {
-                let m = r.meta;
-                let facts = if m.facts.is_empty() {
-                    "manifest"
-                } else {
-                    "manifest + host facts"
+            for r in rows {
+                let facts = match (
+                    r["kind"].as_str(),
+                    r["facts"].as_array().is_some_and(|f| !f.is_empty()),
+                ) {
+                    (Some("custom"), _) => "custom (policy)",
+                    (_, true) => "manifest + host facts",
+                    _ => "manifest",
                 };
+                let severity = policy.setting(r["id"].as_str().unwrap_or("")).map_or_else(
+                    || r["severity"].as_str().unwrap_or("").to_owned(),
+                    |s| match s {
+                        crate::policy::RuleSetting::Off => "off".to_owned(),
+                        crate::policy::RuleSetting::Severity(s) => s.to_string(),
+                    },
+                );
                 writeln!(
                     out,
                     "{:<22} {:<8} {:<22} {}",
-                    m.id, m.severity, facts, m.summary
+                    r["id"].as_str().unwrap_or(""),
+                    severity,
+                    facts,
+                    r["summary"].as_str().unwrap_or("")
                 )?;
             }
         }
         ListFormat::Json => {
-            let list: Vec<serde_json::Value> = rules::ALL
-                .iter()
-                .map(|r| {
-                    serde_json::json!({
-                        "id": r.meta.id,
-                        "severity": r.meta.severity,
-                        "summary": r.meta.summary,
-                        "facts": r.meta.facts,
-                    })
-                })
-                .collect();
-            serde_json::to_writer_pretty(&mut *out, &list)?;
+            serde_json::to_writer_pretty(&mut *out, &rows)?;
             writeln!(out)?;
         }
     }
     Ok(())
+}
+
+fn explain(out: &mut dyn Write, id: &str, policy: &crate::policy::Policy) -> io::Result<u8> {
+    let meta = rules::find(id).map(|r| r.meta).or_else(|| {
+        (id == crate::policy::WAIVER_EXPIRED.id).then_some(&crate::policy::WAIVER_EXPIRED)
+    });
+    if let Some(m) = meta {
+        writeln!(
+            out,
+            "# {} ({})\n\n{}\n\n{}",
+            m.id,
+            m.severity,
+            m.summary,
+            m.docs.trim_end()
+        )?;
+        if !m.facts.is_empty() {
+            writeln!(
+                out,
+                "\nHost facts used when available: {}",
+                m.facts.join(", ")
+            )?;
+        }
+        return Ok(0);
+    }
+    if let Some(c) = policy.custom.iter().find(|c| c.id == id) {
+        writeln!(
+            out,
+            "# {} ({}, custom rule)\n\n{}\n",
+            c.id, c.severity, c.summary
+        )?;
+        if let Some(w) = &c.when_src {
+            writeln!(out, "Applies where: `{w}`")?;
+        }
+        writeln!(out, "Asserts: `{}`", c.assert_src)?;
+        if let Some(h) = &c.help {
+            writeln!(out, "\n## Fix\n{h}")?;
+        }
+        return Ok(0);
+    }
+    let rows = rule_rows(policy);
+    let ids = rows.iter().filter_map(|r| r["id"].as_str());
+    let hint = did_you_mean(id, ids)
+        .map(|s| format!(" (did you mean `{s}`?)"))
+        .unwrap_or_default();
+    let _ = writeln!(
+        io::stderr(),
+        "error: no rule `{id}`{hint}; `preflight rules` lists them"
+    );
+    Ok(2)
+}
+
+/// Prints a policy file's problems and returns exit code 2.
+fn policy_error(e: crate::manifest::LoadError) -> io::Result<u8> {
+    report::human::write(
+        &mut io::stderr(),
+        &[Outcome::Failed(e)],
+        report::human::Style::Plain,
+    )?;
+    Ok(2)
+}
+
+fn suggest(args: SuggestArgs, out: &mut dyn Write) -> io::Result<u8> {
+    let (outcomes, facts) = match run_checks(&args.inputs) {
+        Ok(x) => x,
+        Err(code) => return Ok(code),
+    };
+    let Some(file) = args.inputs.files.first() else {
+        return Ok(2);
+    };
+    let load = LoadOptions {
+        process_env: args.inputs.env,
+        ..LoadOptions::default()
+    };
+    let (manifest, _) = match crate::manifest::load(file, &load) {
+        Ok(x) => x,
+        Err(_) => {
+            report::human::write(&mut io::stderr(), &outcomes, report::human::Style::Plain)?;
+            return Ok(2);
+        }
+    };
+    let lp = match crate::policy::load_policy(
+        crate::policy::discover(file).as_deref(),
+        args.inputs.policy.as_deref(),
+    ) {
+        Ok(lp) => lp,
+        Err(e) => return policy_error(e),
+    };
+    let range = match (&args.team, &args.range) {
+        (_, Some(r)) => match r.parse::<crate::ports::PortRange>() {
+            Ok(r) => r,
+            Err(e) => return fail(&format!("--range: {e}")),
+        },
+        (Some(t), None) => match manifest.plan_block(t) {
+            Some(b) => b.range,
+            None => {
+                let teams = manifest.port_plan.iter().map(|b| b.team.as_str());
+                let hint = did_you_mean(t, teams)
+                    .map(|s| format!(" (did you mean `{s}`?)"))
+                    .unwrap_or_default();
+                return fail(&format!(
+                    "team `{t}` has no block in the manifest's port_plan{hint}"
+                ));
+            }
+        },
+        (None, None) => {
+            return fail(
+                &"give --team TEAM (a block of the manifest's port_plan) or --range START-END",
+            );
+        }
+    };
+    let protocol = match args.protocol {
+        ProtocolArg::Tcp => crate::manifest::Protocol::Tcp,
+        ProtocolArg::Udp => crate::manifest::Protocol::Udp,
+    };
+    let found = crate::advise::lowest_passing(
+        &manifest,
+        &lp.policy,
+        facts.as_ref(),
+        range,
+        protocol,
+        args.team.as_deref(),
+    );
+    match args.format {
+        ListFormat::Json => {
+            serde_json::to_writer_pretty(
+                &mut *out,
+                &serde_json::json!({ "port": found.port, "range": range.to_string(), "protocol": protocol.as_str(), "checked": found.checked }),
+            )?;
+            writeln!(out)?;
+        }
+        ListFormat::Text => match found.port {
+            Some(p) => writeln!(
+                out,
+                "{p}/{}: the lowest port in {range} that passes every rule ({} checked)",
+                protocol.as_str(),
+                found.checked
+            )?,
+            None => writeln!(
+                out,
+                "no port in {range} passes every rule ({} checked)",
+                found.checked
+            )?,
+        },
+    }
+    Ok(if found.port.is_some() { 0 } else { 1 })
 }

@@ -161,6 +161,8 @@ pub struct Findings {
     pub items: Vec<Finding>,
     /// Rules (or parts of rules) that could not run.
     pub skipped: Vec<Skipped>,
+    /// Custom rules whose expressions failed at run time (the input could not be checked: exit 2).
+    pub errors: Vec<String>,
 }
 
 impl Findings {

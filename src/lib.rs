@@ -5,6 +5,7 @@
 //! [`finding::Finding`]s, and [`report`] renders them; [`fix`] holds the fix intents. [`check`] wires the
 //! stages together for one file and [`cli`] is the command line.
 
+pub mod advise;
 pub mod check;
 pub mod cli;
 pub mod facts;

@@ -260,7 +260,8 @@ fn rules_and_explain() {
     }
     let (_, json, _) = run(&root(), &["rules", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(v.as_array().unwrap().len(), preflight::rules::ALL.len());
+    // Built-in rules plus the policy-level `waiver-expired`.
+    assert_eq!(v.as_array().unwrap().len(), preflight::rules::ALL.len() + 1);
     let (code, out, _) = run(&root(), &["explain", "privileged-port"]);
     assert_eq!(code, 0);
     assert!(out.contains("## Why is this bad?") && out.contains("ip_unprivileged_port_start"));

@@ -98,7 +98,7 @@ pub enum LoadError {
         source: std::io::Error,
     },
     /// The file is over the size limit.
-    #[error("{file} is {size} bytes, over the limit of {limit} bytes for a manifest")]
+    #[error("{file} is {size} bytes, over the limit of {limit} bytes")]
     TooLarge {
         /// The file.
         file: String,
@@ -107,9 +107,11 @@ pub enum LoadError {
         /// The limit.
         limit: u64,
     },
-    /// The file was read but is not a valid manifest.
-    #[error("{} is not a valid manifest ({} problem{})", doc.name, problems.len(), if problems.len() == 1 { "" } else { "s" })]
+    /// The file was read but is not valid.
+    #[error("{} is not a valid {kind} ({} problem{})", doc.name, problems.len(), if problems.len() == 1 { "" } else { "s" })]
     Invalid {
+        /// What the file should have been: `manifest`, `policy` or `input`.
+        kind: &'static str,
         /// The file, for rendering the problems.
         doc: Box<Document>,
         /// Every problem found.
@@ -146,6 +148,7 @@ pub fn read_text(path: &Path, limits: &Limits) -> Result<(String, String), LoadE
             )
             .help("save the file as UTF-8");
             Err(LoadError::Invalid {
+                kind: "input",
                 doc: Box::new(Document { name, text, map }),
                 problems: vec![problem],
             })
@@ -184,7 +187,7 @@ pub fn parse_validated(
                 help: Some(parse_help(&e.message)),
                 related: Vec::new(),
             };
-            return Err(invalid(name, text, map, vec![problem]));
+            return Err(invalid(schema.what(), name, text, map, vec![problem]));
         }
     };
     let mut problems = extra(&value, &map);
@@ -197,7 +200,7 @@ pub fn parse_validated(
     );
     problems.sort_by_key(|p| p.span);
     if !problems.is_empty() {
-        return Err(invalid(name, text, map, problems));
+        return Err(invalid(schema.what(), name, text, map, problems));
     }
     Ok((
         value,
@@ -235,7 +238,7 @@ pub fn load_str(
                 help: None,
                 related: Vec::new(),
             };
-            return Err(invalid(name, text, map, vec![problem]));
+            return Err(invalid("manifest", name, text, map, vec![problem]));
         }
     };
     match resolve(file, &map, opts) {
@@ -247,12 +250,19 @@ pub fn load_str(
                 map,
             },
         )),
-        Err(problems) => Err(invalid(name, text, map, problems)),
+        Err(problems) => Err(invalid("manifest", name, text, map, problems)),
     }
 }
 
-fn invalid(name: &str, text: String, map: SourceMap, problems: Vec<Problem>) -> LoadError {
+fn invalid(
+    kind: &'static str,
+    name: &str,
+    text: String,
+    map: SourceMap,
+    problems: Vec<Problem>,
+) -> LoadError {
     LoadError::Invalid {
+        kind,
         doc: Box::new(Document {
             name: name.to_owned(),
             text,

@@ -22,7 +22,7 @@ use crate::ports::PortRange;
 use interpolate::VarUse;
 
 /// A loaded file: its display name, its text and where each path sits in it.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Document {
     /// The name shown to users (the path as given on the command line).
     pub name: String,

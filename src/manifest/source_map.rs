@@ -54,7 +54,7 @@ struct Entry {
 }
 
 /// Maps dotted manifest paths to spans in one file's text.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct SourceMap {
     entries: HashMap<String, Entry>,
     line_starts: Vec<usize>,
@@ -267,8 +267,10 @@ fn saphyr_options(limits: ParseLimits) -> serde_saphyr::Options {
     let mut options = serde_saphyr::Options::default();
     options.budget = Some(budget);
     options.alias_limits.max_total_replayed_events = limits.max_alias_events;
-    // `0755` is a string, not a float 755 as YAML 1.1 would have it.
+    // YAML 1.2 core schema: `0755` is a string (not the float 755), and only true/false are booleans
+    // (`off`, `no`, `on`, `yes` stay strings, so `ephemeral-range: off` means what it says).
     options.leading_zero_numbers_as_strings = true;
+    options.strict_booleans = true;
     options
 }
 

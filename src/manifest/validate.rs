@@ -31,6 +31,11 @@ impl Schema {
         }
     }
 
+    /// What kind of file the schema describes (`manifest`, `policy`).
+    pub fn what(&self) -> &'static str {
+        self.what
+    }
+
     /// Validates a document and turns each error into a located [`Problem`], with "did you mean" for
     /// unknown fields and values. One problem per place and message, in file order.
     pub fn validate(&self, value: &Value, map: &SourceMap) -> Vec<Problem> {

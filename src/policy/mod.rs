@@ -1,11 +1,23 @@
-//! Which rules run and at what severity.
+//! Which rules run and at what severity, with parameters, waivers and custom rules.
 //!
-//! For now a policy is the built-in defaults plus per-rule overrides; policy files (`.preflight.yaml`),
-//! packs under `policies/`, waivers and custom rules build on this type.
+//! A policy is built in layers, later ones winning: the built-in `baseline` pack, then the nearest
+//! `.preflight.yaml` found from the manifest's directory upwards, then a `--policy FILE`. Each file's
+//! `extends:` (packs from `policies/`, embedded in the binary, or other files) is applied before the file
+//! itself. Policy files are validated like manifests: every problem with its place, unknown fields and
+//! rule ids with a "did you mean", expressions compiled at load.
+
+pub mod custom;
+pub mod date;
+pub mod load;
+pub mod model;
 
 use std::collections::BTreeMap;
 
+pub use custom::CustomRule;
+pub use load::{LoadedPolicy, discover, load_policy};
+
 use crate::finding::Severity;
+use date::Date;
 
 /// What a policy says about one rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -16,16 +28,192 @@ pub enum RuleSetting {
     Severity(Severity),
 }
 
+/// Where a policy entry was written: the policy file and the path inside it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    /// Index of the file in [`LoadedPolicy::docs`].
+    pub doc: usize,
+    /// Path inside the file (`waivers.0`).
+    pub path: String,
+}
+
+/// A finding accepted on purpose.
+#[derive(Clone, Debug)]
+pub struct Waiver {
+    /// The waived rule.
+    pub rule: String,
+    /// The manifest path pattern, split in segments (`*` matches one).
+    pub path: Vec<String>,
+    /// Why.
+    pub reason: String,
+    /// When it stops applying.
+    pub expires: Option<Date>,
+    /// Where it was written.
+    pub origin: Origin,
+}
+
+impl Waiver {
+    /// Whether the waiver covers a finding of `rule` at manifest path `path` (the pattern or anything below it).
+    pub fn covers(&self, rule: &str, path: &str) -> bool {
+        if self.rule != rule {
+            return false;
+        }
+        let segs: Vec<&str> = path.split('.').collect();
+        self.path.len() <= segs.len()
+            && self.path.iter().zip(&segs).all(|(p, s)| p == "*" || p == s)
+    }
+
+    /// Whether it has expired on `today`.
+    pub fn expired(&self, today: Date) -> bool {
+        self.expires.is_some_and(|e| e < today)
+    }
+}
+
 /// The effective policy.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct Policy {
     /// Per-rule settings by rule id; rules not listed run at their default severity.
     pub rules: BTreeMap<String, RuleSetting>,
+    /// Per-rule `allow` lists (ports a rule accepts).
+    pub allow: BTreeMap<String, Vec<u16>>,
+    /// Waivers, in the order written.
+    pub waivers: Vec<Waiver>,
+    /// Custom rules, by the order written; a later layer's rule with the same id replaces it.
+    pub custom: Vec<CustomRule>,
+    /// The layers applied, in order (`baseline (built in)`, `./.preflight.yaml`).
+    pub layers: Vec<String>,
 }
 
 impl Policy {
     /// The setting for `rule`, if the policy overrides it.
     pub fn setting(&self, rule: &str) -> Option<RuleSetting> {
         self.rules.get(rule).copied()
+    }
+
+    /// Whether `rule` is told to accept `port`.
+    pub fn allows(&self, rule: &str, port: u16) -> bool {
+        self.allow
+            .get(rule)
+            .is_some_and(|ports| ports.contains(&port))
+    }
+}
+
+/// Metadata of `waiver-expired`, reported on the policy file.
+pub const WAIVER_EXPIRED: crate::rules::RuleMeta = crate::rules::RuleMeta {
+    id: "waiver-expired",
+    severity: Severity::Warning,
+    summary: "a waiver in the policy has passed its expiry date",
+    facts: &[],
+    docs: r#"## What it does
+Reports each waiver whose `expires:` date has passed. An expired waiver waives nothing: the finding it
+covered is reported again, and this warning points at the waiver in the policy file.
+
+## Why is this bad?
+Waivers are promises ("retired in Q3"). One that silently outlives its date turns a temporary exception
+into a permanent blind spot; one that silently stops working surprises the pipeline.
+
+## Example
+```yaml
+waivers:
+  - rule: ephemeral-range
+    path: services.legacy.ports.http
+    reason: retired in Q3
+    expires: 2026-09-30
+```
+
+## Fix
+Fix the finding and delete the waiver, or renew it with a new date and an updated reason.
+"#,
+};
+
+/// The effective policy as JSON, for `preflight policy show`.
+pub fn show(lp: &LoadedPolicy) -> serde_json::Value {
+    let p = &lp.policy;
+    let file = |o: &Origin| {
+        lp.docs
+            .get(o.doc)
+            .map_or_else(String::new, |d| d.name.clone())
+    };
+    serde_json::json!({
+        "layers": p.layers,
+        "rules": p.rules.iter().map(|(id, s)| (id.clone(), match s {
+            RuleSetting::Off => "off".to_owned(),
+            RuleSetting::Severity(s) => s.to_string(),
+        })).collect::<BTreeMap<_, _>>(),
+        "allow": p.allow,
+        "waivers": p.waivers.iter().map(|w| serde_json::json!({
+            "rule": w.rule, "path": w.path.join("."), "reason": w.reason,
+            "expires": w.expires.map(|d| d.to_string()), "file": file(&w.origin),
+        })).collect::<Vec<_>>(),
+        "custom": p.custom.iter().map(|c| serde_json::json!({
+            "id": c.id, "summary": c.summary, "severity": c.severity, "when": c.when_src,
+            "assert": c.assert_src, "message": c.message_src, "file": file(&c.origin),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// One `waiver-expired` finding per expired waiver, as an outcome for each policy file that has any.
+pub fn expired_waivers(lp: &LoadedPolicy, today: Date) -> Vec<crate::check::Outcome> {
+    let mut out: Vec<crate::check::Checked> = Vec::new();
+    for w in lp.policy.waivers.iter().filter(|w| w.expired(today)) {
+        let Some(doc) = lp.docs.get(w.origin.doc) else {
+            continue;
+        };
+        let f = crate::finding::Finding::new(
+            &WAIVER_EXPIRED,
+            format!("{}.expires", w.origin.path),
+            format!(
+                "the waiver of `{}` for `{}` expired on {}; the finding it covered is reported again",
+                w.rule,
+                w.path.join("."),
+                w.expires.map(|d| d.to_string()).unwrap_or_default()
+            ),
+        )
+        .label("expired")
+        .help("fix the finding and delete the waiver, or renew it with a new date and reason");
+        match out.iter_mut().find(|c| c.doc.name == doc.name) {
+            Some(c) => c.findings.push(f),
+            None => out.push(crate::check::Checked {
+                doc: doc.clone(),
+                findings: vec![f],
+                skipped: Vec::new(),
+                waived: Vec::new(),
+                errors: Vec::new(),
+            }),
+        }
+    }
+    out.into_iter()
+        .map(crate::check::Outcome::Checked)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn waiver(path: &str) -> Waiver {
+        Waiver {
+            rule: "ephemeral-range".into(),
+            path: path.split('.').map(str::to_owned).collect(),
+            reason: "r".into(),
+            expires: None,
+            origin: Origin {
+                doc: 0,
+                path: "waivers.0".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn waiver_paths_match_segments_and_below() {
+        let w = waiver("services.legacy.ports.http");
+        assert!(w.covers("ephemeral-range", "services.legacy.ports.http.port"));
+        assert!(w.covers("ephemeral-range", "services.legacy.ports.http"));
+        assert!(!w.covers("ephemeral-range", "services.legacy.ports.https.port"));
+        assert!(!w.covers("port-plan", "services.legacy.ports.http.port"));
+        assert!(!w.covers("ephemeral-range", "services.legacy"));
+        let w = waiver("services.*.ports.metrics");
+        assert!(w.covers("ephemeral-range", "services.a.ports.metrics.port"));
+        assert!(!w.covers("ephemeral-range", "services.a.ports.http.port"));
     }
 }

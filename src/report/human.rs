@@ -120,7 +120,7 @@ fn finding_diag<'a>(f: &Finding, doc: &Document, source: &'a NamedSource<String>
     }
 }
 
-fn problem_diag<'a>(p: &Problem, source: &'a NamedSource<String>) -> Diag<'a> {
+fn problem_diag<'a>(p: &Problem, code: &str, source: &'a NamedSource<String>) -> Diag<'a> {
     let mut labels = Vec::new();
     if let Some(span) = p.span {
         labels.push(LabeledSpan::new_primary_with_span(label(&p.label), span));
@@ -130,7 +130,7 @@ fn problem_diag<'a>(p: &Problem, source: &'a NamedSource<String>) -> Diag<'a> {
     }
     Diag {
         message: p.message.clone(),
-        code: "invalid-manifest".into(),
+        code: code.to_owned(),
         severity: miette::Severity::Error,
         help: p.help.clone(),
         labels,
@@ -223,12 +223,13 @@ fn render_finding(
 
 fn render_problem(
     style: Style,
+    code: &str,
     p: &Problem,
     doc: &Document,
     source: &NamedSource<String>,
 ) -> String {
     if style != Style::Plain {
-        return render(style, &problem_diag(p, source));
+        return render(style, &problem_diag(p, code, source));
     }
     let related: Vec<Label<'_>> = p
         .related
@@ -237,7 +238,7 @@ fn render_problem(
         .collect();
     plain::render(
         "error",
-        "invalid-manifest",
+        code,
         &p.message,
         doc,
         p.span.map(|span| Label {
@@ -275,17 +276,33 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome], style: Style) -> io::Res
                         rules.join(", ")
                     )?;
                 }
+                for e in &c.errors {
+                    writeln!(out, "error: {}: {e}", c.doc.name)?;
+                }
+                let waived = if c.waived.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {} waived", c.waived.len())
+                };
                 writeln!(
                     out,
-                    "{}: {}",
+                    "{}: {}{waived}",
                     c.doc.name,
                     summary_text(Summary::of(&c.findings))
                 )?;
             }
-            Outcome::Failed(LoadError::Invalid { doc, problems }) => {
+            Outcome::Failed(LoadError::Invalid {
+                kind,
+                doc,
+                problems,
+            }) => {
                 let source = named(doc);
                 for p in problems {
-                    write!(out, "{}", render_problem(style, p, doc, &source))?;
+                    write!(
+                        out,
+                        "{}",
+                        render_problem(style, &format!("invalid-{kind}"), p, doc, &source)
+                    )?;
                     writeln!(out)?;
                 }
                 writeln!(

@@ -25,6 +25,7 @@ struct Report<'a> {
     version: u32,
     findings: Vec<JsonFinding<'a>>,
     skipped: Vec<&'a Skipped>,
+    waived: Vec<JsonWaived<'a>>,
     errors: Vec<JsonError>,
     summary: Summary,
 }
@@ -45,6 +46,18 @@ struct JsonFinding<'a> {
     fixes: &'a [Fix],
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     evidence: &'a std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Serialize)]
+struct JsonWaived<'a> {
+    rule: &'a str,
+    message: &'a str,
+    file: &'a str,
+    path: &'a str,
+    line: usize,
+    column: usize,
+    reason: &'a str,
+    expires: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -74,7 +87,7 @@ pub fn place(doc: &Document, path: &str) -> (usize, usize, usize, usize) {
 
 fn errors_of(e: &LoadError) -> Vec<JsonError> {
     match e {
-        LoadError::Invalid { doc, problems } => problems
+        LoadError::Invalid { doc, problems, .. } => problems
             .iter()
             .map(|p| {
                 let lc = p.span.map(|s| doc.map.line_col(&doc.text, s.offset));
@@ -102,9 +115,30 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome]) -> io::Result<()> {
     let mut findings = Vec::new();
     let mut skipped = BTreeSet::new();
     let mut errors = Vec::new();
+    let mut waived = Vec::new();
     for o in outcomes {
         match o {
             Outcome::Checked(c) => {
+                for w in &c.waived {
+                    let (line, column, _, _) = place(&c.doc, &w.finding.path);
+                    waived.push(JsonWaived {
+                        rule: &w.finding.rule,
+                        message: &w.finding.message,
+                        file: &c.doc.name,
+                        path: &w.finding.path,
+                        line,
+                        column,
+                        reason: &w.reason,
+                        expires: w.expires.as_deref(),
+                    });
+                }
+                errors.extend(c.errors.iter().map(|e| JsonError {
+                    file: c.doc.name.clone(),
+                    line: None,
+                    column: None,
+                    message: e.clone(),
+                    help: Some("fix the custom rule's expression in the policy file".into()),
+                }));
                 for f in &c.findings {
                     let (line, column, end_line, end_column) = place(&c.doc, &f.path);
                     let related = f
@@ -145,6 +179,7 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome]) -> io::Result<()> {
         version: FORMAT_VERSION,
         findings,
         skipped: skipped.into_iter().collect(),
+        waived,
         errors,
         summary: crate::check::summary(outcomes),
     };

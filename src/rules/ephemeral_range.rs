@@ -53,7 +53,7 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
             );
             continue;
         };
-        if !range.value.contains(n) {
+        if !range.value.contains(n) || cx.policy.allows(META.id, n) {
             continue;
         }
         // Linux keeps ip_local_reserved_ports out of automatic assignment; explicit binds still work.

@@ -6,7 +6,7 @@
 //! [`Context`] and push [`Finding`]s.
 
 use std::cell::{OnceCell, RefCell};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::facts::Facts;
 use crate::finding::{Finding, Findings, Severity};
@@ -178,7 +178,92 @@ pub fn evaluate(cx: &Context<'_>) -> Findings {
         }
         all.skipped.extend(found.skipped);
     }
+    custom(cx, &mut all);
     all
+}
+
+/// Runs the policy's custom rules on every port with a number.
+fn custom(cx: &Context<'_>, out: &mut Findings) {
+    if cx.policy.custom.is_empty() {
+        return;
+    }
+    let m = cx.manifest;
+    let value = |v: serde_json::Value| minijinja::Value::from(minijinja::value::Serde(v));
+    let target = value(serde_json::json!({
+        "platform": m.target.platform.as_str(),
+        "run_as": m.target.run_as,
+        "capabilities": m.target.capabilities,
+    }));
+    let facts = cx.facts.map_or(minijinja::Value::from(()), |f| {
+        minijinja::Value::from(minijinja::value::Serde(f))
+    });
+    let manifest = value(serde_json::json!({
+        "services": m.services.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+        "port_plan": m.port_plan.iter().map(|b| (b.team.clone(), b.range.to_string())).collect::<BTreeMap<_, _>>(),
+    }));
+    for rule in &cx.policy.custom {
+        for svc in &m.services {
+            let service = value(serde_json::json!({
+                "name": svc.name,
+                "team": svc.team,
+                "description": svc.description,
+                "runtime": svc.runtime.as_str(),
+                "socket": { "reuse_address": svc.socket.reuse_address, "exclusive_address": svc.socket.exclusive_address },
+            }));
+            for port in &svc.ports {
+                let Some(n) = port.number else { continue };
+                let port_v = value(serde_json::json!({
+                    "name": port.name,
+                    "number": n,
+                    "protocol": port.protocol.as_str(),
+                    "bind": port.bind.to_string(),
+                    "expose": port.expose.as_str(),
+                    "purpose": port.purpose.map(|p| p.as_str()),
+                }));
+                let ctx = minijinja::context! {
+                    service => service.clone(),
+                    port => port_v,
+                    target => target.clone(),
+                    facts => facts.clone(),
+                    manifest => manifest.clone(),
+                };
+                match rule.check(&ctx) {
+                    Ok(None) => {}
+                    Ok(Some(message)) => {
+                        let mut f = Finding {
+                            rule: rule.id.clone(),
+                            severity: cx.policy.setting(&rule.id).map_or(
+                                rule.severity,
+                                |s| match s {
+                                    RuleSetting::Severity(s) => s,
+                                    RuleSetting::Off => rule.severity,
+                                },
+                            ),
+                            message,
+                            path: port.number_path.clone(),
+                            label: rule.summary.clone(),
+                            related: Vec::new(),
+                            help: rule.help.clone(),
+                            fixes: Vec::new(),
+                            evidence: std::collections::BTreeMap::new(),
+                        };
+                        if cx.policy.setting(&rule.id) == Some(RuleSetting::Off) {
+                            continue;
+                        }
+                        add_variable_labels(m, &mut f);
+                        out.push(f);
+                    }
+                    Err(e) => {
+                        out.errors.push(format!(
+                            "custom rule `{}` ({}): `{}` failed on `{}`: {}",
+                            rule.id, rule.origin.path, e.field, port.path, e.message
+                        ));
+                        return;
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn add_variable_labels(manifest: &Manifest, f: &mut Finding) {

@@ -32,8 +32,9 @@ services:
 ```
 
 ## Fix
-Pick a port from your team's block. If this service *is* that server, keep the port; with `--local` or
-`--facts` the `port-occupied` rule says whether it is really taken.
+Pick a port from your team's block. If this service *is* that server, keep the port and list it in the
+policy (`well-known-port: { allow: [1433] }`); with `--local` or `--facts` the `port-occupied` rule says
+whether it is really taken.
 "#,
 };
 
@@ -187,6 +188,9 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
         let Some(w) = lookup(n, port.protocol, platform) else {
             continue;
         };
+        if cx.policy.allows(META.id, n) {
+            continue; // the policy's `allow:` list accepts it
+        }
         if matches!(svc.runtime, Runtime::Nginx | Runtime::Iis) && matches!(n, 80 | 443) {
             continue;
         }
@@ -207,7 +211,7 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
                     w.owner
                 ),
             )
-            .label(format!("{}'s port", w.owner))
+            .label("well-known port")
             .help(help)
             .fix(Fix::ChoosePort {
                 service: svc.name.clone(),

@@ -1,0 +1,80 @@
+//! `preflight suggest`: the lowest port of a range that passes every rule.
+//!
+//! Each candidate is tried for real: the manifest gets one more service listening on it, every rule of
+//! the policy runs (built-in and custom, with the host facts when given), and the candidate passes only
+//! if nothing at all is reported about that service. Ports the manifest already uses are skipped first.
+
+use crate::facts::Facts;
+use crate::manifest::{Expose, Manifest, Port, Protocol, Runtime, Service};
+use crate::policy::Policy;
+use crate::ports::PortRange;
+use crate::rules::{Context, evaluate};
+
+/// The outcome of a search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Suggestion {
+    /// The port found, if any.
+    pub port: Option<u16>,
+    /// How many candidates were evaluated.
+    pub checked: u32,
+}
+
+const PROBE: &str = "preflight-suggest";
+
+/// Searches `range` from the bottom.
+pub fn lowest_passing(
+    manifest: &Manifest,
+    policy: &Policy,
+    facts: Option<&Facts>,
+    range: PortRange,
+    protocol: Protocol,
+    team: Option<&str>,
+) -> Suggestion {
+    let used: std::collections::HashSet<u16> = manifest
+        .ports()
+        .filter(|(_, p)| p.protocol == protocol)
+        .filter_map(|(_, p)| p.number)
+        .collect();
+    let mut checked = 0;
+    let mut m = manifest.clone();
+    m.services.push(Service {
+        name: PROBE.into(),
+        team: team.map(str::to_owned),
+        description: None,
+        runtime: Runtime::Other,
+        socket: Default::default(),
+        ports: vec![Port {
+            name: "probe".into(),
+            number: None,
+            protocol,
+            bind: std::net::IpAddr::from([0, 0, 0, 0]),
+            expose: Expose::Internal,
+            purpose: None,
+            path: format!("services.{PROBE}.ports.probe"),
+            number_path: format!("services.{PROBE}.ports.probe.port"),
+        }],
+        path: format!("services.{PROBE}"),
+    });
+    let prefix = format!("services.{PROBE}.");
+    for n in range.start..=range.end {
+        if used.contains(&n) {
+            continue;
+        }
+        if let Some(svc) = m.services.last_mut() {
+            svc.ports[0].number = Some(n);
+        }
+        checked += 1;
+        let cx = Context::new(&m, policy, facts);
+        let found = evaluate(&cx);
+        if !found.items.iter().any(|f| f.path.starts_with(&prefix)) && found.errors.is_empty() {
+            return Suggestion {
+                port: Some(n),
+                checked,
+            };
+        }
+    }
+    Suggestion {
+        port: None,
+        checked,
+    }
+}
