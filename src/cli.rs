@@ -22,6 +22,33 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// Print nothing for people (machine formats and the exit code still tell).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// Colours in the human report: auto (a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, value_enum, global = true, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// `--color`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colours in a terminal unless NO_COLOR is set.
+    Auto,
+    /// Always the graphical, coloured report.
+    Always,
+    /// Plain text.
+    Never,
+}
+
+impl ColorChoice {
+    fn style(self, is_tty: bool) -> report::human::Style {
+        match self {
+            ColorChoice::Auto => report::human::Style::detect(is_tty),
+            ColorChoice::Always => report::human::Style::Graphical,
+            ColorChoice::Never => report::human::Style::Plain,
+        }
+    }
 }
 
 /// The subcommands.
@@ -64,6 +91,46 @@ pub enum Command {
     Policy(PolicyCommand),
     /// The lowest free port that passes every rule, in a team's block or a range.
     Suggest(SuggestArgs),
+    /// Explain an error a service died with: likely causes, ranked, with commands to confirm and fix.
+    Diagnose(DiagnoseArgs),
+    /// Print shell completions.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    Man,
+}
+
+/// Arguments of `diagnose`.
+#[derive(Debug, clap::Args)]
+pub struct DiagnoseArgs {
+    /// The error text; read from standard input when absent or `-`.
+    pub text: Option<String>,
+    /// Check the extracted port against this host (read-only).
+    #[arg(long, conflicts_with = "facts")]
+    pub local: bool,
+    /// Check the extracted port against facts captured on the host that failed.
+    #[arg(long, value_name = "FILE")]
+    pub facts: Option<PathBuf>,
+    /// The platform the error comes from, when the text doesn't tell (Winsock codes and errno do).
+    #[arg(long, value_enum)]
+    pub platform: Option<PlatformArg>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
+}
+
+/// `--platform`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PlatformArg {
+    /// Linux.
+    Linux,
+    /// Windows.
+    Windows,
+    /// macOS.
+    Macos,
 }
 
 /// `policy` subcommands.
@@ -142,6 +209,9 @@ pub struct CheckArgs {
     /// Lowest severity that makes the exit code 1.
     #[arg(long, value_enum, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,
+    /// Write the `--format` report to FILE; the human report still goes to the terminal.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// Arguments of `fix`.
@@ -285,24 +355,48 @@ pub fn main() -> u8 {
     }
 }
 
+fn cli_style(color: ColorChoice, is_tty: bool) -> report::human::Style {
+    color.style(is_tty)
+}
+
 /// Runs a parsed command line, writing to `out`.
 pub fn run(cli: Cli, out: &mut dyn Write, is_tty: bool) -> io::Result<u8> {
     match cli.command {
         Command::Check(args) => {
-            let (outcomes, _) = match run_checks(&args.inputs) {
+            let run = match run_checks(&args.inputs) {
                 Ok(x) => x,
                 Err(code) => return Ok(code),
             };
-            match args.format {
-                Format::Human => {
-                    report::human::write(out, &outcomes, report::human::Style::detect(is_tty))?
+            let (outcomes, policy) = (&run.0, run.2.as_ref().map(|p| &p.policy));
+            let default_policy = crate::policy::Policy::default();
+            let policy = policy.unwrap_or(&default_policy);
+            let fail_on = args.fail_on.level();
+            let style = cli_style(cli.color, is_tty);
+            let write_format = |w: &mut dyn Write, format: Format| -> io::Result<()> {
+                match format {
+                    Format::Human => report::human::write(w, outcomes, style),
+                    Format::Json => report::json::write(w, outcomes),
+                    Format::Sarif => report::sarif::write(w, outcomes, policy),
+                    Format::Junit => report::junit::write(w, outcomes, policy, fail_on),
+                    Format::Github => report::github::write(w, outcomes),
                 }
-                Format::Json => report::json::write(out, &outcomes)?,
+            };
+            match &args.output {
+                Some(path) => {
+                    let mut file = io::BufWriter::new(std::fs::File::create(path)?);
+                    write_format(&mut file, args.format)?;
+                    file.flush()?;
+                    if !cli.quiet {
+                        report::human::write(out, outcomes, style)?;
+                    }
+                }
+                None if cli.quiet && args.format == Format::Human => {}
+                None => write_format(out, args.format)?,
             }
-            Ok(check::exit_code(&outcomes, args.fail_on.level()))
+            Ok(check::exit_code(outcomes, fail_on))
         }
         Command::Fix(args) => {
-            let (outcomes, facts) = match run_checks(&args.inputs) {
+            let (outcomes, facts, _) = match run_checks(&args.inputs) {
                 Ok(x) => x,
                 Err(code) => return Ok(code),
             };
@@ -370,12 +464,26 @@ pub fn run(cli: Cli, out: &mut dyn Write, is_tty: bool) -> io::Result<u8> {
             }
         }
         Command::Suggest(args) => suggest(args, out),
+        Command::Diagnose(args) => diagnose(args, out),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "preflight", out);
+            Ok(0)
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(cmd).render(out)?;
+            Ok(0)
+        }
     }
 }
 
 /// Loads the host facts the inputs ask for and checks every manifest; `Err(2)` after printing why the
 /// facts could not be had.
-fn run_checks(inputs: &Inputs) -> Result<(Vec<Outcome>, Option<crate::facts::Facts>), u8> {
+/// Outcomes, host facts, and the first policy loaded (for rule metadata in reports).
+type Run = (Vec<Outcome>, Option<crate::facts::Facts>, Option<crate::policy::LoadedPolicy>);
+
+fn run_checks(inputs: &Inputs) -> Result<Run, u8> {
     let load = LoadOptions {
         process_env: inputs.env,
         ..LoadOptions::default()
@@ -424,7 +532,8 @@ fn run_checks(inputs: &Inputs) -> Result<(Vec<Outcome>, Option<crate::facts::Fac
             crate::policy::date::Date::today(),
         ));
     }
-    Ok((outcomes, facts))
+    let first = policies.into_iter().find_map(|(_, p)| p);
+    Ok((outcomes, facts, first))
 }
 
 /// Prints `text`, or writes it to `DIR/name` when a directory is given.
@@ -699,8 +808,51 @@ fn policy_error(e: crate::manifest::LoadError) -> io::Result<u8> {
     Ok(2)
 }
 
+fn diagnose(args: DiagnoseArgs, out: &mut dyn Write) -> io::Result<u8> {
+    let text = match args.text.as_deref() {
+        Some(t) if t != "-" => t.to_owned(),
+        _ => {
+            let mut s = String::new();
+            io::Read::read_to_string(&mut io::Read::take(io::stdin(), 1 << 20), &mut s)?;
+            s
+        }
+    };
+    // The platform decides which causes apply (Winsock 10013 vs EACCES); the text tells unless given.
+    let known = args.platform.map(|p| match p {
+        PlatformArg::Linux => "linux",
+        PlatformArg::Windows => "windows",
+        PlatformArg::Macos => "macos",
+    });
+    let mut d = crate::diagnose::diagnose_on(&text, known);
+    let facts = if args.local {
+        Some(crate::facts::probe::probe())
+    } else {
+        args.facts.as_deref().map(crate::facts::load)
+    };
+    match facts.transpose() {
+        Ok(Some(f)) => {
+            let platform = match (d.platform, f.os.as_deref()) {
+                (Some("windows"), _) | (None, Some("windows")) => crate::manifest::Platform::Windows,
+                (Some("macos"), _) | (None, Some("macos")) => crate::manifest::Platform::Macos,
+                _ => crate::manifest::Platform::Linux,
+            };
+            d = crate::diagnose::with_facts(d, &f, platform);
+        }
+        Ok(None) => {}
+        Err(e) => return fail(&e),
+    }
+    match args.format {
+        ListFormat::Json => {
+            serde_json::to_writer_pretty(&mut *out, &d)?;
+            writeln!(out)?;
+        }
+        ListFormat::Text => crate::diagnose::write_text(out, &d)?,
+    }
+    Ok(if d.causes.is_empty() { 1 } else { 0 })
+}
+
 fn suggest(args: SuggestArgs, out: &mut dyn Write) -> io::Result<u8> {
-    let (outcomes, facts) = match run_checks(&args.inputs) {
+    let (outcomes, facts, _) = match run_checks(&args.inputs) {
         Ok(x) => x,
         Err(code) => return Ok(code),
     };

@@ -7,6 +7,7 @@
 
 pub mod advise;
 pub mod check;
+pub mod diagnose;
 pub mod cli;
 pub mod facts;
 pub mod finding;

@@ -245,8 +245,9 @@ impl Facts {
     /// Sorts everything that reaches output, so facts files diff cleanly.
     pub fn normalize(&mut self) {
         if let Some(s) = &mut self.sockets {
+            // Sorted, not deduplicated: TIME_WAIT entries to different peers look alike here, and
+            // `time-wait` counts them.
             s.value.sort();
-            s.value.dedup();
         }
         for e in [&mut self.excluded_tcp, &mut self.excluded_udp]
             .into_iter()

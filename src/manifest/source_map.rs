@@ -87,6 +87,14 @@ impl SourceMap {
         self.entries.get(path).and_then(|e| e.key)
     }
 
+    /// Every path below `prefix` (`services` → `services.api`, `services.api.ports`, …), sorted.
+    pub fn paths_below(&self, prefix: &str) -> Vec<String> {
+        let start = format!("{prefix}.");
+        let mut v: Vec<String> = self.entries.keys().filter(|k| k.starts_with(&start)).cloned().collect();
+        v.sort();
+        v
+    }
+
     /// Whether `path` names a node that exists in the file.
     pub fn contains(&self, path: &str) -> bool {
         self.entries.contains_key(path)

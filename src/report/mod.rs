@@ -1,8 +1,11 @@
 //! Reporters: turn findings (which name places by manifest path) into output, resolving paths to spans.
 
+pub mod github;
 pub mod human;
 pub mod json;
+pub mod junit;
 pub mod plain;
+pub mod sarif;
 
 /// An output format of `check`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -11,4 +14,10 @@ pub enum Format {
     Human,
     /// A stable, versioned JSON document.
     Json,
+    /// SARIF 2.1.0 (GitHub code scanning).
+    Sarif,
+    /// JUnit XML (GitLab, Azure Pipelines, Jenkins).
+    Junit,
+    /// GitHub Actions workflow commands (annotations).
+    Github,
 }

@@ -1,0 +1,189 @@
+//! `--format sarif`: SARIF 2.1.0 for GitHub code scanning and other SARIF consumers.
+//!
+//! The tool driver lists every rule (built-in, `waiver-expired` and the policy's custom rules) with short
+//! and full descriptions and help from the same metadata as `preflight explain`; each result carries its
+//! rule, level, message, the region of the YAML value (start and end), related locations and a partial
+//! fingerprint. Files that could not be checked appear as tool execution notifications, and the
+//! invocation's `executionSuccessful` is false for them.
+
+use std::io::{self, Write};
+
+use serde_json::{Value, json};
+
+use super::json::place;
+use crate::check::Outcome;
+use crate::finding::Severity;
+use crate::manifest::LoadError;
+use crate::policy::Policy;
+
+/// The SARIF schema URI written in the document.
+pub const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+
+fn level(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "note",
+    }
+}
+
+/// An artifact URI as SARIF wants it: forward slashes, relative paths without `./`.
+pub fn uri(file: &str) -> String {
+    let f = file.replace('\\', "/");
+    f.strip_prefix("./").map(str::to_owned).unwrap_or(f)
+}
+
+fn first_paragraph(docs: &str) -> String {
+    docs.split("## Why is this bad?")
+        .next()
+        .unwrap_or("")
+        .replace("## What it does", "")
+        .trim()
+        .to_owned()
+}
+
+/// The rules of the run, sorted by id: (id, default severity, summary, full description, help markdown).
+fn rules(policy: &Policy) -> Vec<(String, Severity, String, String, String)> {
+    let mut out: Vec<_> = crate::rules::ALL
+        .iter()
+        .map(|r| r.meta)
+        .chain([&crate::policy::WAIVER_EXPIRED])
+        .map(|m| (m.id.to_owned(), m.severity, m.summary.to_owned(), first_paragraph(m.docs), m.docs.to_owned()))
+        .collect();
+    out.extend(policy.custom.iter().map(|c| {
+        let help = c.help.clone().unwrap_or_else(|| c.summary.clone());
+        (c.id.clone(), c.severity, c.summary.clone(), format!("Custom rule: `{}`", c.assert_src), help)
+    }));
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+fn fingerprint(parts: &[&str]) -> String {
+    // FNV-1a: stable across runs and platforms, enough to tell results apart.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for p in parts {
+        for b in p.bytes().chain([0]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{h:016x}")
+}
+
+/// Writes the SARIF log of `outcomes`.
+pub fn write(out: &mut dyn Write, outcomes: &[Outcome], policy: &Policy) -> io::Result<()> {
+    let rules = rules(policy);
+    let rule_index = |id: &str| rules.iter().position(|r| r.0 == id);
+    let mut results = Vec::new();
+    let mut notifications = Vec::new();
+    for o in outcomes {
+        match o {
+            Outcome::Checked(c) => {
+                for f in &c.findings {
+                    let (line, column, end_line, end_column) = place(&c.doc, &f.path);
+                    let location = |line, column, end_line, end_column| {
+                        json!({ "physicalLocation": {
+                            "artifactLocation": { "uri": uri(&c.doc.name) },
+                            "region": { "startLine": line, "startColumn": column, "endLine": end_line, "endColumn": end_column }
+                        }})
+                    };
+                    let related: Vec<Value> = f
+                        .related
+                        .iter()
+                        .enumerate()
+                        .map(|(i, r)| {
+                            let (l, col, el, ec) = place(&c.doc, &r.path);
+                            let mut loc = location(l, col, el, ec);
+                            loc["id"] = json!(i);
+                            loc["message"] = json!({ "text": r.label });
+                            loc
+                        })
+                        .collect();
+                    let mut message = f.message.clone();
+                    if let Some(h) = &f.help {
+                        message.push_str(&format!("\nhelp: {h}"));
+                    }
+                    let mut result = json!({
+                        "ruleId": f.rule,
+                        "level": level(f.severity),
+                        "message": { "text": message },
+                        "locations": [location(line, column, end_line, end_column)],
+                        "partialFingerprints": { "preflight/v1": fingerprint(&[&f.rule, &c.doc.name, &f.path]) },
+                        "properties": { "path": f.path },
+                    });
+                    if let Some(i) = rule_index(&f.rule) {
+                        result["ruleIndex"] = json!(i);
+                    }
+                    if !related.is_empty() {
+                        result["relatedLocations"] = json!(related);
+                    }
+                    if !f.evidence.is_empty() {
+                        result["properties"]["evidence"] = json!(f.evidence);
+                    }
+                    results.push(result);
+                }
+                for e in &c.errors {
+                    notifications.push(json!({ "level": "error", "message": { "text": format!("{}: {e}", c.doc.name) } }));
+                }
+            }
+            Outcome::Failed(e) => {
+                let (file, problems): (String, Vec<String>) = match e {
+                    LoadError::Invalid { doc, problems, .. } => (
+                        doc.name.clone(),
+                        problems
+                            .iter()
+                            .map(|p| {
+                                let at = p.span.map(|s| doc.map.line_col(&doc.text, s.offset));
+                                match at {
+                                    Some(lc) => format!("{}:{}:{}: {}", doc.name, lc.line, lc.column, p.message),
+                                    None => format!("{}: {}", doc.name, p.message),
+                                }
+                            })
+                            .collect(),
+                    ),
+                    other => (String::new(), vec![other.to_string()]),
+                };
+                for p in problems {
+                    let mut n = json!({ "level": "error", "message": { "text": p } });
+                    if !file.is_empty() {
+                        n["locations"] = json!([{ "physicalLocation": { "artifactLocation": { "uri": uri(&file) } } }]);
+                    }
+                    notifications.push(n);
+                }
+            }
+        }
+    }
+    let rules_json: Vec<Value> = rules
+        .iter()
+        .map(|(id, sev, summary, full, help)| {
+            json!({
+                "id": id,
+                "name": id,
+                "shortDescription": { "text": summary },
+                "fullDescription": { "text": full },
+                "help": { "text": help, "markdown": help },
+                "defaultConfiguration": { "level": level(*sev) },
+            })
+        })
+        .collect();
+    let log = json!({
+        "$schema": SCHEMA_URI,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "preflight",
+                "version": env!("CARGO_PKG_VERSION"),
+                "semanticVersion": env!("CARGO_PKG_VERSION"),
+                "rules": rules_json,
+            }},
+            "invocations": [{
+                "executionSuccessful": notifications.is_empty(),
+                "toolExecutionNotifications": notifications,
+            }],
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        }],
+    });
+    serde_json::to_writer_pretty(&mut *out, &log)?;
+    writeln!(out)
+}
