@@ -481,7 +481,11 @@ pub fn run(cli: Cli, out: &mut dyn Write, is_tty: bool) -> io::Result<u8> {
 /// Loads the host facts the inputs ask for and checks every manifest; `Err(2)` after printing why the
 /// facts could not be had.
 /// Outcomes, host facts, and the first policy loaded (for rule metadata in reports).
-type Run = (Vec<Outcome>, Option<crate::facts::Facts>, Option<crate::policy::LoadedPolicy>);
+type Run = (
+    Vec<Outcome>,
+    Option<crate::facts::Facts>,
+    Option<crate::policy::LoadedPolicy>,
+);
 
 fn run_checks(inputs: &Inputs) -> Result<Run, u8> {
     let load = LoadOptions {
@@ -832,7 +836,9 @@ fn diagnose(args: DiagnoseArgs, out: &mut dyn Write) -> io::Result<u8> {
     match facts.transpose() {
         Ok(Some(f)) => {
             let platform = match (d.platform, f.os.as_deref()) {
-                (Some("windows"), _) | (None, Some("windows")) => crate::manifest::Platform::Windows,
+                (Some("windows"), _) | (None, Some("windows")) => {
+                    crate::manifest::Platform::Windows
+                }
                 (Some("macos"), _) | (None, Some("macos")) => crate::manifest::Platform::Macos,
                 _ => crate::manifest::Platform::Linux,
             };

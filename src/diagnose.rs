@@ -87,29 +87,86 @@ fn re(cell: &'static OnceLock<Option<Regex>>, pattern: &str) -> Option<&'static 
 fn classify(t: &str) -> (ErrorKind, Option<String>, Option<&'static str>) {
     let l = t.to_ascii_lowercase();
     let has = |needles: &[&str]| needles.iter().any(|n| l.contains(n));
-    if has(&["10048", "only one usage of each socket address", "wsaeaddrinuse"]) {
-        return (ErrorKind::AddressInUse, Some("WSAEADDRINUSE (10048)".into()), Some("windows"));
+    if has(&[
+        "10048",
+        "only one usage of each socket address",
+        "wsaeaddrinuse",
+    ]) {
+        return (
+            ErrorKind::AddressInUse,
+            Some("WSAEADDRINUSE (10048)".into()),
+            Some("windows"),
+        );
     }
     if has(&["10013", "forbidden by its access permissions", "wsaeacces"]) {
-        return (ErrorKind::AccessDenied, Some("WSAEACCES (10013)".into()), Some("windows"));
+        return (
+            ErrorKind::AccessDenied,
+            Some("WSAEACCES (10013)".into()),
+            Some("windows"),
+        );
     }
     if has(&["10049", "not valid in its context", "wsaeaddrnotavail"]) {
-        return (ErrorKind::AddressNotAvailable, Some("WSAEADDRNOTAVAIL (10049)".into()), Some("windows"));
+        return (
+            ErrorKind::AddressNotAvailable,
+            Some("WSAEADDRNOTAVAIL (10049)".into()),
+            Some("windows"),
+        );
     }
     if has(&["10055", "lacked sufficient buffer space", "wsaenobufs"]) {
-        return (ErrorKind::NoBuffers, Some("WSAENOBUFS (10055)".into()), Some("windows"));
+        return (
+            ErrorKind::NoBuffers,
+            Some("WSAENOBUFS (10055)".into()),
+            Some("windows"),
+        );
     }
     if has(&["10061", "actively refused"]) {
-        return (ErrorKind::ConnectionRefused, Some("WSAECONNREFUSED (10061)".into()), Some("windows"));
+        return (
+            ErrorKind::ConnectionRefused,
+            Some("WSAECONNREFUSED (10061)".into()),
+            Some("windows"),
+        );
     }
-    let errno = |n: &str| has(&[&format!("errno {n}]"), &format!("os error {n})"), &format!("({n}:"), &format!("errno {n} ")]);
-    if has(&["address already in use", "eaddrinuse", "jvm_bind", "address in use"]) {
-        let platform = if errno("48") { Some("macos") } else if errno("98") { Some("linux") } else { None };
+    let errno = |n: &str| {
+        has(&[
+            &format!("errno {n}]"),
+            &format!("os error {n})"),
+            &format!("({n}:"),
+            &format!("errno {n} "),
+        ])
+    };
+    if has(&[
+        "address already in use",
+        "eaddrinuse",
+        "jvm_bind",
+        "address in use",
+    ]) {
+        let platform = if errno("48") {
+            Some("macos")
+        } else if errno("98") {
+            Some("linux")
+        } else {
+            None
+        };
         return (ErrorKind::AddressInUse, Some("EADDRINUSE".into()), platform);
     }
-    if has(&["cannot assign requested address", "eaddrnotavail", "address not available", "can't assign requested address"]) {
-        let platform = if errno("49") || l.contains("can't assign") { Some("macos") } else if errno("99") { Some("linux") } else { None };
-        return (ErrorKind::AddressNotAvailable, Some("EADDRNOTAVAIL".into()), platform);
+    if has(&[
+        "cannot assign requested address",
+        "eaddrnotavail",
+        "address not available",
+        "can't assign requested address",
+    ]) {
+        let platform = if errno("49") || l.contains("can't assign") {
+            Some("macos")
+        } else if errno("99") {
+            Some("linux")
+        } else {
+            None
+        };
+        return (
+            ErrorKind::AddressNotAvailable,
+            Some("EADDRNOTAVAIL".into()),
+            platform,
+        );
     }
     if has(&["permission denied", "eacces", "access denied"]) {
         return (ErrorKind::AccessDenied, Some("EACCES".into()), None);
@@ -118,15 +175,36 @@ fn classify(t: &str) -> (ErrorKind, Option<String>, Option<&'static str>) {
         return (ErrorKind::NoBuffers, Some("ENOBUFS".into()), None);
     }
     if has(&["connection refused", "econnrefused"]) {
-        return (ErrorKind::ConnectionRefused, Some("ECONNREFUSED".into()), None);
+        return (
+            ErrorKind::ConnectionRefused,
+            Some("ECONNREFUSED".into()),
+            None,
+        );
     }
     (ErrorKind::Unknown, None, None)
 }
 
 fn operation(t: &str, kind: ErrorKind) -> Operation {
     let l = t.to_ascii_lowercase();
-    let connect = ["dial ", "connect:", "connect(", "connect ", "connection refused", "actively refused", "cannot connect", "connecting"];
-    let bind = ["listen ", "bind", "failed to bind", "userland proxy", "ports are not available", "startup", "serve"];
+    let connect = [
+        "dial ",
+        "connect:",
+        "connect(",
+        "connect ",
+        "connection refused",
+        "actively refused",
+        "cannot connect",
+        "connecting",
+    ];
+    let bind = [
+        "listen ",
+        "bind",
+        "failed to bind",
+        "userland proxy",
+        "ports are not available",
+        "startup",
+        "serve",
+    ];
     if connect.iter().any(|k| l.contains(k)) && !l.contains("bind:") && !l.contains("listen tcp") {
         return Operation::Connect;
     }
@@ -147,23 +225,43 @@ fn endpoint(t: &str) -> (Option<String>, Option<u16>) {
     static URL: OnceLock<Option<Regex>> = OnceLock::new();
     static HOSTPORT: OnceLock<Option<Regex>> = OnceLock::new();
     static PORT: OnceLock<Option<Regex>> = OnceLock::new();
-    let port = |s: &str| s.parse::<u32>().ok().filter(|p| (1..=65535).contains(p)).map(|p| p as u16);
+    let port = |s: &str| {
+        s.parse::<u32>()
+            .ok()
+            .filter(|p| (1..=65535).contains(p))
+            .map(|p| p as u16)
+    };
     if let Some(c) = re(&PY, r"\('([0-9a-fA-F:.]+)',\s*(\d{1,5})").and_then(|r| r.captures(t)) {
         return (Some(c[1].to_owned()), port(&c[2]));
     }
-    if let Some(c) = re(&URL, r"https?://(\[[0-9a-fA-F:.]+\]|[0-9.]+|localhost|\*|\+):(\d{1,5})").and_then(|r| r.captures(t)) {
+    if let Some(c) = re(
+        &URL,
+        r"https?://(\[[0-9a-fA-F:.]+\]|[0-9.]+|localhost|\*|\+):(\d{1,5})",
+    )
+    .and_then(|r| r.captures(t))
+    {
         return (Some(c[1].trim_matches(['[', ']']).to_owned()), port(&c[2]));
     }
     // The last address:port in the text is the local one in "dial tcp A:P" and "listen tcp A:P"
     // alike, except Docker's "exposing port TCP 0.0.0.0:8080 -> 0.0.0.0:0", where the first is.
-    let all: Vec<(String, Option<u16>)> = re(&HOSTPORT, r"(\[[0-9a-fA-F:.%a-z]+\]|::|[0-9]{1,3}(?:\.[0-9]{1,3}){3}|\*)?:(\d{1,5})\b")
-        .map(|r| {
-            r.captures_iter(t)
-                .map(|c| (c.get(1).map_or(String::new(), |m| m.as_str().trim_matches(['[', ']']).to_owned()), port(&c[2])))
-                .filter(|(_, p)| p.is_some())
-                .collect()
-        })
-        .unwrap_or_default();
+    let all: Vec<(String, Option<u16>)> = re(
+        &HOSTPORT,
+        r"(\[[0-9a-fA-F:.%a-z]+\]|::|[0-9]{1,3}(?:\.[0-9]{1,3}){3}|\*)?:(\d{1,5})\b",
+    )
+    .map(|r| {
+        r.captures_iter(t)
+            .map(|c| {
+                (
+                    c.get(1).map_or(String::new(), |m| {
+                        m.as_str().trim_matches(['[', ']']).to_owned()
+                    }),
+                    port(&c[2]),
+                )
+            })
+            .filter(|(_, p)| p.is_some())
+            .collect()
+    })
+    .unwrap_or_default();
     // Prefer an address:port; a bare `:port` (Go's `listen tcp :8080`) is taken last-first, so a
     // timestamp earlier on the line (`12:30:45`) doesn't win.
     if let Some((a, p)) = all.iter().find(|(a, _)| !a.is_empty()) {
@@ -184,19 +282,32 @@ fn in_use_causes(port: Option<u16>, platform: Option<&str>) -> Vec<Cause> {
     let mut causes = vec![Cause {
         rule: Some("port-occupied"),
         likelihood: "high",
-        why: format!("another process already listens on {p}: another server (IIS/HTTP.sys on 80, SQL Server on 1433), or an old instance of this service"),
+        why: format!(
+            "another process already listens on {p}: another server (IIS/HTTP.sys on 80, SQL Server on 1433), or an old instance of this service"
+        ),
         confirm: if windows {
-            vec![format!("Get-NetTCPConnection -LocalPort {p} -State Listen -ErrorAction SilentlyContinue | Select LocalAddress,LocalPort,OwningProcess"), format!("netstat -ano | findstr :{p}"), "netsh http show servicestate   (when the owner is System, PID 4)".into()]
+            vec![
+                format!(
+                    "Get-NetTCPConnection -LocalPort {p} -State Listen -ErrorAction SilentlyContinue | Select LocalAddress,LocalPort,OwningProcess"
+                ),
+                format!("netstat -ano | findstr :{p}"),
+                "netsh http show servicestate   (when the owner is System, PID 4)".into(),
+            ]
         } else {
-            vec![format!("ss -ltnp 'sport = :{p}'"), format!("lsof -nP -iTCP:{p} -sTCP:LISTEN")]
+            vec![
+                format!("ss -ltnp 'sport = :{p}'"),
+                format!("lsof -nP -iTCP:{p} -sTCP:LISTEN"),
+            ]
         },
-        fix: vec![format!("stop the owner if it should not run there (systemctl stop / Stop-Service), or move the service to a free port: preflight suggest --team TEAM")],
+        fix: vec![format!(
+            "stop the owner if it should not run there (systemctl stop / Stop-Service), or move the service to a free port: preflight suggest --team TEAM"
+        )],
     }];
     if !windows {
         causes.push(Cause {
             rule: Some("time-wait"),
             likelihood: "medium",
-            why: format!("a restart within 60 s of the last instance, while its connections sit in TIME_WAIT, fails unless both the old and the new listener set SO_REUSEADDR"),
+            why: "a restart within 60 s of the last instance, while its connections sit in TIME_WAIT, fails unless both the old and the new listener set SO_REUSEADDR".to_owned(),
             confirm: vec![format!("ss -tan state time-wait '( sport = :{p} )'")],
             fix: vec!["set SO_REUSEADDR on the listening socket before bind (declare `socket: { reuse_address: true }`)".into()],
         });
@@ -242,9 +353,20 @@ fn denied_causes(port: Option<u16>, platform: Option<&str>) -> Vec<Cause> {
     vec![Cause {
         rule: Some("privileged-port"),
         likelihood: if low { "high" } else { "low" },
-        why: format!("{p} is below net.ipv4.ip_unprivileged_port_start (1024 by default) and the process lacks CAP_NET_BIND_SERVICE (macOS: only the wildcard address is free for non-root since 10.14)"),
-        confirm: vec!["sysctl net.ipv4.ip_unprivileged_port_start".into(), "getcap /path/to/binary".into(), "id".into()],
-        fix: vec!["setcap 'cap_net_bind_service=+ep' /path/to/binary (again after each deploy)".into(), "systemd: AmbientCapabilities=CAP_NET_BIND_SERVICE".into(), "Kubernetes: the pod sysctl net.ipv4.ip_unprivileged_port_start=0".into(), "or listen on a port >= 1024 behind a proxy".into()],
+        why: format!(
+            "{p} is below net.ipv4.ip_unprivileged_port_start (1024 by default) and the process lacks CAP_NET_BIND_SERVICE (macOS: only the wildcard address is free for non-root since 10.14)"
+        ),
+        confirm: vec![
+            "sysctl net.ipv4.ip_unprivileged_port_start".into(),
+            "getcap /path/to/binary".into(),
+            "id".into(),
+        ],
+        fix: vec![
+            "setcap 'cap_net_bind_service=+ep' /path/to/binary (again after each deploy)".into(),
+            "systemd: AmbientCapabilities=CAP_NET_BIND_SERVICE".into(),
+            "Kubernetes: the pod sysctl net.ipv4.ip_unprivileged_port_start=0".into(),
+            "or listen on a port >= 1024 behind a proxy".into(),
+        ],
     }]
 }
 
@@ -316,28 +438,73 @@ pub fn diagnose_on(text: &str, known: Option<&'static str>) -> Diagnosis {
         ],
         (ErrorKind::Unknown, _) => Vec::new(),
     };
-    Diagnosis { port, address, errno, kind, operation: op, platform, causes }
+    Diagnosis {
+        port,
+        address,
+        errno,
+        kind,
+        operation: op,
+        platform,
+        causes,
+    }
 }
 
 /// Re-ranks the causes with host facts: what the host shows becomes `high`, what it rules out `low`.
 pub fn with_facts(mut d: Diagnosis, facts: &Facts, platform: Platform) -> Diagnosis {
     let Some(port) = d.port else { return d };
-    let bind: std::net::IpAddr = d.address.as_deref().and_then(|a| a.parse().ok()).unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+    let bind: std::net::IpAddr = d
+        .address
+        .as_deref()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
     let sockets = facts.sockets.as_ref().map(|s| &s.value[..]).unwrap_or(&[]);
-    let listening = sockets.iter().find(|s| s.port == port && s.protocol == Protocol::Tcp && s.state == SocketState::Listen && binds_overlap(s.address, bind));
-    let time_wait = sockets.iter().filter(|s| s.port == port && s.state == SocketState::TimeWait).count();
-    let excluded = facts.excluded(Protocol::Tcp).and_then(|e| e.value.iter().find(|x| x.range.contains(port)).map(|x| x.range));
-    let ephemeral = defaults::ephemeral_range(platform, Some(facts), Protocol::Tcp).map(|r| r.value);
+    let listening = sockets.iter().find(|s| {
+        s.port == port
+            && s.protocol == Protocol::Tcp
+            && s.state == SocketState::Listen
+            && binds_overlap(s.address, bind)
+    });
+    let time_wait = sockets
+        .iter()
+        .filter(|s| s.port == port && s.state == SocketState::TimeWait)
+        .count();
+    let excluded = facts.excluded(Protocol::Tcp).and_then(|e| {
+        e.value
+            .iter()
+            .find(|x| x.range.contains(port))
+            .map(|x| x.range)
+    });
+    let ephemeral =
+        defaults::ephemeral_range(platform, Some(facts), Protocol::Tcp).map(|r| r.value);
     let start = defaults::unprivileged_port_start(Some(facts)).value;
     for c in &mut d.causes {
         let evidence = match c.rule {
             Some("port-occupied") if facts.sockets.is_some() => Some(listening.map(|s| {
-                format!("the host shows {} listening on {}:{port}", s.process.clone().map_or_else(|| s.pid.map_or("a process".into(), |p| format!("PID {p}")), |n| format!("{n} (PID {})", s.pid.unwrap_or(0))), s.address)
+                format!(
+                    "the host shows {} listening on {}:{port}",
+                    s.process.clone().map_or_else(
+                        || s.pid.map_or("a process".into(), |p| format!("PID {p}")),
+                        |n| format!("{n} (PID {})", s.pid.unwrap_or(0))
+                    ),
+                    s.address
+                )
             })),
-            Some("time-wait") if facts.sockets.is_some() => Some((time_wait > 0).then(|| format!("the host shows {time_wait} connection(s) in TIME_WAIT on {port}"))),
-            Some("excluded-range") if facts.excluded_tcp.is_some() => Some(excluded.map(|r| format!("the host excludes {r}"))),
-            Some("ephemeral-range") if d.operation == Operation::Bind => Some(ephemeral.filter(|r| r.contains(port)).map(|r| format!("{port} is inside the host's dynamic range {r}"))),
-            Some("privileged-port") if facts.unprivileged_port_start.is_some() => Some((port < start).then(|| format!("{port} is below the host's ip_unprivileged_port_start {start}"))),
+            Some("time-wait") if facts.sockets.is_some() => Some((time_wait > 0).then(|| {
+                format!("the host shows {time_wait} connection(s) in TIME_WAIT on {port}")
+            })),
+            Some("excluded-range") if facts.excluded_tcp.is_some() => {
+                Some(excluded.map(|r| format!("the host excludes {r}")))
+            }
+            Some("ephemeral-range") if d.operation == Operation::Bind => Some(
+                ephemeral
+                    .filter(|r| r.contains(port))
+                    .map(|r| format!("{port} is inside the host's dynamic range {r}")),
+            ),
+            Some("privileged-port") if facts.unprivileged_port_start.is_some() => {
+                Some((port < start).then(|| {
+                    format!("{port} is below the host's ip_unprivileged_port_start {start}")
+                }))
+            }
             _ => None,
         };
         match evidence {
@@ -378,12 +545,30 @@ pub fn write_text(out: &mut dyn std::io::Write, d: &Diagnosis) -> std::io::Resul
         (None, Some(p)) => format!(" on port {p}"),
         _ => String::new(),
     };
-    writeln!(out, "{what}{} in {op}{at}{}", d.errno.as_ref().map(|e| format!(" ({e})")).unwrap_or_default(), d.platform.map(|p| format!(", {p}")).unwrap_or_default())?;
+    writeln!(
+        out,
+        "{what}{} in {op}{at}{}",
+        d.errno
+            .as_ref()
+            .map(|e| format!(" ({e})"))
+            .unwrap_or_default(),
+        d.platform.map(|p| format!(", {p}")).unwrap_or_default()
+    )?;
     if d.causes.is_empty() {
-        writeln!(out, "no likely causes: paste the whole error line, including the errno or Winsock code")?;
+        writeln!(
+            out,
+            "no likely causes: paste the whole error line, including the errno or Winsock code"
+        )?;
     }
     for (i, c) in d.causes.iter().enumerate() {
-        writeln!(out, "\n{}. [{}] {}: {}", i + 1, c.rule.unwrap_or("no rule"), c.likelihood, c.why)?;
+        writeln!(
+            out,
+            "\n{}. [{}] {}: {}",
+            i + 1,
+            c.rule.unwrap_or("no rule"),
+            c.likelihood,
+            c.why
+        )?;
         for cmd in &c.confirm {
             writeln!(out, "   confirm: {cmd}")?;
         }

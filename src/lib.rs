@@ -7,8 +7,8 @@
 
 pub mod advise;
 pub mod check;
-pub mod diagnose;
 pub mod cli;
+pub mod diagnose;
 pub mod facts;
 pub mod finding;
 pub mod fix;

@@ -9,30 +9,224 @@ use common::{root, run};
 use serde_json::Value;
 
 /// (error text, kind, operation, port, address, platform, first cause's rule)
-const CASES: &[(&str, &str, &str, Option<u16>, Option<&str>, Option<&str>, Option<&str>)] = &[
-    ("listen tcp :8080: bind: address already in use", "address-in-use", "bind", Some(8080), None, None, Some("port-occupied")),
-    ("listen tcp 0.0.0.0:8080: bind: Only one usage of each socket address (protocol/network address/port) is normally permitted.", "address-in-use", "bind", Some(8080), Some("0.0.0.0"), Some("windows"), Some("port-occupied")),
-    ("listen tcp 127.0.0.1:9801: bind: An attempt was made to access a socket in a way forbidden by its access permissions.", "access-denied", "bind", Some(9801), Some("127.0.0.1"), Some("windows"), Some("excluded-range")),
-    ("listen tcp :80: bind: permission denied", "access-denied", "bind", Some(80), None, None, Some("privileged-port")),
-    ("dial tcp 10.0.0.5:443: connect: cannot assign requested address", "address-not-available", "connect", Some(443), Some("10.0.0.5"), None, Some("ephemeral-range")),
-    ("Error: listen EADDRINUSE: address already in use :::3000", "address-in-use", "bind", Some(3000), Some("::"), None, Some("port-occupied")),
-    ("Error: listen EACCES: permission denied 0.0.0.0:80", "access-denied", "bind", Some(80), Some("0.0.0.0"), None, Some("privileged-port")),
-    ("Error: listen EADDRNOTAVAIL: address not available 10.99.99.99:3009", "address-not-available", "bind", Some(3009), Some("10.99.99.99"), None, None),
-    ("java.net.BindException: Address already in use", "address-in-use", "bind", None, None, None, Some("port-occupied")),
-    ("java.net.BindException: Address already in use: JVM_Bind", "address-in-use", "bind", None, None, Some("windows"), Some("port-occupied")),
-    ("OSError: [Errno 98] Address already in use", "address-in-use", "bind", None, None, Some("linux"), Some("port-occupied")),
-    ("OSError: [Errno 98] error while attempting to bind on address ('127.0.0.1', 3005): address already in use", "address-in-use", "bind", Some(3005), Some("127.0.0.1"), Some("linux"), Some("port-occupied")),
-    ("Error: Address already in use (os error 98)", "address-in-use", "bind", None, None, Some("linux"), Some("port-occupied")),
-    ("System.Net.Sockets.SocketException (10048): Only one usage of each socket address (protocol/network address/port) is normally permitted.", "address-in-use", "bind", None, None, Some("windows"), Some("port-occupied")),
-    ("System.IO.IOException: Failed to bind to address http://127.0.0.1:5000: address already in use.", "address-in-use", "bind", Some(5000), Some("127.0.0.1"), None, Some("port-occupied")),
-    ("nginx: [emerg] bind() to 0.0.0.0:80 failed (98: Address already in use)", "address-in-use", "bind", Some(80), Some("0.0.0.0"), Some("linux"), Some("port-occupied")),
-    ("nginx: [emerg] bind() to 0.0.0.0:80 failed (13: Permission denied)", "access-denied", "bind", Some(80), Some("0.0.0.0"), None, Some("privileged-port")),
-    ("Error starting userland proxy: listen tcp4 0.0.0.0:8080: bind: address already in use", "address-in-use", "bind", Some(8080), Some("0.0.0.0"), None, Some("port-occupied")),
-    ("Error response from daemon: Ports are not available: exposing port TCP 0.0.0.0:8080 -> 0.0.0.0:0: listen tcp 0.0.0.0:8080: bind: An attempt was made to access a socket in a way forbidden by its access permissions.", "access-denied", "bind", Some(8080), Some("0.0.0.0"), Some("windows"), Some("excluded-range")),
-    ("An operation on a socket could not be performed because the system lacked sufficient buffer space or because a queue was full", "no-buffers", "connect", None, None, Some("windows"), Some("ephemeral-range")),
-    ("dial tcp 10.0.0.7:5432: connect: connection refused", "connection-refused", "connect", Some(5432), Some("10.0.0.7"), None, None),
-    ("No connection could be made because the target machine actively refused it. (10061)", "connection-refused", "connect", None, None, Some("windows"), None),
-    ("2026-11-25 12:30:45 fatal: listen tcp :8443: bind: address already in use", "address-in-use", "bind", Some(8443), None, None, Some("port-occupied")),
+type Case = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<u16>,
+    Option<&'static str>,
+    Option<&'static str>,
+    Option<&'static str>,
+);
+
+const CASES: &[Case] = &[
+    (
+        "listen tcp :8080: bind: address already in use",
+        "address-in-use",
+        "bind",
+        Some(8080),
+        None,
+        None,
+        Some("port-occupied"),
+    ),
+    (
+        "listen tcp 0.0.0.0:8080: bind: Only one usage of each socket address (protocol/network address/port) is normally permitted.",
+        "address-in-use",
+        "bind",
+        Some(8080),
+        Some("0.0.0.0"),
+        Some("windows"),
+        Some("port-occupied"),
+    ),
+    (
+        "listen tcp 127.0.0.1:9801: bind: An attempt was made to access a socket in a way forbidden by its access permissions.",
+        "access-denied",
+        "bind",
+        Some(9801),
+        Some("127.0.0.1"),
+        Some("windows"),
+        Some("excluded-range"),
+    ),
+    (
+        "listen tcp :80: bind: permission denied",
+        "access-denied",
+        "bind",
+        Some(80),
+        None,
+        None,
+        Some("privileged-port"),
+    ),
+    (
+        "dial tcp 10.0.0.5:443: connect: cannot assign requested address",
+        "address-not-available",
+        "connect",
+        Some(443),
+        Some("10.0.0.5"),
+        None,
+        Some("ephemeral-range"),
+    ),
+    (
+        "Error: listen EADDRINUSE: address already in use :::3000",
+        "address-in-use",
+        "bind",
+        Some(3000),
+        Some("::"),
+        None,
+        Some("port-occupied"),
+    ),
+    (
+        "Error: listen EACCES: permission denied 0.0.0.0:80",
+        "access-denied",
+        "bind",
+        Some(80),
+        Some("0.0.0.0"),
+        None,
+        Some("privileged-port"),
+    ),
+    (
+        "Error: listen EADDRNOTAVAIL: address not available 10.99.99.99:3009",
+        "address-not-available",
+        "bind",
+        Some(3009),
+        Some("10.99.99.99"),
+        None,
+        None,
+    ),
+    (
+        "java.net.BindException: Address already in use",
+        "address-in-use",
+        "bind",
+        None,
+        None,
+        None,
+        Some("port-occupied"),
+    ),
+    (
+        "java.net.BindException: Address already in use: JVM_Bind",
+        "address-in-use",
+        "bind",
+        None,
+        None,
+        Some("windows"),
+        Some("port-occupied"),
+    ),
+    (
+        "OSError: [Errno 98] Address already in use",
+        "address-in-use",
+        "bind",
+        None,
+        None,
+        Some("linux"),
+        Some("port-occupied"),
+    ),
+    (
+        "OSError: [Errno 98] error while attempting to bind on address ('127.0.0.1', 3005): address already in use",
+        "address-in-use",
+        "bind",
+        Some(3005),
+        Some("127.0.0.1"),
+        Some("linux"),
+        Some("port-occupied"),
+    ),
+    (
+        "Error: Address already in use (os error 98)",
+        "address-in-use",
+        "bind",
+        None,
+        None,
+        Some("linux"),
+        Some("port-occupied"),
+    ),
+    (
+        "System.Net.Sockets.SocketException (10048): Only one usage of each socket address (protocol/network address/port) is normally permitted.",
+        "address-in-use",
+        "bind",
+        None,
+        None,
+        Some("windows"),
+        Some("port-occupied"),
+    ),
+    (
+        "System.IO.IOException: Failed to bind to address http://127.0.0.1:5000: address already in use.",
+        "address-in-use",
+        "bind",
+        Some(5000),
+        Some("127.0.0.1"),
+        None,
+        Some("port-occupied"),
+    ),
+    (
+        "nginx: [emerg] bind() to 0.0.0.0:80 failed (98: Address already in use)",
+        "address-in-use",
+        "bind",
+        Some(80),
+        Some("0.0.0.0"),
+        Some("linux"),
+        Some("port-occupied"),
+    ),
+    (
+        "nginx: [emerg] bind() to 0.0.0.0:80 failed (13: Permission denied)",
+        "access-denied",
+        "bind",
+        Some(80),
+        Some("0.0.0.0"),
+        None,
+        Some("privileged-port"),
+    ),
+    (
+        "Error starting userland proxy: listen tcp4 0.0.0.0:8080: bind: address already in use",
+        "address-in-use",
+        "bind",
+        Some(8080),
+        Some("0.0.0.0"),
+        None,
+        Some("port-occupied"),
+    ),
+    (
+        "Error response from daemon: Ports are not available: exposing port TCP 0.0.0.0:8080 -> 0.0.0.0:0: listen tcp 0.0.0.0:8080: bind: An attempt was made to access a socket in a way forbidden by its access permissions.",
+        "access-denied",
+        "bind",
+        Some(8080),
+        Some("0.0.0.0"),
+        Some("windows"),
+        Some("excluded-range"),
+    ),
+    (
+        "An operation on a socket could not be performed because the system lacked sufficient buffer space or because a queue was full",
+        "no-buffers",
+        "connect",
+        None,
+        None,
+        Some("windows"),
+        Some("ephemeral-range"),
+    ),
+    (
+        "dial tcp 10.0.0.7:5432: connect: connection refused",
+        "connection-refused",
+        "connect",
+        Some(5432),
+        Some("10.0.0.7"),
+        None,
+        None,
+    ),
+    (
+        "No connection could be made because the target machine actively refused it. (10061)",
+        "connection-refused",
+        "connect",
+        None,
+        None,
+        Some("windows"),
+        None,
+    ),
+    (
+        "2026-11-25 12:30:45 fatal: listen tcp :8443: bind: address already in use",
+        "address-in-use",
+        "bind",
+        Some(8443),
+        None,
+        None,
+        Some("port-occupied"),
+    ),
 ];
 
 fn json(args: &[&str]) -> Value {
@@ -54,23 +248,43 @@ fn real_world_errors() {
         assert_eq!(d["platform"].as_str(), *platform, "{ctx}");
         let first = &d["causes"][0];
         assert_eq!(first["rule"].as_str(), *rule, "{ctx}");
-        assert!(!first["confirm"].as_array().unwrap().is_empty() && !first["fix"].as_array().unwrap().is_empty(), "{ctx}");
+        assert!(
+            !first["confirm"].as_array().unwrap().is_empty()
+                && !first["fix"].as_array().unwrap().is_empty(),
+            "{ctx}"
+        );
     }
 }
 
 #[test]
 fn outbound_failures_do_not_blame_the_listening_port() {
-    for text in ["dial tcp 10.0.0.5:443: connect: cannot assign requested address", "An operation on a socket could not be performed because the system lacked sufficient buffer space or because a queue was full"] {
+    for text in [
+        "dial tcp 10.0.0.5:443: connect: cannot assign requested address",
+        "An operation on a socket could not be performed because the system lacked sufficient buffer space or because a queue was full",
+    ] {
         let d = json(&["diagnose", text, "--format", "json"]);
         let why = d["causes"][0]["why"].as_str().unwrap();
-        assert!(why.contains("not a problem of the service's listening port"), "{why}");
-        assert!(d["causes"].as_array().unwrap().iter().all(|c| c["rule"] != "port-occupied"));
+        assert!(
+            why.contains("not a problem of the service's listening port"),
+            "{why}"
+        );
+        assert!(
+            d["causes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|c| c["rule"] != "port-occupied")
+        );
     }
 }
 
 #[test]
 fn stdin_text_and_unknown_errors() {
-    let out = common::preflight_in(&root()).args(["diagnose"]).write_stdin("listen tcp :8080: bind: address already in use\n").output().unwrap();
+    let out = common::preflight_in(&root())
+        .args(["diagnose"])
+        .write_stdin("listen tcp :8080: bind: address already in use\n")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("[port-occupied] high"));
     let (code, out, _) = run(&root(), &["diagnose", "segmentation fault"]);
@@ -88,11 +302,31 @@ fn host_facts_rerank_by_evidence() {
             {"protocol":"tcp","address":"10.0.0.5","port":8080,"state":"time-wait"}]}}"#,
     )
     .unwrap();
-    let (_, out, _) = run(tmp.path(), &["diagnose", "listen tcp :8080: bind: address already in use", "--facts", "host.json", "--format", "json"]);
+    let (_, out, _) = run(
+        tmp.path(),
+        &[
+            "diagnose",
+            "listen tcp :8080: bind: address already in use",
+            "--facts",
+            "host.json",
+            "--format",
+            "json",
+        ],
+    );
     let d: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(d["causes"][0]["rule"], "time-wait", "{d:#}");
     assert_eq!(d["causes"][0]["likelihood"], "high");
-    assert!(d["causes"][0]["why"].as_str().unwrap().contains("2 connection(s) in TIME_WAIT"));
-    let occupied = d["causes"].as_array().unwrap().iter().find(|c| c["rule"] == "port-occupied").unwrap();
+    assert!(
+        d["causes"][0]["why"]
+            .as_str()
+            .unwrap()
+            .contains("2 connection(s) in TIME_WAIT")
+    );
+    let occupied = d["causes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["rule"] == "port-occupied")
+        .unwrap();
     assert_eq!(occupied["likelihood"], "low", "nothing listens there");
 }

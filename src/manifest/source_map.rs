@@ -90,7 +90,12 @@ impl SourceMap {
     /// Every path below `prefix` (`services` → `services.api`, `services.api.ports`, …), sorted.
     pub fn paths_below(&self, prefix: &str) -> Vec<String> {
         let start = format!("{prefix}.");
-        let mut v: Vec<String> = self.entries.keys().filter(|k| k.starts_with(&start)).cloned().collect();
+        let mut v: Vec<String> = self
+            .entries
+            .keys()
+            .filter(|k| k.starts_with(&start))
+            .cloned()
+            .collect();
         v.sort();
         v
     }

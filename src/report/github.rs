@@ -13,7 +13,9 @@ use crate::manifest::LoadError;
 
 /// Escapes a workflow command's message.
 pub fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// Escapes a workflow command's property value.
@@ -50,22 +52,40 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome]) -> io::Result<()> {
                     )?;
                 }
                 for e in &c.errors {
-                    writeln!(out, "::error file={file},title=preflight::{}", escape_data(e))?;
+                    writeln!(
+                        out,
+                        "::error file={file},title=preflight::{}",
+                        escape_data(e)
+                    )?;
                 }
             }
-            Outcome::Failed(LoadError::Invalid { kind, doc, problems }) => {
+            Outcome::Failed(LoadError::Invalid {
+                kind,
+                doc,
+                problems,
+            }) => {
                 let file = escape_property(&super::sarif::uri(&doc.name));
                 for p in problems {
                     let at = p.span.map(|s| doc.map.line_col(&doc.text, s.offset));
-                    let loc = at.map(|lc| format!(",line={},col={}", lc.line, lc.column)).unwrap_or_default();
+                    let loc = at
+                        .map(|lc| format!(",line={},col={}", lc.line, lc.column))
+                        .unwrap_or_default();
                     let mut message = p.message.clone();
                     if let Some(h) = &p.help {
                         message.push_str(&format!("\nhelp: {h}"));
                     }
-                    writeln!(out, "::error file={file}{loc},title=invalid-{kind}::{}", escape_data(&message))?;
+                    writeln!(
+                        out,
+                        "::error file={file}{loc},title=invalid-{kind}::{}",
+                        escape_data(&message)
+                    )?;
                 }
             }
-            Outcome::Failed(e) => writeln!(out, "::error title=preflight::{}", escape_data(&e.to_string()))?,
+            Outcome::Failed(e) => writeln!(
+                out,
+                "::error title=preflight::{}",
+                escape_data(&e.to_string())
+            )?,
         }
     }
     Ok(())

@@ -44,7 +44,12 @@ fn place_of(path: &str) -> String {
 }
 
 /// Writes the JUnit report.
-pub fn write(out: &mut dyn Write, outcomes: &[Outcome], policy: &Policy, fail_on: Option<Severity>) -> io::Result<()> {
+pub fn write(
+    out: &mut dyn Write,
+    outcomes: &[Outcome],
+    policy: &Policy,
+    fail_on: Option<Severity>,
+) -> io::Result<()> {
     let mut rule_ids: Vec<String> = crate::rules::ALL
         .iter()
         .map(|r| r.meta.id.to_owned())
@@ -71,9 +76,20 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome], policy: &Policy, fail_on
                     let skip = c.skipped.iter().find(|s| &s.rule == rule);
                     for spot in &places {
                         let name = format!("{rule}: {spot}");
-                        let here: Vec<_> = c.findings.iter().filter(|f| &f.rule == rule && place_of(&f.path) == *spot).collect();
-                        let mut case = format!(r#"    <testcase classname="{}" name="{}">"#, escape(&c.doc.name), escape(&name));
-                        let failing: Vec<_> = here.iter().filter(|f| fail_on.is_some_and(|l| f.severity >= l)).collect();
+                        let here: Vec<_> = c
+                            .findings
+                            .iter()
+                            .filter(|f| &f.rule == rule && place_of(&f.path) == *spot)
+                            .collect();
+                        let mut case = format!(
+                            r#"    <testcase classname="{}" name="{}">"#,
+                            escape(&c.doc.name),
+                            escape(&name)
+                        );
+                        let failing: Vec<_> = here
+                            .iter()
+                            .filter(|f| fail_on.is_some_and(|l| f.severity >= l))
+                            .collect();
                         if !failing.is_empty() {
                             failures += 1;
                             for f in &failing {
@@ -89,10 +105,19 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome], policy: &Policy, fail_on
                             }
                         } else if here.is_empty() && skip.is_some() {
                             skipped += 1;
-                            case.push_str(&format!("\n      <skipped message=\"{}\"/>", escape(&skip.map(|s| s.reason.clone()).unwrap_or_default())));
+                            case.push_str(&format!(
+                                "\n      <skipped message=\"{}\"/>",
+                                escape(&skip.map(|s| s.reason.clone()).unwrap_or_default())
+                            ));
                         } else if !here.is_empty() {
-                            let text: Vec<String> = here.iter().map(|f| format!("{}: {}", f.severity, f.message)).collect();
-                            case.push_str(&format!("\n      <system-out>{}</system-out>", escape(&text.join("\n"))));
+                            let text: Vec<String> = here
+                                .iter()
+                                .map(|f| format!("{}: {}", f.severity, f.message))
+                                .collect();
+                            case.push_str(&format!(
+                                "\n      <system-out>{}</system-out>",
+                                escape(&text.join("\n"))
+                            ));
                         } else {
                             case.push_str("</testcase>");
                             cases.push(case);
@@ -113,7 +138,12 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome], policy: &Policy, fail_on
                     writeln!(out, "{case}")?;
                 }
                 for e in &c.errors {
-                    writeln!(out, r#"    <testcase classname="{}" name="custom rules"><error message="{}"/></testcase>"#, escape(&c.doc.name), escape(e))?;
+                    writeln!(
+                        out,
+                        r#"    <testcase classname="{}" name="custom rules"><error message="{}"/></testcase>"#,
+                        escape(&c.doc.name),
+                        escape(e)
+                    )?;
                 }
                 writeln!(out, "  </testsuite>")?;
             }
@@ -127,13 +157,22 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome], policy: &Policy, fail_on
                         .iter()
                         .map(|p| {
                             let lc = p.span.map(|s| doc.map.line_col(&doc.text, s.offset));
-                            lc.map_or_else(|| p.message.clone(), |lc| format!("{}:{}:{}: {}", doc.name, lc.line, lc.column, p.message))
+                            lc.map_or_else(
+                                || p.message.clone(),
+                                |lc| {
+                                    format!("{}:{}:{}: {}", doc.name, lc.line, lc.column, p.message)
+                                },
+                            )
                         })
                         .collect::<Vec<_>>()
                         .join("\n"),
                     other => other.to_string(),
                 };
-                writeln!(out, r#"  <testsuite name="{}" tests="1" failures="0" errors="1" skipped="0">"#, escape(&name))?;
+                writeln!(
+                    out,
+                    r#"  <testsuite name="{}" tests="1" failures="0" errors="1" skipped="0">"#,
+                    escape(&name)
+                )?;
                 writeln!(
                     out,
                     r#"    <testcase classname="{}" name="load"><error message="{}">{}</error></testcase>"#,
@@ -155,7 +194,10 @@ mod tests {
     #[test]
     fn escapes_markup_and_drops_forbidden_characters() {
         assert_eq!(escape("a<b>&\"c'\u{1}"), "a&lt;b&gt;&amp;&quot;c&apos;");
-        assert_eq!(place_of("services.a.ports.http.port"), "services.a.ports.http");
+        assert_eq!(
+            place_of("services.a.ports.http.port"),
+            "services.a.ports.http"
+        );
         assert_eq!(place_of("port_plan.orders"), "port_plan.orders");
     }
 }

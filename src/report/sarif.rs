@@ -48,11 +48,25 @@ fn rules(policy: &Policy) -> Vec<(String, Severity, String, String, String)> {
         .iter()
         .map(|r| r.meta)
         .chain([&crate::policy::WAIVER_EXPIRED])
-        .map(|m| (m.id.to_owned(), m.severity, m.summary.to_owned(), first_paragraph(m.docs), m.docs.to_owned()))
+        .map(|m| {
+            (
+                m.id.to_owned(),
+                m.severity,
+                m.summary.to_owned(),
+                first_paragraph(m.docs),
+                m.docs.to_owned(),
+            )
+        })
         .collect();
     out.extend(policy.custom.iter().map(|c| {
         let help = c.help.clone().unwrap_or_else(|| c.summary.clone());
-        (c.id.clone(), c.severity, c.summary.clone(), format!("Custom rule: `{}`", c.assert_src), help)
+        (
+            c.id.clone(),
+            c.severity,
+            c.summary.clone(),
+            format!("Custom rule: `{}`", c.assert_src),
+            help,
+        )
     }));
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
@@ -135,7 +149,10 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome], policy: &Policy) -> io::
                             .map(|p| {
                                 let at = p.span.map(|s| doc.map.line_col(&doc.text, s.offset));
                                 match at {
-                                    Some(lc) => format!("{}:{}:{}: {}", doc.name, lc.line, lc.column, p.message),
+                                    Some(lc) => format!(
+                                        "{}:{}:{}: {}",
+                                        doc.name, lc.line, lc.column, p.message
+                                    ),
                                     None => format!("{}: {}", doc.name, p.message),
                                 }
                             })
