@@ -493,7 +493,14 @@ fn run_checks(inputs: &Inputs) -> Result<Run, u8> {
         ..LoadOptions::default()
     };
     let facts = if inputs.local {
-        Some(crate::facts::probe::probe())
+        // Probe only the ports the manifests use: owners are looked up for those sockets alone.
+        let mut interest = crate::facts::probe::Interest::new();
+        for f in &inputs.files {
+            if let Ok((m, _)) = crate::manifest::load(f, &load) {
+                interest.extend(m.ports().filter_map(|(_, p)| Some((p.protocol, p.number?))));
+            }
+        }
+        Some(crate::facts::probe::probe_for(Some(&interest)))
     } else {
         inputs.facts.as_deref().map(crate::facts::load)
     };

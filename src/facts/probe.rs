@@ -6,18 +6,31 @@
 //! On Windows the same sockets come from netstat2 and the ranges from `netsh`, read by the parsers in
 //! [`super::parse`]. Text is parsed by those plain functions; only this module touches the host.
 
-use netstat2::{AddressFamilyFlags, ProtocolFlags, ProtocolSocketInfo, TcpState, get_sockets_info};
+use netstat2::{AddressFamilyFlags, ProtocolFlags, ProtocolSocketInfo, TcpState};
 
 use super::{Fact, Facts, FactsError, Socket, SocketState};
 use crate::manifest::Protocol;
 
-/// Probes this host.
+/// Which sockets a check cares about: (protocol, port) pairs from the manifests. `None` keeps them all.
+pub type Interest = std::collections::BTreeSet<(Protocol, u16)>;
+
+/// Probes this host, keeping every listening, bound and TIME_WAIT socket.
 pub fn probe() -> Result<Facts, FactsError> {
+    probe_for(None)
+}
+
+/// Probes this host, keeping only sockets on the ports of `interest` (all when `None`).
+///
+/// Sockets are listed through netlink sock_diag (netstat2, without its owner lookup); owners are then
+/// resolved for the kept listening and bound sockets alone, by reading `/proc/*/fd` on every core and
+/// stopping as soon as each wanted inode is found. That is the work `ss -p` does for every socket, so
+/// a check of a few ports stays fast on a host with tens of thousands of connections.
+pub fn probe_for(interest: Option<&Interest>) -> Result<Facts, FactsError> {
     let mut facts = Facts::new();
     facts.host = hostname();
     facts.os = Some(std::env::consts::OS.to_owned());
-    let (sockets, owners_visible) = sockets()?;
-    facts.sockets = Some(Fact::live(sockets, "netstat2 (socket table)"));
+    let (sockets, owners_visible) = sockets(interest)?;
+    facts.sockets = Some(Fact::live(sockets, "netlink sock_diag (socket table)"));
     facts.owners_visible = Some(owners_visible);
     platform::probe(&mut facts)?;
     facts.normalize();
@@ -34,11 +47,12 @@ fn hostname() -> Option<String> {
 
 /// Listening and TIME_WAIT TCP sockets and bound UDP sockets, with owners where visible. The second
 /// value says whether every owner can be seen (as non-root, Linux hides other users' PIDs).
-fn sockets() -> Result<(Vec<Socket>, bool), FactsError> {
+fn sockets(interest: Option<&Interest>) -> Result<(Vec<Socket>, bool), FactsError> {
     let af = AddressFamilyFlags::IPV4 | AddressFamilyFlags::IPV6;
     let proto = ProtocolFlags::TCP | ProtocolFlags::UDP;
-    let infos = get_sockets_info(af, proto).map_err(|e| FactsError::Probe(e.to_string()))?;
+    let infos = platform::list(af, proto)?;
     let mut out = Vec::new();
+    let mut inodes = Vec::new();
     for info in infos {
         let (protocol, address, port, state) = match &info.protocol_socket_info {
             ProtocolSocketInfo::Tcp(t) => {
@@ -56,15 +70,27 @@ fn sockets() -> Result<(Vec<Socket>, bool), FactsError> {
                 SocketState::Bound,
             ),
         };
-        let pid = info.associated_pids.iter().min().copied();
+        if interest.is_some_and(|i| !i.contains(&(protocol, port))) {
+            continue;
+        }
+        // TIME_WAIT sockets belong to no process; only listeners and bound sockets have owners.
+        let want = state != SocketState::TimeWait && info.inode != 0;
+        inodes.push(if want { info.inode } else { 0 });
         out.push(Socket {
             protocol,
             address,
             port,
             state,
-            pid,
-            process: pid.and_then(process_name),
+            pid: info.associated_pids.first().copied(),
+            process: None,
         });
+    }
+    let owners = platform::owners(&inodes);
+    for (s, inode) in out.iter_mut().zip(&inodes) {
+        if s.pid.is_none() {
+            s.pid = owners.get(inode).copied();
+        }
+        s.process = s.pid.and_then(process_name);
     }
     // Finding some PIDs (our own processes) does not mean seeing all: only root sees every owner.
     Ok((out, platform::sees_all_owners()))
@@ -76,8 +102,95 @@ fn process_name(pid: u32) -> Option<String> {
 
 #[cfg(target_os = "linux")]
 mod platform {
+    use std::collections::HashMap;
+    use std::collections::hash_map::Entry;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use netstat2::{AddressFamilyFlags, ProtocolFlags, SocketInfo};
+
     use super::super::parse;
     use super::{Fact, Facts, FactsError};
+
+    /// Every TCP and UDP socket from netlink sock_diag, without owners.
+    pub fn list(
+        af: AddressFamilyFlags,
+        proto: ProtocolFlags,
+    ) -> Result<Vec<SocketInfo>, FactsError> {
+        netstat2::iterate_sockets_info_without_pids(af, proto)
+            .map_err(|e| FactsError::Probe(e.to_string()))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| FactsError::Probe(e.to_string()))
+    }
+
+    /// The owning PID of each wanted socket inode (0 entries are ignored): `/proc/*/fd` is read on every
+    /// core, and the walk stops once every inode is found.
+    pub fn owners(inodes: &[u32]) -> HashMap<u32, u32> {
+        let wanted: std::collections::HashSet<u32> =
+            inodes.iter().copied().filter(|i| *i != 0).collect();
+        let found = Mutex::new(HashMap::new());
+        if wanted.is_empty() {
+            return HashMap::new();
+        }
+        let Ok(dir) = std::fs::read_dir("/proc") else {
+            return HashMap::new();
+        };
+        let mut pids: Vec<u32> = dir
+            .filter_map(|d| d.ok()?.file_name().to_str()?.parse().ok())
+            .collect();
+        pids.sort_unstable();
+        let remaining = AtomicUsize::new(wanted.len());
+        let threads = std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .clamp(1, 8);
+        let next = AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(|| {
+                    loop {
+                        if remaining.load(Ordering::Relaxed) == 0 {
+                            return;
+                        }
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(pid) = pids.get(i) else { return };
+                        let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+                            continue;
+                        };
+                        for fd in fds.flatten() {
+                            let Ok(link) = std::fs::read_link(fd.path()) else {
+                                continue;
+                            };
+                            let Some(inode) = link
+                                .to_str()
+                                .and_then(|l| l.strip_prefix("socket:["))
+                                .and_then(|l| l.strip_suffix(']'))
+                                .and_then(|l| l.parse::<u32>().ok())
+                            else {
+                                continue;
+                            };
+                            if wanted.contains(&inode) {
+                                let mut f = found.lock().unwrap_or_else(|e| e.into_inner());
+                                // A socket shared by several processes (a forking server) is named by the
+                                // lowest PID seen.
+                                match f.entry(inode) {
+                                    Entry::Vacant(v) => {
+                                        v.insert(*pid);
+                                        remaining.fetch_sub(1, Ordering::Relaxed);
+                                    }
+                                    Entry::Occupied(mut o) => {
+                                        if *pid < *o.get() {
+                                            o.insert(*pid);
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        found.into_inner().unwrap_or_else(|e| e.into_inner())
+    }
 
     const SYS: &str = "/proc/sys/net/ipv4";
 
@@ -259,6 +372,23 @@ mod platform {
 mod platform {
     //! Windows: ranges from `netsh`, parsed by the same functions as `--import`. Not compiled in CI
     //! (Linux); the parsers it relies on are tested there with captured samples.
+    use std::collections::HashMap;
+
+    use netstat2::{AddressFamilyFlags, ProtocolFlags, SocketInfo};
+
+    /// Every TCP and UDP socket, with owners (Windows reports them directly).
+    pub fn list(
+        af: AddressFamilyFlags,
+        proto: ProtocolFlags,
+    ) -> Result<Vec<SocketInfo>, super::FactsError> {
+        netstat2::get_sockets_info(af, proto).map_err(|e| super::FactsError::Probe(e.to_string()))
+    }
+
+    /// Owners come with the sockets on Windows.
+    pub fn owners(_: &[u32]) -> HashMap<u32, u32> {
+        HashMap::new()
+    }
+
     use super::super::parse::{self, ImportKind};
     use super::{Facts, FactsError};
 
@@ -311,6 +441,23 @@ mod platform {
 
 #[cfg(not(any(target_os = "linux", windows)))]
 mod platform {
+    use std::collections::HashMap;
+
+    use netstat2::{AddressFamilyFlags, ProtocolFlags, SocketInfo};
+
+    /// Every TCP and UDP socket, with owners where the OS gives them.
+    pub fn list(
+        af: AddressFamilyFlags,
+        proto: ProtocolFlags,
+    ) -> Result<Vec<SocketInfo>, super::FactsError> {
+        netstat2::get_sockets_info(af, proto).map_err(|e| super::FactsError::Probe(e.to_string()))
+    }
+
+    /// Owners come with the sockets.
+    pub fn owners(_: &[u32]) -> HashMap<u32, u32> {
+        HashMap::new()
+    }
+
     use super::{Facts, FactsError};
 
     pub fn process_name(_pid: u32) -> Option<String> {

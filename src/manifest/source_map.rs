@@ -6,7 +6,7 @@
 //! walked once to produce both the `serde_json::Value` that the JSON Schema validates and the path → span
 //! table. Scalars keep their YAML type (numbers stay numbers), so the schema's type checks are meaningful.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::fmt;
 
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -56,7 +56,7 @@ struct Entry {
 /// Maps dotted manifest paths to spans in one file's text.
 #[derive(Clone, Debug, Default)]
 pub struct SourceMap {
-    entries: HashMap<String, Entry>,
+    entries: FxHashMap<String, Entry>,
     line_starts: Vec<usize>,
     text_len: usize,
 }
@@ -143,7 +143,7 @@ impl SourceMap {
     /// A source map with only the line index, for texts that could not be parsed.
     pub fn lines_only(text: &str) -> Self {
         SourceMap {
-            entries: HashMap::new(),
+            entries: FxHashMap::default(),
             line_starts: line_starts(text),
             text_len: text.len(),
         }
@@ -353,7 +353,7 @@ fn walk(
     node: &Spanned<Node>,
     path: String,
     key: Option<Span>,
-    out: &mut HashMap<String, Entry>,
+    out: &mut FxHashMap<String, Entry>,
 ) -> Value {
     let value = match &node.value {
         Node::Null => Value::Null,

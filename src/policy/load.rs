@@ -91,6 +91,18 @@ pub fn load_policy(
     })
 }
 
+/// Loads a policy from text alone (no discovery; `extends` of packs only, paths resolve from the
+/// working directory), on top of the `baseline` pack.
+pub fn load_str(name: &str, text: &str) -> Result<LoadedPolicy, LoadError> {
+    let mut l = Loader::default();
+    l.pack("baseline", None)?;
+    l.text(name, text.to_owned(), None)?;
+    Ok(LoadedPolicy {
+        policy: l.policy,
+        docs: l.docs,
+    })
+}
+
 #[derive(Default)]
 struct Loader {
     policy: Policy,

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# preflight benchmarks: prints the figures the README's benchmark table quotes.
+#
+#   bash benches/bench.sh            # all: static (5 and 10,000 services, linearity) and --local vs ss
+#   bash benches/bench.sh static     # only the static checks
+#
+# Static checks need nothing but the release build. The host benchmark needs root, `unshare`, `ss` and
+# python3: it opens 20,000 TCP sockets on loopback inside a private network namespace (spread over
+# several processes, each under the open-file limit), times `ss -tanp` and `preflight check --local`
+# side by side, and cleans up (the namespace and its processes end with the run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what=${1:-all}
+cargo build --release -q
+bin=$PWD/target/release/preflight
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# median wall time in milliseconds of N runs of a command
+median_ms() {
+  local n=$1; shift
+  local times=()
+  for _ in $(seq "$n"); do
+    local s e
+    s=$(date +%s%N); "$@" >/dev/null 2>&1 || true; e=$(date +%s%N)
+    times+=($(( (e - s) / 1000 )))
+  done
+  printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {m=a[int((NR+1)/2)]; printf "%.2f", m/1000}'
+}
+
+manifest() { # services → a manifest with 3 ports each, all distinct, in team blocks
+  python3 - "$1" <<'PY'
+import sys
+n = int(sys.argv[1])
+teams = max(1, n // 100)
+out = ["version: 1", "target: { platform: linux, run_as: root }", "port_plan:"]
+for t in range(teams):
+    out.append(f"  team{t}: {1024 + t * 300}-{1024 + t * 300 + 299}")
+out.append("services:")
+for i in range(n):
+    t = i // 100
+    base = 1024 + t * 300 + (i % 100) * 3
+    out.append(f"  svc-{i}:")
+    out.append(f"    team: team{t}")
+    out.append("    runtime: go")
+    out.append("    ports:")
+    out.append(f"      http: {{ port: {base}, expose: public, purpose: http }}")
+    out.append(f"      metrics: {{ port: {base + 1}, purpose: metrics }}")
+    out.append(f"      admin: {{ port: {base + 2}, bind: 127.0.0.1, expose: local }}")
+print("\n".join(out))
+PY
+}
+
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r)"
+
+if [ "$what" = all ] || [ "$what" = static ]; then
+  manifest 5 > "$tmp/m5.yaml"
+  manifest 1000 > "$tmp/m1k.yaml"
+  manifest 10000 > "$tmp/m10k.yaml"
+  echo "static check, 5 services:      $(median_ms 51 "$bin" check "$tmp/m5.yaml" --fail-on never) ms (median of 51, whole process)"
+  t1k=$(median_ms 11 "$bin" check "$tmp/m1k.yaml" --fail-on never --format json)
+  t10k=$(median_ms 11 "$bin" check "$tmp/m10k.yaml" --fail-on never --format json)
+  rss=$(/usr/bin/time -f %M "$bin" check "$tmp/m10k.yaml" --fail-on never --format json 2>&1 >/dev/null | tail -1)
+  echo "static check, 1,000 services:  $t1k ms"
+  echo "static check, 10,000 services: $t10k ms, peak RSS $((rss / 1024)) MiB ($(wc -c < "$tmp/m10k.yaml") bytes of YAML)"
+  awk -v a="$t1k" -v b="$t10k" 'BEGIN {printf "scaling 1,000 -> 10,000 services: x%.1f time for x10 services\n", b/a}'
+fi
+
+if [ "$what" = all ] || [ "$what" = local ]; then
+  if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null || ! command -v ss >/dev/null; then
+    echo "host benchmark: SKIPPED (needs root, unshare and ss)"
+    exit 0
+  fi
+  cat > "$tmp/hold.py" <<'PY'
+# Holds N loopback connections (2N sockets) until stdin closes.
+import socket, sys
+n = int(sys.argv[1])
+srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(4096)
+port = srv.getsockname()[1]
+keep = []
+for _ in range(n):
+    c = socket.create_connection(("127.0.0.1", port)); s, _ = srv.accept(); keep += [c, s]
+print("ready", flush=True)
+sys.stdin.read()
+PY
+  cat > "$tmp/local.yaml" <<'YAML'
+version: 1
+target: { platform: linux, run_as: root }
+services:
+  api:
+    ports:
+      http: { port: 18080, bind: 127.0.0.1, expose: local }
+      grpc: { port: 18081, bind: 127.0.0.1, expose: local }
+YAML
+  cat > "$tmp/run.sh" <<SH
+set -e
+ip link set lo up
+ulimit -n 16384
+pipes=()
+for i in 1 2 3 4; do
+  exec {fd}> >(python3 "$tmp/hold.py" 2500 > "$tmp/ready.\$i")
+  pipes+=(\$fd)
+done
+python3 -c "import socket,time; s=socket.socket(); s.bind(('127.0.0.1',18080)); s.listen(); time.sleep(120)" &
+listener=\$!
+for i in 1 2 3 4; do while [ ! -s "$tmp/ready.\$i" ]; do sleep 0.1; done; done
+sleep 0.2
+count=\$(ss -Htan | wc -l)
+ss_ms=\$(bash -c 'source "$tmp/fns.sh"; median_ms 11 ss -tanp')
+ssn_ms=\$(bash -c 'source "$tmp/fns.sh"; median_ms 11 ss -tan')
+pf_ms=\$(bash -c 'source "$tmp/fns.sh"; median_ms 11 "$bin" check "$tmp/local.yaml" --local --fail-on never --format json')
+echo "host with \$count TCP sockets (loopback, private namespace):"
+echo "  ss -tan:                          \$ssn_ms ms"
+echo "  ss -tanp:                         \$ss_ms ms"
+echo "  preflight check --local (2 ports): \$pf_ms ms"
+awk -v a="\$pf_ms" -v b="\$ss_ms" 'BEGIN {printf "  ratio preflight / ss -tanp:        %.2f\n", a/b}'
+"$bin" check "$tmp/local.yaml" --local --format json | python3 -c "import json,sys; d=json.load(sys.stdin); print('  found:', [f['message'][:70] for f in d['findings'] if f['rule']=='port-occupied'])"
+kill \$listener
+for fd in "\${pipes[@]}"; do exec {fd}>&-; done
+SH
+  declare -f median_ms > "$tmp/fns.sh"
+  unshare -n bash "$tmp/run.sh"
+fi
