@@ -368,15 +368,14 @@ mod platform {
     ];
 }
 
-#[cfg(windows)]
-mod platform {
-    //! Windows: ranges from `netsh`, parsed by the same functions as `--import`. Not compiled in CI
-    //! (Linux); the parsers it relies on are tested there with captured samples.
+/// Where the OS reports socket owners itself (Windows, macOS): netstat2's full listing.
+#[cfg(not(target_os = "linux"))]
+mod with_owners {
     use std::collections::HashMap;
 
     use netstat2::{AddressFamilyFlags, ProtocolFlags, SocketInfo};
 
-    /// Every TCP and UDP socket, with owners (Windows reports them directly).
+    /// Every TCP and UDP socket, with owners where the OS gives them.
     pub fn list(
         af: AddressFamilyFlags,
         proto: ProtocolFlags,
@@ -384,10 +383,17 @@ mod platform {
         netstat2::get_sockets_info(af, proto).map_err(|e| super::FactsError::Probe(e.to_string()))
     }
 
-    /// Owners come with the sockets on Windows.
+    /// Owners came with the sockets.
     pub fn owners(_: &[u32]) -> HashMap<u32, u32> {
         HashMap::new()
     }
+}
+
+#[cfg(windows)]
+mod platform {
+    //! Windows: ranges from `netsh`, parsed by the same functions as `--import`. Not compiled in CI
+    //! (Linux); the parsers it relies on are tested there with captured samples.
+    pub use super::with_owners::{list, owners};
 
     use super::super::parse::{self, ImportKind};
     use super::{Facts, FactsError};
@@ -441,22 +447,7 @@ mod platform {
 
 #[cfg(not(any(target_os = "linux", windows)))]
 mod platform {
-    use std::collections::HashMap;
-
-    use netstat2::{AddressFamilyFlags, ProtocolFlags, SocketInfo};
-
-    /// Every TCP and UDP socket, with owners where the OS gives them.
-    pub fn list(
-        af: AddressFamilyFlags,
-        proto: ProtocolFlags,
-    ) -> Result<Vec<SocketInfo>, super::FactsError> {
-        netstat2::get_sockets_info(af, proto).map_err(|e| super::FactsError::Probe(e.to_string()))
-    }
-
-    /// Owners come with the sockets.
-    pub fn owners(_: &[u32]) -> HashMap<u32, u32> {
-        HashMap::new()
-    }
+    pub use super::with_owners::{list, owners};
 
     use super::{Facts, FactsError};
 
