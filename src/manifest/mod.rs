@@ -5,6 +5,7 @@
 //! it into a [`Manifest`]: services and ports in document order with defaults applied, each carrying the
 //! dotted path that later stages use to name places. Every problem found is collected, not only the first.
 
+pub mod events;
 pub mod interpolate;
 pub mod load;
 pub mod model;

@@ -226,13 +226,47 @@ pub struct SocketOptions {
 }
 
 /// A port: the shorthand (just the number) or the full form.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
 pub enum PortEntry {
     /// `metrics: 10081`
     Short(PortValue),
     /// `http: { port: 8080, protocol: tcp, … }`
     Full(PortSpec),
+}
+
+// By hand rather than `#[serde(untagged)]`, which buffers every entry before trying each form.
+impl<'de> Deserialize<'de> for PortEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = PortEntry;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a port number, a ${VAR} reference, or a port object")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<PortEntry, E> {
+                u16::try_from(v)
+                    .map(|n| PortEntry::Short(PortValue::Number(n)))
+                    .map_err(|_| E::custom(format!("port {v} is out of range")))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<PortEntry, E> {
+                u16::try_from(v)
+                    .map(|n| PortEntry::Short(PortValue::Number(n)))
+                    .map_err(|_| E::custom(format!("port {v} is out of range")))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<PortEntry, E> {
+                Ok(PortEntry::Short(PortValue::Expr(v.to_owned())))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<PortEntry, A::Error> {
+                PortSpec::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(PortEntry::Full)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 impl JsonSchema for PortEntry {
@@ -254,13 +288,44 @@ impl JsonSchema for PortEntry {
 }
 
 /// A port number: 1–65535, or a `${VAR}` / `${VAR:-default}` reference resolved from `environment:`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
 pub enum PortValue {
     /// A literal port number.
     Number(u16),
     /// A string holding a `${VAR}` reference.
     Expr(String),
+}
+
+// By hand rather than `#[serde(untagged)]`: untagged enums buffer every value first, which made this
+// the costliest step of reading a large manifest after parsing.
+impl<'de> Deserialize<'de> for PortValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = PortValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a port number or a ${VAR} reference")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<PortValue, E> {
+                u16::try_from(v)
+                    .map(PortValue::Number)
+                    .map_err(|_| E::custom(format!("port {v} is out of range")))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<PortValue, E> {
+                u16::try_from(v)
+                    .map(PortValue::Number)
+                    .map_err(|_| E::custom(format!("port {v} is out of range")))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<PortValue, E> {
+                Ok(PortValue::Expr(v.to_owned()))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<PortValue, E> {
+                Ok(PortValue::Expr(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 impl JsonSchema for PortValue {

@@ -1,17 +1,14 @@
 //! One span-aware parse of a YAML file into a JSON value and a map from manifest paths to byte spans.
 //!
 //! Every stage after loading names places by a dotted path such as `services.orders-api.ports.http.port`;
-//! only the reporters turn paths back into spans with [`SourceMap::span`]. The parse goes through a
-//! small [`Node`] tree deserialized with `serde-saphyr` (each node wrapped in `Spanned`), which is then
-//! walked once to produce both the `serde_json::Value` that the JSON Schema validates and the path → span
-//! table. Scalars keep their YAML type (numbers stay numbers), so the schema's type checks are meaningful.
+//! only the reporters turn paths back into spans with [`SourceMap::span`]. One pass over the YAML parser's
+//! events ([`super::events`]) produces both the `serde_json::Value` that the JSON Schema validates and
+//! the path → span table. Scalars keep their YAML type (numbers stay numbers), so the schema's type
+//! checks are meaningful.
 
 use rustc_hash::FxHashMap;
-use std::fmt;
 
-use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_json::{Map, Number, Value};
-use serde_saphyr::Spanned;
+use serde_json::Value;
 
 /// A byte range in a source file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -46,11 +43,11 @@ pub struct LineCol {
 
 /// Where one node of the YAML file sits.
 #[derive(Clone, Copy, Debug)]
-struct Entry {
+pub(crate) struct Entry {
     /// The span of the value itself (zero-length for block collections).
-    value: Span,
+    pub(crate) value: Span,
     /// The span of the mapping key that introduced the value, when there is one.
-    key: Option<Span>,
+    pub(crate) key: Option<Span>,
 }
 
 /// Maps dotted manifest paths to spans in one file's text.
@@ -175,73 +172,6 @@ pub fn pointer_to_path(pointer: &str) -> String {
         .join(".")
 }
 
-/// A YAML node with its children's spans, as read by `deserialize_any`.
-enum Node {
-    Null,
-    Bool(bool),
-    Int(i64),
-    UInt(u64),
-    Float(f64),
-    Str(String),
-    Seq(Vec<Spanned<Node>>),
-    Map(Vec<(Spanned<String>, Spanned<Node>)>),
-}
-
-impl<'de> Deserialize<'de> for Node {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Node;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("any YAML value")
-            }
-            fn visit_unit<E>(self) -> Result<Node, E> {
-                Ok(Node::Null)
-            }
-            fn visit_none<E>(self) -> Result<Node, E> {
-                Ok(Node::Null)
-            }
-            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Node, D::Error> {
-                Node::deserialize(d)
-            }
-            fn visit_bool<E>(self, v: bool) -> Result<Node, E> {
-                Ok(Node::Bool(v))
-            }
-            fn visit_i64<E>(self, v: i64) -> Result<Node, E> {
-                Ok(Node::Int(v))
-            }
-            fn visit_u64<E>(self, v: u64) -> Result<Node, E> {
-                Ok(Node::UInt(v))
-            }
-            fn visit_f64<E>(self, v: f64) -> Result<Node, E> {
-                Ok(Node::Float(v))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Node, E> {
-                Ok(Node::Str(v.to_owned()))
-            }
-            fn visit_string<E>(self, v: String) -> Result<Node, E> {
-                Ok(Node::Str(v))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Node, A::Error> {
-                let mut v = Vec::new();
-                while let Some(x) = a.next_element()? {
-                    v.push(x);
-                }
-                Ok(Node::Seq(v))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Node, A::Error> {
-                let mut v = Vec::new();
-                while let Some(k) = a.next_key::<Spanned<String>>()? {
-                    let x = a.next_value()?;
-                    v.push((k, x));
-                }
-                Ok(Node::Map(v))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
 /// Limits applied while parsing YAML, so hostile input ends quickly with an error.
 #[derive(Clone, Copy, Debug)]
 pub struct ParseLimits {
@@ -272,121 +202,12 @@ pub struct ParseError {
     pub span: Option<Span>,
 }
 
-fn saphyr_options(limits: ParseLimits) -> serde_saphyr::Options {
-    let mut budget = serde_saphyr::Budget::default();
-    budget.max_depth = limits.max_depth;
-    budget.max_nodes = limits.max_nodes;
-    budget.max_events = limits.max_nodes.saturating_mul(3);
-    let mut options = serde_saphyr::Options::default();
-    options.budget = Some(budget);
-    options.alias_limits.max_total_replayed_events = limits.max_alias_events;
-    // YAML 1.2 core schema: `0755` is a string (not the float 755), and only true/false are booleans
-    // (`off`, `no`, `on`, `yes` stay strings, so `ephemeral-range: off` means what it says).
-    options.leading_zero_numbers_as_strings = true;
-    options.strict_booleans = true;
-    options
-}
-
-/// Parses YAML text into a JSON value and the source map of its paths.
+/// Parses YAML text into a JSON value and the source map of its paths (see [`super::events`]).
 pub fn parse(text: &str, limits: ParseLimits) -> Result<(Value, SourceMap), ParseError> {
-    let map = SourceMap::lines_only(text);
-    let root: Spanned<Node> = serde_saphyr::from_str_with_options(text, saphyr_options(limits))
-        .map_err(|e| {
-            let span = e.location().and_then(|loc| {
-                let line = usize::try_from(loc.line()).ok()?;
-                let col = usize::try_from(loc.column()).ok()?;
-                (line > 0).then(|| Span::new(map.offset_of(text, line, col.max(1)), 0))
-            });
-            ParseError {
-                message: clean_message(&e.without_snippet().to_string()),
-                span,
-            }
-        })?;
-    let mut map = map;
-    let value = walk(&root, String::new(), None, &mut map.entries);
+    let (value, entries) = super::events::parse(text, limits)?;
+    let mut map = SourceMap::lines_only(text);
+    map.entries = entries;
     Ok((value, map))
-}
-
-/// Drops the parser's own `line N column M:` prefix and its advice to change parser options, which
-/// mean nothing to a user of preflight.
-fn clean_message(msg: &str) -> String {
-    let mut m = msg.trim();
-    if let Some(rest) = m.strip_prefix("error: ") {
-        m = rest;
-    }
-    if m.starts_with("line ")
-        && let Some(i) = m.find(": ")
-    {
-        m = &m[i + 2..];
-    }
-    let m = m
-        .split(", set DuplicateKeyPolicy")
-        .next()
-        .unwrap_or(m)
-        .lines()
-        .next()
-        .unwrap_or(m);
-    let m = m.split(" at line ").next().unwrap_or(m);
-    if m.contains("budget breached: Depth") {
-        "the document is nested too deeply".to_owned()
-    } else if m.contains("budget breached") {
-        format!(
-            "the document is too large ({})",
-            m.trim_start_matches("budget breached: ")
-        )
-    } else if m.contains("alias") && m.contains("limit") {
-        "aliases expand to too many nodes (an alias bomb?)".to_owned()
-    } else {
-        m.to_owned()
-    }
-}
-
-fn span_of<T>(s: &Spanned<T>) -> Span {
-    let sp = s.referenced.span();
-    match (sp.byte_offset(), sp.byte_len()) {
-        (Some(o), Some(l)) => Span::new(o as usize, l as usize),
-        _ => Span::default(),
-    }
-}
-
-fn walk(
-    node: &Spanned<Node>,
-    path: String,
-    key: Option<Span>,
-    out: &mut FxHashMap<String, Entry>,
-) -> Value {
-    let value = match &node.value {
-        Node::Null => Value::Null,
-        Node::Bool(b) => Value::Bool(*b),
-        Node::Int(i) => Value::Number((*i).into()),
-        Node::UInt(u) => Value::Number((*u).into()),
-        Node::Float(f) => Number::from_f64(*f).map_or(Value::Null, Value::Number),
-        Node::Str(s) => Value::String(s.clone()),
-        Node::Seq(items) => Value::Array(
-            items
-                .iter()
-                .enumerate()
-                .map(|(i, item)| walk(item, join(&path, &i.to_string()), None, out))
-                .collect(),
-        ),
-        Node::Map(pairs) => {
-            let mut m = Map::with_capacity(pairs.len());
-            for (k, v) in pairs {
-                let child = join(&path, &k.value);
-                let value = walk(v, child, Some(span_of(k)), out);
-                m.insert(k.value.clone(), value);
-            }
-            Value::Object(m)
-        }
-    };
-    out.insert(
-        path,
-        Entry {
-            value: span_of(node),
-            key,
-        },
-    );
-    value
 }
 
 #[cfg(test)]
