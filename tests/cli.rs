@@ -215,18 +215,22 @@ fn env_flag_reads_the_process_environment() {
 }
 
 #[test]
-fn schema_command_matches_the_committed_schema() {
-    let (code, out, _) = run(&root(), &["schema", "deploy"]);
-    assert_eq!(code, 0);
-    let printed: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let committed: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(root().join("schemas/deploy.schema.json")).unwrap(),
-    )
-    .unwrap();
-    assert_eq!(
-        printed, committed,
-        "schemas/deploy.schema.json is stale: run `cargo run -- schema deploy > schemas/deploy.schema.json`"
-    );
+fn schemas_match_the_committed_files() {
+    // Every schema is generated from the Rust types; the committed copy is what editors use.
+    for kind in ["deploy", "facts", "policy"] {
+        let (code, out, _) = run(&root(), &["schema", kind]);
+        assert_eq!(code, 0, "{kind}");
+        let printed: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let file = root().join(format!("schemas/{kind}.schema.json"));
+        let committed: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        assert!(
+            printed == committed,
+            "{} is stale: run `cargo run -- schema {kind} > {}`",
+            file.display(),
+            file.display()
+        );
+    }
 }
 
 #[test]
