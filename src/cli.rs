@@ -487,35 +487,54 @@ type Run = (
     Option<crate::policy::LoadedPolicy>,
 );
 
-fn run_checks(inputs: &Inputs) -> Result<Run, u8> {
+/// Each input manifest, loaded (or why it could not be), with the host facts the inputs ask for.
+type Loaded = (
+    Vec<(
+        PathBuf,
+        Result<(crate::manifest::Manifest, crate::manifest::Document), crate::manifest::LoadError>,
+    )>,
+    Option<crate::facts::Facts>,
+);
+
+/// Loads every manifest once, then the host facts: with `--local`, only the sockets on the manifests'
+/// ports are probed (owners are looked up for those sockets alone). `Err(2)` after printing why the
+/// facts could not be had.
+fn load_inputs(inputs: &Inputs) -> Result<Loaded, u8> {
     let load = LoadOptions {
         process_env: inputs.env,
         ..LoadOptions::default()
     };
+    let manifests: Vec<_> = inputs
+        .files
+        .iter()
+        .map(|f| (f.clone(), crate::manifest::load(f, &load)))
+        .collect();
     let facts = if inputs.local {
-        // Probe only the ports the manifests use: owners are looked up for those sockets alone.
-        let mut interest = crate::facts::probe::Interest::new();
-        for f in &inputs.files {
-            if let Ok((m, _)) = crate::manifest::load(f, &load) {
-                interest.extend(m.ports().filter_map(|(_, p)| Some((p.protocol, p.number?))));
-            }
-        }
+        let interest: crate::facts::probe::Interest = manifests
+            .iter()
+            .filter_map(|(_, r)| r.as_ref().ok())
+            .flat_map(|(m, _)| m.ports().filter_map(|(_, p)| Some((p.protocol, p.number?))))
+            .collect();
         Some(crate::facts::probe::probe_for(Some(&interest)))
     } else {
         inputs.facts.as_deref().map(crate::facts::load)
     };
-    let facts = match facts.transpose() {
-        Ok(f) => f,
+    match facts.transpose() {
+        Ok(facts) => Ok((manifests, facts)),
         Err(e) => {
             let _ = writeln!(io::stderr(), "error: {e}");
-            return Err(2);
+            Err(2)
         }
-    };
+    }
+}
+
+fn run_checks(inputs: &Inputs) -> Result<Run, u8> {
+    let (manifests, facts) = load_inputs(inputs)?;
     // One policy per distinct nearest `.preflight.yaml`, loaded once.
     let mut policies: Vec<(Option<PathBuf>, Option<crate::policy::LoadedPolicy>)> = Vec::new();
     let mut outcomes = Vec::new();
-    for f in &inputs.files {
-        let discovered = crate::policy::discover(f);
+    for (f, loaded) in manifests {
+        let discovered = crate::policy::discover(&f);
         let i = match policies.iter().position(|(k, _)| *k == discovered) {
             Some(i) => i,
             None => {
@@ -529,13 +548,16 @@ fn run_checks(inputs: &Inputs) -> Result<Run, u8> {
                 policies.len() - 1
             }
         };
-        match &policies[i].1 {
-            Some(lp) => outcomes.push(check::check_file(f, &load, &lp.policy, facts.as_ref())),
-            None => outcomes.push(Outcome::Failed(crate::manifest::LoadError::Io {
+        outcomes.push(match (&policies[i].1, loaded) {
+            (Some(lp), Ok((m, doc))) => {
+                Outcome::Checked(check::check_manifest(&m, doc, &lp.policy, facts.as_ref()))
+            }
+            (Some(_), Err(e)) => Outcome::Failed(e),
+            (None, _) => Outcome::Failed(crate::manifest::LoadError::Io {
                 file: f.display().to_string(),
                 source: io::Error::other("its policy file is invalid (see above)"),
-            })),
-        }
+            }),
+        });
     }
     for lp in policies.iter().filter_map(|(_, p)| p.as_ref()) {
         outcomes.extend(crate::policy::expired_waivers(
@@ -705,17 +727,18 @@ fn decode(bytes: &[u8]) -> String {
     text.strip_prefix('\u{feff}').unwrap_or(&text).to_owned()
 }
 
-/// Every rule's metadata: built in, policy-level (`waiver-expired`) and custom.
+/// Every rule as JSON rows, from the one catalog.
 fn rule_rows(policy: &crate::policy::Policy) -> Vec<serde_json::Value> {
-    let builtin = rules::ALL.iter().map(|r| r.meta).chain([&crate::policy::WAIVER_EXPIRED]).map(|m| {
-        serde_json::json!({ "id": m.id, "severity": m.severity, "summary": m.summary, "facts": m.facts, "kind": "built-in" })
-    });
-    let custom = policy.custom.iter().map(|c| {
-        serde_json::json!({ "id": c.id, "severity": c.severity, "summary": c.summary, "facts": [], "kind": "custom" })
-    });
-    let mut rows: Vec<serde_json::Value> = builtin.chain(custom).collect();
-    rows.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
-    rows
+    rules::catalog(policy)
+        .into_iter()
+        .map(|r| {
+            let (facts, kind): (&[&str], &str) = match r {
+                rules::Listed::BuiltIn(m) => (m.facts, "built-in"),
+                rules::Listed::Custom(_) => (&[], "custom"),
+            };
+            serde_json::json!({ "id": r.id(), "severity": r.severity(), "summary": r.summary(), "facts": facts, "kind": kind })
+        })
+        .collect()
 }
 
 fn write_rules(
@@ -761,52 +784,52 @@ fn write_rules(
 }
 
 fn explain(out: &mut dyn Write, id: &str, policy: &crate::policy::Policy) -> io::Result<u8> {
-    let meta = rules::find(id).map(|r| r.meta).or_else(|| {
-        (id == crate::policy::WAIVER_EXPIRED.id).then_some(&crate::policy::WAIVER_EXPIRED)
-    });
-    if let Some(m) = meta {
-        writeln!(
-            out,
-            "# {} ({})\n\n{}\n\n{}",
-            m.id,
-            m.severity,
-            m.summary,
-            m.docs.trim_end()
-        )?;
-        if !m.facts.is_empty() {
+    let all = rules::catalog(policy);
+    match all.iter().find(|r| r.id() == id) {
+        Some(rules::Listed::BuiltIn(m)) => {
             writeln!(
                 out,
-                "\nHost facts used when available: {}",
-                m.facts.join(", ")
+                "# {} ({})\n\n{}\n\n{}",
+                m.id,
+                m.severity,
+                m.summary,
+                m.docs.trim_end()
             )?;
+            if !m.facts.is_empty() {
+                writeln!(
+                    out,
+                    "\nHost facts used when available: {}",
+                    m.facts.join(", ")
+                )?;
+            }
+            Ok(0)
         }
-        return Ok(0);
+        Some(rules::Listed::Custom(c)) => {
+            writeln!(
+                out,
+                "# {} ({}, custom rule)\n\n{}\n",
+                c.id, c.severity, c.summary
+            )?;
+            if let Some(w) = &c.when_src {
+                writeln!(out, "Applies where: `{w}`")?;
+            }
+            writeln!(out, "Asserts: `{}`", c.assert_src)?;
+            if let Some(h) = &c.help {
+                writeln!(out, "\n## Fix\n{h}")?;
+            }
+            Ok(0)
+        }
+        None => {
+            let hint = did_you_mean(id, all.iter().map(|r| r.id()))
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                io::stderr(),
+                "error: no rule `{id}`{hint}; `preflight rules` lists them"
+            );
+            Ok(2)
+        }
     }
-    if let Some(c) = policy.custom.iter().find(|c| c.id == id) {
-        writeln!(
-            out,
-            "# {} ({}, custom rule)\n\n{}\n",
-            c.id, c.severity, c.summary
-        )?;
-        if let Some(w) = &c.when_src {
-            writeln!(out, "Applies where: `{w}`")?;
-        }
-        writeln!(out, "Asserts: `{}`", c.assert_src)?;
-        if let Some(h) = &c.help {
-            writeln!(out, "\n## Fix\n{h}")?;
-        }
-        return Ok(0);
-    }
-    let rows = rule_rows(policy);
-    let ids = rows.iter().filter_map(|r| r["id"].as_str());
-    let hint = did_you_mean(id, ids)
-        .map(|s| format!(" (did you mean `{s}`?)"))
-        .unwrap_or_default();
-    let _ = writeln!(
-        io::stderr(),
-        "error: no rule `{id}`{hint}; `preflight rules` lists them"
-    );
-    Ok(2)
 }
 
 /// Prints a policy file's problems and returns exit code 2.
@@ -865,26 +888,27 @@ fn diagnose(args: DiagnoseArgs, out: &mut dyn Write) -> io::Result<u8> {
 }
 
 fn suggest(args: SuggestArgs, out: &mut dyn Write) -> io::Result<u8> {
-    let (outcomes, facts, _) = match run_checks(&args.inputs) {
+    let (mut manifests, facts) = match load_inputs(&args.inputs) {
         Ok(x) => x,
         Err(code) => return Ok(code),
     };
-    let Some(file) = args.inputs.files.first() else {
+    if manifests.is_empty() {
         return Ok(2);
-    };
-    let load = LoadOptions {
-        process_env: args.inputs.env,
-        ..LoadOptions::default()
-    };
-    let (manifest, _) = match crate::manifest::load(file, &load) {
-        Ok(x) => x,
-        Err(_) => {
-            report::human::write(&mut io::stderr(), &outcomes, report::human::Style::Plain)?;
+    }
+    let (file, loaded) = manifests.swap_remove(0);
+    let manifest = match loaded {
+        Ok((m, _)) => m,
+        Err(e) => {
+            report::human::write(
+                &mut io::stderr(),
+                &[Outcome::Failed(e)],
+                report::human::Style::Plain,
+            )?;
             return Ok(2);
         }
     };
     let lp = match crate::policy::load_policy(
-        crate::policy::discover(file).as_deref(),
+        crate::policy::discover(&file).as_deref(),
         args.inputs.policy.as_deref(),
     ) {
         Ok(lp) => lp,

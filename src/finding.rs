@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::str::FromStr;
 
 use serde::Serialize;
 
@@ -34,20 +33,6 @@ impl Severity {
 impl fmt::Display for Severity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Severity {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "info" => Ok(Severity::Info),
-            "warning" => Ok(Severity::Warning),
-            "error" => Ok(Severity::Error),
-            _ => Err(format!(
-                "unknown severity `{s}`: expected error, warning or info"
-            )),
-        }
     }
 }
 
@@ -203,12 +188,5 @@ impl Summary {
             }
         }
         s
-    }
-
-    /// Adds another summary.
-    pub fn add(&mut self, other: Summary) {
-        self.error += other.error;
-        self.warning += other.warning;
-        self.info += other.info;
     }
 }

@@ -123,11 +123,6 @@ impl Platform {
             Platform::Kubernetes => "Kubernetes",
         }
     }
-
-    /// Whether the services run on a Linux kernel (Linux hosts and Kubernetes pods).
-    pub fn is_linux_kernel(self) -> bool {
-        matches!(self, Platform::Linux | Platform::Kubernetes)
-    }
 }
 
 /// Who the service process runs as.

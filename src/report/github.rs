@@ -39,10 +39,7 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome]) -> io::Result<()> {
                 let file = escape_property(&super::sarif::uri(&c.doc.name));
                 for f in &c.findings {
                     let (line, col, end_line, end_col) = place(&c.doc, &f.path);
-                    let mut message = f.message.clone();
-                    if let Some(h) = &f.help {
-                        message.push_str(&format!("\nhelp: {h}"));
-                    }
+                    let message = super::with_help(&f.message, f.help.as_deref());
                     writeln!(
                         out,
                         "::{} file={file},line={line},col={col},endLine={end_line},endColumn={end_col},title={}::{}",
@@ -70,10 +67,7 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome]) -> io::Result<()> {
                     let loc = at
                         .map(|lc| format!(",line={},col={}", lc.line, lc.column))
                         .unwrap_or_default();
-                    let mut message = p.message.clone();
-                    if let Some(h) = &p.help {
-                        message.push_str(&format!("\nhelp: {h}"));
-                    }
+                    let message = super::with_help(&p.message, p.help.as_deref());
                     writeln!(
                         out,
                         "::error file={file}{loc},title=invalid-{kind}::{}",

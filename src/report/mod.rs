@@ -21,3 +21,11 @@ pub enum Format {
     /// GitHub Actions workflow commands (annotations).
     Github,
 }
+
+/// A message with its help on a second line (`message\nhelp: …`), for formats that carry one text.
+pub fn with_help(message: &str, help: Option<&str>) -> String {
+    match help {
+        Some(h) => format!("{message}\nhelp: {h}"),
+        None => message.to_owned(),
+    }
+}

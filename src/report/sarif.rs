@@ -42,34 +42,27 @@ fn first_paragraph(docs: &str) -> String {
         .to_owned()
 }
 
-/// The rules of the run, sorted by id: (id, default severity, summary, full description, help markdown).
+/// The rules of the run, from the one catalog: (id, default severity, summary, full description, help).
 fn rules(policy: &Policy) -> Vec<(String, Severity, String, String, String)> {
-    let mut out: Vec<_> = crate::rules::ALL
-        .iter()
-        .map(|r| r.meta)
-        .chain([&crate::policy::WAIVER_EXPIRED])
-        .map(|m| {
-            (
+    crate::rules::catalog(policy)
+        .into_iter()
+        .map(|r| match r {
+            crate::rules::Listed::BuiltIn(m) => (
                 m.id.to_owned(),
                 m.severity,
                 m.summary.to_owned(),
                 first_paragraph(m.docs),
                 m.docs.to_owned(),
-            )
+            ),
+            crate::rules::Listed::Custom(c) => (
+                c.id.clone(),
+                c.severity,
+                c.summary.clone(),
+                format!("Custom rule: `{}`", c.assert_src),
+                c.help.clone().unwrap_or_else(|| c.summary.clone()),
+            ),
         })
-        .collect();
-    out.extend(policy.custom.iter().map(|c| {
-        let help = c.help.clone().unwrap_or_else(|| c.summary.clone());
-        (
-            c.id.clone(),
-            c.severity,
-            c.summary.clone(),
-            format!("Custom rule: `{}`", c.assert_src),
-            help,
-        )
-    }));
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    out
+        .collect()
 }
 
 fn fingerprint(parts: &[&str]) -> String {
@@ -113,10 +106,7 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome], policy: &Policy) -> io::
                             loc
                         })
                         .collect();
-                    let mut message = f.message.clone();
-                    if let Some(h) = &f.help {
-                        message.push_str(&format!("\nhelp: {h}"));
-                    }
+                    let message = super::with_help(&f.message, f.help.as_deref());
                     let mut result = json!({
                         "ruleId": f.rule,
                         "level": level(f.severity),

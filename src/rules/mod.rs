@@ -153,6 +153,54 @@ pub fn host_facts<'a>(cx: &Context<'a>, meta: &RuleMeta, out: &mut Findings) -> 
     cx.facts
 }
 
+/// A rule as `rules`, `explain`, SARIF and JUnit list it.
+#[derive(Debug, Clone, Copy)]
+pub enum Listed<'a> {
+    /// A built-in rule, or the policy-level `waiver-expired`.
+    BuiltIn(&'static RuleMeta),
+    /// A custom rule of the policy.
+    Custom(&'a crate::policy::CustomRule),
+}
+
+impl Listed<'_> {
+    /// The rule's id.
+    pub fn id(&self) -> &str {
+        match self {
+            Listed::BuiltIn(m) => m.id,
+            Listed::Custom(c) => &c.id,
+        }
+    }
+
+    /// Its default severity.
+    pub fn severity(&self) -> Severity {
+        match self {
+            Listed::BuiltIn(m) => m.severity,
+            Listed::Custom(c) => c.severity,
+        }
+    }
+
+    /// Its one-line summary.
+    pub fn summary(&self) -> &str {
+        match self {
+            Listed::BuiltIn(m) => m.summary,
+            Listed::Custom(c) => &c.summary,
+        }
+    }
+}
+
+/// Every rule there is for `policy`, sorted by id: the built-in ones, `waiver-expired`, and the policy's
+/// custom rules. One list for every place that shows rules, so they can't disagree.
+pub fn catalog(policy: &Policy) -> Vec<Listed<'_>> {
+    let mut all: Vec<Listed<'_>> = ALL
+        .iter()
+        .map(|r| Listed::BuiltIn(r.meta))
+        .chain([Listed::BuiltIn(&crate::policy::WAIVER_EXPIRED)])
+        .chain(policy.custom.iter().map(Listed::Custom))
+        .collect();
+    all.sort_by(|a, b| a.id().cmp(b.id()));
+    all
+}
+
 /// The rule with this id.
 pub fn find(id: &str) -> Option<&'static Rule> {
     ALL.iter().find(|r| r.meta.id == id)
@@ -201,55 +249,57 @@ fn custom(cx: &Context<'_>, out: &mut Findings) {
         "services": m.services.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
         "port_plan": m.port_plan.iter().map(|b| (b.team.clone(), b.range.to_string())).collect::<BTreeMap<_, _>>(),
     }));
-    for rule in &cx.policy.custom {
-        for svc in &m.services {
-            let service = value(serde_json::json!({
-                "name": svc.name,
-                "team": svc.team,
-                "description": svc.description,
-                "runtime": svc.runtime.as_str(),
-                "socket": { "reuse_address": svc.socket.reuse_address, "exclusive_address": svc.socket.exclusive_address },
+    // Rules the policy turns off don't run; the others get the policy's severity, if it sets one.
+    let rules: Vec<(&crate::policy::CustomRule, Severity)> = cx
+        .policy
+        .custom
+        .iter()
+        .filter_map(|r| match cx.policy.setting(&r.id) {
+            Some(RuleSetting::Off) => None,
+            Some(RuleSetting::Severity(s)) => Some((r, s)),
+            None => Some((r, r.severity)),
+        })
+        .collect();
+    for svc in &m.services {
+        let service = value(serde_json::json!({
+            "name": svc.name,
+            "team": svc.team,
+            "description": svc.description,
+            "runtime": svc.runtime.as_str(),
+            "socket": { "reuse_address": svc.socket.reuse_address, "exclusive_address": svc.socket.exclusive_address },
+        }));
+        for port in &svc.ports {
+            let Some(n) = port.number else { continue };
+            let port_v = value(serde_json::json!({
+                "name": port.name,
+                "number": n,
+                "protocol": port.protocol.as_str(),
+                "bind": port.bind.to_string(),
+                "expose": port.expose.as_str(),
+                "purpose": port.purpose.map(|p| p.as_str()),
             }));
-            for port in &svc.ports {
-                let Some(n) = port.number else { continue };
-                let port_v = value(serde_json::json!({
-                    "name": port.name,
-                    "number": n,
-                    "protocol": port.protocol.as_str(),
-                    "bind": port.bind.to_string(),
-                    "expose": port.expose.as_str(),
-                    "purpose": port.purpose.map(|p| p.as_str()),
-                }));
-                let ctx = minijinja::context! {
-                    service => service.clone(),
-                    port => port_v,
-                    target => target.clone(),
-                    facts => facts.clone(),
-                    manifest => manifest.clone(),
-                };
+            let ctx = minijinja::context! {
+                service => service.clone(),
+                port => port_v,
+                target => target.clone(),
+                facts => facts.clone(),
+                manifest => manifest.clone(),
+            };
+            for &(rule, severity) in &rules {
                 match rule.check(&ctx) {
                     Ok(None) => {}
                     Ok(Some(message)) => {
                         let mut f = Finding {
                             rule: rule.id.clone(),
-                            severity: cx.policy.setting(&rule.id).map_or(
-                                rule.severity,
-                                |s| match s {
-                                    RuleSetting::Severity(s) => s,
-                                    RuleSetting::Off => rule.severity,
-                                },
-                            ),
+                            severity,
                             message,
                             path: port.number_path.clone(),
                             label: rule.summary.clone(),
                             related: Vec::new(),
                             help: rule.help.clone(),
                             fixes: Vec::new(),
-                            evidence: std::collections::BTreeMap::new(),
+                            evidence: BTreeMap::new(),
                         };
-                        if cx.policy.setting(&rule.id) == Some(RuleSetting::Off) {
-                            continue;
-                        }
                         add_variable_labels(m, &mut f);
                         out.push(f);
                     }
