@@ -13,7 +13,7 @@ use granit_parser::{Event, Parser, ScalarStyle, Span as GSpan};
 use rustc_hash::FxHashMap;
 use serde_json::{Map, Number, Value};
 
-use super::source_map::{Entry, ParseError, ParseLimits, Span, join};
+use super::source_map::{Entry, ParseError, ParseLimits, Span};
 
 fn span_of(s: &GSpan) -> Span {
     let start = s.start.byte_offset().unwrap_or(0);
@@ -81,28 +81,78 @@ fn count(v: &Value) -> usize {
     }
 }
 
-struct Builder<'a> {
-    events: Parser<'a, granit_parser::StrInput<'a>>,
+/// One parser event with its span, or the parse error that ended the stream.
+type Item<'a> = Result<(Event<'a>, GSpan), ParseError>;
+
+fn scan_error(e: granit_parser::ScanError) -> ParseError {
+    ParseError {
+        message: e.info().to_string(),
+        span: e.marker().byte_offset().map(|o| Span::new(o, 0)),
+    }
+}
+
+/// Files at least this large are parsed in a pipeline: the YAML scanner runs on a second thread
+/// while this one builds the value and the span table (each is about half the work). Below it, a
+/// thread costs more than it saves.
+const PIPELINE_BYTES: usize = 256 * 1024;
+/// Events travel between the threads in batches, so the channel is not touched per event.
+const BATCH: usize = 1024;
+
+/// The receiving end of the pipeline: yields the scanner thread's events in order.
+struct Pipelined<'a> {
+    rx: std::sync::mpsc::Receiver<Vec<Item<'a>>>,
+    batch: std::vec::IntoIter<Item<'a>>,
+}
+
+impl<'a> Iterator for Pipelined<'a> {
+    type Item = Item<'a>;
+
+    fn next(&mut self) -> Option<Item<'a>> {
+        loop {
+            if let Some(item) = self.batch.next() {
+                return Some(item);
+            }
+            self.batch = self.rx.recv().ok()?.into_iter();
+        }
+    }
+}
+
+/// Runs the scanner over `text`, sending its events in batches until the end, an error, or until the
+/// receiver hangs up (the builder stopped at a limit): no thread outlives a failed parse.
+fn produce<'a>(text: &'a str, tx: std::sync::mpsc::SyncSender<Vec<Item<'a>>>) {
+    let mut batch = Vec::with_capacity(BATCH);
+    for item in Parser::new_from_str(text) {
+        let failed = item.is_err();
+        batch.push(item.map_err(scan_error));
+        if failed || batch.len() == BATCH {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+            if tx.send(full).is_err() || failed {
+                return;
+            }
+        }
+    }
+    let _ = tx.send(batch);
+}
+
+struct Builder<I> {
+    events: I,
     limits: ParseLimits,
     entries: FxHashMap<String, Entry>,
     anchors: HashMap<usize, (Value, usize)>,
     nodes: usize,
     replayed: usize,
+    /// The dotted path of the node being built. Children push `.key` and truncate back, so building
+    /// the table allocates once per entry, not once per path segment.
+    path: String,
 }
 
-impl<'a> Builder<'a> {
+impl<'a, I: Iterator<Item = Item<'a>>> Builder<I> {
     fn next(&mut self) -> Result<(Event<'a>, GSpan), ParseError> {
         loop {
             match self.events.next() {
                 Some(Ok((Event::Comment(..) | Event::Anchor(..), _))) => continue,
                 Some(Ok(e)) => return Ok(e),
-                Some(Err(e)) => {
-                    let at = e.marker().byte_offset().map(|o| Span::new(o, 0));
-                    return Err(ParseError {
-                        message: e.info().to_string(),
-                        span: at,
-                    });
-                }
+                Some(Err(e)) => return Err(e),
                 None => {
                     return Err(ParseError {
                         message: "unexpected end of the document".into(),
@@ -127,15 +177,26 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    fn record(&mut self, path: &str, value: Span, key: Option<Span>) {
-        self.entries.insert(path.to_owned(), Entry { value, key });
+    fn record(&mut self, value: Span, key: Option<Span>) {
+        self.entries.insert(self.path.clone(), Entry { value, key });
+    }
+
+    /// Builds the child `key` of the current path with `f`, then restores the path.
+    fn child<T>(&mut self, key: &str, f: impl FnOnce(&mut Self) -> T) -> T {
+        let len = self.path.len();
+        if len > 0 {
+            self.path.push('.');
+        }
+        self.path.push_str(key);
+        let out = f(self);
+        self.path.truncate(len);
+        out
     }
 
     fn node(
         &mut self,
         event: Event<'a>,
         gspan: GSpan,
-        path: &str,
         key: Option<Span>,
         depth: usize,
     ) -> Result<Value, ParseError> {
@@ -169,8 +230,8 @@ impl<'a> Builder<'a> {
                     if matches!(e, Event::SequenceEnd) {
                         break;
                     }
-                    let child = join(path, &items.len().to_string());
-                    items.push(self.node(e, s, &child, None, depth + 1)?);
+                    let index = items.len().to_string();
+                    items.push(self.child(&index, |b| b.node(e, s, None, depth + 1))?);
                 }
                 (Value::Array(items), anchor)
             }
@@ -199,7 +260,7 @@ impl<'a> Builder<'a> {
                     };
                     let (e, s) = self.next()?;
                     if key == "<<" {
-                        let v = self.node(e, s, &join(path, "<<"), Some(key_span), depth + 1)?;
+                        let v = self.child("<<", |b| b.node(e, s, Some(key_span), depth + 1))?;
                         match v {
                             Value::Object(_) => merged.push(v),
                             Value::Array(items) if items.iter().all(Value::is_object) => {
@@ -217,8 +278,7 @@ impl<'a> Builder<'a> {
                     if map.contains_key(&key) {
                         return Err(err(format!("duplicate mapping key: {key}"), key_span));
                     }
-                    let child = join(path, &key);
-                    let v = self.node(e, s, &child, Some(key_span), depth + 1)?;
+                    let v = self.child(&key, |b| b.node(e, s, Some(key_span), depth + 1))?;
                     map.insert(key, v);
                 }
                 // Merged keys fill in; keys written in the mapping win.
@@ -239,7 +299,7 @@ impl<'a> Builder<'a> {
         if anchor != 0 {
             self.anchors.insert(anchor, (value.clone(), count(&value)));
         }
-        self.record(path, span, key);
+        self.record(span, key);
         Ok(value)
     }
 }
@@ -249,26 +309,50 @@ pub(crate) fn parse(
     text: &str,
     limits: ParseLimits,
 ) -> Result<(Value, FxHashMap<String, Entry>), ParseError> {
+    if text.len() < PIPELINE_BYTES {
+        return build(
+            text,
+            limits,
+            Parser::new_from_str(text).map(|i| i.map_err(scan_error)),
+        );
+    }
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(4);
+        scope.spawn(move || produce(text, tx));
+        let events = Pipelined {
+            rx,
+            batch: Vec::new().into_iter(),
+        };
+        // The builder (and with it the receiver) is dropped before the scope joins the scanner.
+        build(text, limits, events)
+    })
+}
+
+fn build<'a>(
+    text: &'a str,
+    limits: ParseLimits,
+    events: impl Iterator<Item = Item<'a>>,
+) -> Result<(Value, FxHashMap<String, Entry>), ParseError> {
     let mut b = Builder {
-        events: Parser::new_from_str(text),
+        events,
         limits,
-        entries: FxHashMap::default(),
+        // About one node per 12-15 bytes in typical manifests; sizing the table up front saves rehashing
+        // it (and holding two copies) several times on large files.
+        entries: FxHashMap::with_capacity_and_hasher(
+            (text.len() / 12).min(limits.max_nodes),
+            Default::default(),
+        ),
         anchors: HashMap::new(),
         nodes: 0,
         replayed: 0,
+        path: String::new(),
     };
     let mut root = Value::Null;
     let mut documents = 0;
     loop {
         let (e, s) = match b.events.next() {
             None => break,
-            Some(Err(e)) => {
-                let at = e.marker().byte_offset().map(|o| Span::new(o, 0));
-                return Err(ParseError {
-                    message: e.info().to_string(),
-                    span: at,
-                });
-            }
+            Some(Err(e)) => return Err(e),
             Some(Ok(x)) => x,
         };
         match e {
@@ -284,16 +368,16 @@ pub(crate) fn parse(
                 }
                 let (e, s) = b.next()?;
                 if matches!(e, Event::DocumentEnd) {
-                    b.record("", span_of(&s), None);
+                    b.record(span_of(&s), None);
                     continue;
                 }
-                root = b.node(e, s, "", None, 0)?;
+                root = b.node(e, s, None, 0)?;
             }
             _ => return Err(err("unexpected YAML event", span_of(&s))),
         }
     }
     if !b.entries.contains_key("") {
-        b.record("", Span::default(), None);
+        b.record(Span::default(), None);
     }
     Ok((root, b.entries))
 }
@@ -360,5 +444,49 @@ mod tests {
                 .contains("several")
         );
         assert!(parse("a: *nope\n", ParseLimits::default()).is_err());
+    }
+
+    /// A document past `PIPELINE_BYTES` goes through the two-thread pipeline; it must give exactly
+    /// what the single-thread path gives, and report errors (from either side) at the same place.
+    #[test]
+    fn the_pipeline_matches_the_single_thread_parse() {
+        let mut big = String::from("services:\n");
+        let mut i = 0;
+        while big.len() < PIPELINE_BYTES * 2 {
+            big.push_str(&format!("  s{i}: {{ port: {i}, bind: \"x\" }}\n"));
+            i += 1;
+        }
+        let limits = ParseLimits::default();
+        let piped = parse(&big, limits).unwrap();
+        let single = build(
+            &big,
+            limits,
+            Parser::new_from_str(&big).map(|i| i.map_err(scan_error)),
+        )
+        .unwrap();
+        assert_eq!(piped.0, single.0);
+        assert_eq!(piped.1.len(), single.1.len());
+        assert_eq!(
+            piped.1.get("services.s7.port"),
+            single.1.get("services.s7.port")
+        );
+
+        // A scanner error near the end arrives through the channel with its place.
+        let broken = format!("{big}  bad: [1, 2\n");
+        let e = parse(&broken, limits).unwrap_err();
+        assert!(e.span.unwrap().offset >= big.len(), "{e:?}");
+        // The builder stopping early (node limit, duplicate key) hangs up on the scanner thread.
+        let few = ParseLimits {
+            max_nodes: 100,
+            ..limits
+        };
+        assert!(parse(&big, few).unwrap_err().message.contains("too large"));
+        let dup = format!("{big}  s0: 1\n");
+        assert!(
+            parse(&dup, limits)
+                .unwrap_err()
+                .message
+                .contains("duplicate")
+        );
     }
 }

@@ -42,7 +42,7 @@ pub struct LineCol {
 }
 
 /// Where one node of the YAML file sits.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Entry {
     /// The span of the value itself (zero-length for block collections).
     pub(crate) value: Span,
