@@ -21,11 +21,12 @@ pub struct Suggestion {
 
 const PROBE: &str = "preflight-suggest";
 
-/// Searches `range` from the bottom.
+/// Searches `range` from the bottom for a port that passes on every host of `hosts` (without hosts: on
+/// the manifest alone).
 pub fn lowest_passing(
     manifest: &Manifest,
     policy: &Policy,
-    facts: Option<&Facts>,
+    hosts: &[&Facts],
     range: PortRange,
     protocol: Protocol,
     team: Option<&str>,
@@ -64,9 +65,16 @@ pub fn lowest_passing(
             svc.ports[0].number = Some(n);
         }
         checked += 1;
-        let cx = Context::new(&m, policy, facts);
-        let found = evaluate(&cx);
-        if !found.items.iter().any(|f| f.path.starts_with(&prefix)) && found.errors.is_empty() {
+        let passes = |facts: Option<&Facts>| {
+            let found = evaluate(&Context::new(&m, policy, facts));
+            !found.items.iter().any(|f| f.path.starts_with(&prefix)) && found.errors.is_empty()
+        };
+        let ok = if hosts.is_empty() {
+            passes(None)
+        } else {
+            hosts.iter().all(|f| passes(Some(f)))
+        };
+        if ok {
             return Suggestion {
                 port: Some(n),
                 checked,

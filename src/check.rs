@@ -2,11 +2,11 @@
 
 use std::path::Path;
 
-use crate::facts::Facts;
 use crate::finding::{Finding, Severity, Skipped, Summary};
+use crate::fleet::{Host, HostInfo};
 use crate::manifest::{self, Document, LoadError, LoadOptions};
 use crate::policy::Policy;
-use crate::rules::{self, Context};
+use crate::rules;
 
 /// What checking one file produced.
 #[derive(Debug)]
@@ -22,8 +22,11 @@ pub enum Outcome {
 pub struct Checked {
     /// The file, for turning paths into places.
     pub doc: Document,
-    /// Findings, sorted by place in the file, then rule id, then message.
+    /// Findings: those of the manifest alone first, then each host's in host order; within each, by
+    /// place in the file, then rule id, then message.
     pub findings: Vec<Finding>,
+    /// The hosts checked, sorted by name (empty without host facts).
+    pub hosts: Vec<HostInfo>,
     /// Rules that could not run.
     pub skipped: Vec<Skipped>,
     /// Findings a waiver accepted, with the waiver's reason.
@@ -53,49 +56,44 @@ impl Outcome {
     }
 }
 
-/// Loads and checks one manifest.
-pub fn check_file(
-    path: &Path,
-    load: &LoadOptions,
-    policy: &Policy,
-    facts: Option<&Facts>,
-) -> Outcome {
+/// Loads and checks one manifest against `hosts` (none: the manifest alone).
+pub fn check_file(path: &Path, load: &LoadOptions, policy: &Policy, hosts: &[Host]) -> Outcome {
     match manifest::load(path, load) {
-        Ok((m, doc)) => Outcome::Checked(check_manifest(&m, doc, policy, facts)),
+        Ok((m, doc)) => Outcome::Checked(check_manifest(&m, doc, policy, hosts)),
         Err(e) => Outcome::Failed(e),
     }
 }
 
-/// Runs the rules on a loaded manifest and sorts what they found by place.
+/// Runs the rules on a loaded manifest, once for the manifest and once per host for the rules that read
+/// host facts (see [`rules::evaluate_fleet`]), and sorts what they found.
 pub fn check_manifest(
     m: &manifest::Manifest,
     doc: Document,
     policy: &Policy,
-    facts: Option<&Facts>,
+    hosts: &[Host],
 ) -> Checked {
-    let cx = Context::new(m, policy, facts);
-    let found = rules::evaluate(&cx);
+    let found = rules::evaluate_fleet(m, policy, hosts);
     let mut findings: Vec<(usize, Finding)> = found
         .items
         .into_iter()
         .map(|f| (doc.map.span(&f.path).offset, f))
         .collect();
     findings.sort_by(|(a, fa), (b, fb)| {
-        a.cmp(b)
+        fa.host
+            .cmp(&fb.host)
+            .then_with(|| a.cmp(b))
             .then_with(|| fa.rule.cmp(&fb.rule))
             .then_with(|| fa.message.cmp(&fb.message))
     });
     let mut skipped = found.skipped;
-    skipped.sort();
+    skipped.sort_by(|a, b| (&a.host, &a.rule, &a.reason).cmp(&(&b.host, &b.rule, &b.reason)));
     skipped.dedup();
     let today = crate::policy::date::Date::today();
     let (mut kept, mut waived) = (Vec::new(), Vec::new());
     for (_, f) in findings {
-        match policy
-            .waivers
-            .iter()
-            .find(|w| !w.expired(today) && w.covers(&f.rule, &f.path))
-        {
+        match policy.waivers.iter().find(|w| {
+            !w.expired(today) && w.covers(&f.rule, &f.path) && w.covers_host(f.host.as_deref())
+        }) {
             Some(w) => waived.push(Waived {
                 reason: w.reason.clone(),
                 expires: w.expires.map(|d| d.to_string()),
@@ -107,6 +105,7 @@ pub fn check_manifest(
     Checked {
         doc,
         findings: kept,
+        hosts: hosts.iter().map(Host::info).collect(),
         skipped,
         waived,
         errors: found.errors,

@@ -188,9 +188,10 @@ pub struct Inputs {
     /// Probe this host (read-only) and run the host rules against it.
     #[arg(long, conflicts_with = "facts")]
     pub local: bool,
-    /// Run the host rules against facts captured on the target (`preflight facts -o FILE` there).
-    #[arg(long, value_name = "FILE")]
-    pub facts: Option<PathBuf>,
+    /// Run the host rules against facts captured on the targets (`preflight facts --host NAME -o FILE`
+    /// there). Repeatable; a directory stands for every `*.json` in it. Host rules run once per host.
+    #[arg(long, value_name = "FILE_OR_DIR")]
+    pub facts: Vec<PathBuf>,
     /// A policy file applied on top of the nearest `.preflight.yaml` (which is found from each
     /// manifest's directory upwards).
     #[arg(long, value_name = "FILE")]
@@ -223,7 +224,8 @@ pub struct FixArgs {
     /// The language of the script.
     #[arg(long, value_enum)]
     pub dialect: Dialect,
-    /// Write `DIR/fix.EXT` instead of printing.
+    /// Write `DIR/fix.EXT` instead of printing; with several hosts, one script per host,
+    /// `DIR/HOST.EXT` (required then).
     #[arg(short, long, value_name = "DIR")]
     pub output: Option<PathBuf>,
 }
@@ -236,9 +238,14 @@ pub enum GenCommand {
         /// Manifests.
         #[arg(default_value = "deploy.yaml")]
         files: Vec<PathBuf>,
-        /// The firewall's language.
-        #[arg(long, value_enum)]
-        dialect: FirewallDialect,
+        /// The firewall's language. Optional with `--facts`: each host then gets the dialect its facts
+        /// call for (PowerShell on Windows, else firewalld, ufw, iptables or nft, whichever it runs).
+        #[arg(long, value_enum, required_unless_present = "facts")]
+        dialect: Option<FirewallDialect>,
+        /// Facts of the target hosts (files or directories of `*.json`, repeatable): one file per host,
+        /// `DIR/HOST.EXT` (`-o DIR` required with several hosts).
+        #[arg(long, value_name = "FILE_OR_DIR")]
+        facts: Vec<PathBuf>,
         /// Windows profiles the rules apply to.
         #[arg(long, default_value = "Domain,Private")]
         profile: String,
@@ -396,7 +403,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, is_tty: bool) -> io::Result<u8> {
             Ok(check::exit_code(outcomes, fail_on))
         }
         Command::Fix(args) => {
-            let (outcomes, facts, _) = match run_checks(&args.inputs) {
+            let (outcomes, hosts, _) = match run_checks(&args.inputs) {
                 Ok(x) => x,
                 Err(code) => return Ok(code),
             };
@@ -405,17 +412,31 @@ pub fn run(cli: Cli, out: &mut dyn Write, is_tty: bool) -> io::Result<u8> {
                 report::human::write(&mut io::stderr(), &outcomes, report::human::Style::Plain)?;
                 return Ok(2);
             }
+            let ext = args.dialect.parts().2;
+            if hosts.len() > 1 {
+                // One script per host: the manifest's own fixes and that host's.
+                let Some(dir) = args.output.as_deref() else {
+                    return fail(&format!(
+                        "{} hosts need one script each: give -o DIR to write DIR/HOST.{ext}",
+                        hosts.len()
+                    ));
+                };
+                for host in &hosts {
+                    let script =
+                        match crate::fix::script::fix_script(args.dialect, &outcomes, Some(host)) {
+                            Ok(s) => s,
+                            Err(e) => return fail(&e),
+                        };
+                    emit(out, Some(dir), &format!("{}.{ext}", host.name), &script)?;
+                }
+                return Ok(0);
+            }
             let script =
-                match crate::fix::script::fix_script(args.dialect, &outcomes, facts.as_ref()) {
+                match crate::fix::script::fix_script(args.dialect, &outcomes, hosts.first()) {
                     Ok(s) => s,
                     Err(e) => return fail(&e),
                 };
-            emit(
-                out,
-                args.output.as_deref(),
-                &format!("fix.{}", args.dialect.parts().2),
-                &script,
-            )
+            emit(out, args.output.as_deref(), &format!("fix.{ext}"), &script)
         }
         Command::Gen(cmd) => generate(cmd, out),
         Command::Schema { kind } => {
@@ -478,27 +499,25 @@ pub fn run(cli: Cli, out: &mut dyn Write, is_tty: bool) -> io::Result<u8> {
     }
 }
 
-/// Loads the host facts the inputs ask for and checks every manifest; `Err(2)` after printing why the
-/// facts could not be had.
-/// Outcomes, host facts, and the first policy loaded (for rule metadata in reports).
+/// Outcomes, the hosts checked, and the first policy loaded (for rule metadata in reports).
 type Run = (
     Vec<Outcome>,
-    Option<crate::facts::Facts>,
+    Vec<crate::fleet::Host>,
     Option<crate::policy::LoadedPolicy>,
 );
 
-/// Each input manifest, loaded (or why it could not be), with the host facts the inputs ask for.
+/// Each input manifest, loaded (or why it could not be), with the hosts the inputs name.
 type Loaded = (
     Vec<(
         PathBuf,
         Result<(crate::manifest::Manifest, crate::manifest::Document), crate::manifest::LoadError>,
     )>,
-    Option<crate::facts::Facts>,
+    Vec<crate::fleet::Host>,
 );
 
-/// Loads every manifest once, then the host facts: with `--local`, only the sockets on the manifests'
-/// ports are probed (owners are looked up for those sockets alone). `Err(2)` after printing why the
-/// facts could not be had.
+/// Loads every manifest once, then the hosts: with `--local`, this host, where only the sockets on the
+/// manifests' ports are probed (owners are looked up for those sockets alone); with `--facts`, every
+/// facts file given. `Err(2)` after printing why the hosts could not be had.
 fn load_inputs(inputs: &Inputs) -> Result<Loaded, u8> {
     let load = LoadOptions {
         process_env: inputs.env,
@@ -509,18 +528,20 @@ fn load_inputs(inputs: &Inputs) -> Result<Loaded, u8> {
         .iter()
         .map(|f| (f.clone(), crate::manifest::load(f, &load)))
         .collect();
-    let facts = if inputs.local {
+    let hosts = if inputs.local {
         let interest: crate::facts::probe::Interest = manifests
             .iter()
             .filter_map(|(_, r)| r.as_ref().ok())
             .flat_map(|(m, _)| m.ports().filter_map(|(_, p)| Some((p.protocol, p.number?))))
             .collect();
-        Some(crate::facts::probe::probe_for(Some(&interest)))
+        crate::facts::probe::probe_for(Some(&interest))
+            .map(|f| vec![crate::fleet::Host::live(f)])
+            .map_err(crate::fleet::FleetError::Facts)
     } else {
-        inputs.facts.as_deref().map(crate::facts::load)
+        crate::fleet::load(&inputs.facts)
     };
-    match facts.transpose() {
-        Ok(facts) => Ok((manifests, facts)),
+    match hosts {
+        Ok(hosts) => Ok((manifests, hosts)),
         Err(e) => {
             let _ = writeln!(io::stderr(), "error: {e}");
             Err(2)
@@ -529,7 +550,7 @@ fn load_inputs(inputs: &Inputs) -> Result<Loaded, u8> {
 }
 
 fn run_checks(inputs: &Inputs) -> Result<Run, u8> {
-    let (manifests, facts) = load_inputs(inputs)?;
+    let (manifests, hosts) = load_inputs(inputs)?;
     // One policy per distinct nearest `.preflight.yaml`, loaded once.
     let mut policies: Vec<(Option<PathBuf>, Option<crate::policy::LoadedPolicy>)> = Vec::new();
     let mut outcomes = Vec::new();
@@ -550,7 +571,7 @@ fn run_checks(inputs: &Inputs) -> Result<Run, u8> {
         };
         outcomes.push(match (&policies[i].1, loaded) {
             (Some(lp), Ok((m, doc))) => {
-                Outcome::Checked(check::check_manifest(&m, doc, &lp.policy, facts.as_ref()))
+                Outcome::Checked(check::check_manifest(&m, doc, &lp.policy, &hosts))
             }
             (Some(_), Err(e)) => Outcome::Failed(e),
             (None, _) => Outcome::Failed(crate::manifest::LoadError::Io {
@@ -566,7 +587,7 @@ fn run_checks(inputs: &Inputs) -> Result<Run, u8> {
         ));
     }
     let first = policies.into_iter().find_map(|(_, p)| p);
-    Ok((outcomes, facts, first))
+    Ok((outcomes, hosts, first))
 }
 
 /// Prints `text`, or writes it to `DIR/name` when a directory is given.
@@ -611,9 +632,10 @@ fn generate(cmd: GenCommand, out: &mut dyn Write) -> io::Result<u8> {
     }
     let ms: Vec<&crate::manifest::Manifest> = manifests.iter().map(|(m, _)| m).collect();
     let names: Vec<&str> = manifests.iter().map(|(_, n)| n.as_str()).collect();
-    let (result, name) = match cmd {
+    match cmd {
         GenCommand::Firewall {
             dialect,
+            facts,
             profile,
             zone,
             no_ssh,
@@ -624,19 +646,45 @@ fn generate(cmd: GenCommand, out: &mut dyn Write) -> io::Result<u8> {
                 zone,
                 keep_ssh: !no_ssh,
             };
-            (
-                crate::fix::generate::firewall(dialect, &ms, &names, &opts),
-                format!("firewall.{}", dialect.parts().1),
-            )
+            let hosts = match crate::fleet::load(&facts) {
+                Ok(h) => h,
+                Err(e) => return fail(&e),
+            };
+            if hosts.is_empty() {
+                // clap requires --dialect when no --facts is given.
+                let dialect = dialect.unwrap_or(FirewallDialect::Nft);
+                let name = format!("firewall.{}", dialect.parts().1);
+                return match crate::fix::generate::firewall(dialect, &ms, &names, None, &opts) {
+                    Ok(text) => emit(out, output.as_deref(), &name, &text),
+                    Err(e) => fail(&e),
+                };
+            }
+            if hosts.len() > 1 && output.is_none() {
+                return fail(&format!(
+                    "{} hosts need one file each: give -o DIR to write DIR/HOST.EXT",
+                    hosts.len()
+                ));
+            }
+            for host in &hosts {
+                let d = dialect.unwrap_or_else(|| FirewallDialect::for_host(&host.facts));
+                let text =
+                    match crate::fix::generate::firewall(d, &ms, &names, Some(&host.name), &opts) {
+                        Ok(t) => t,
+                        Err(e) => return fail(&e),
+                    };
+                let name = if output.is_some() {
+                    format!("{}.{}", host.name, d.parts().1)
+                } else {
+                    format!("firewall.{}", d.parts().1)
+                };
+                emit(out, output.as_deref(), &name, &text)?;
+            }
+            Ok(0)
         }
-        GenCommand::K8s { .. } => (
-            crate::fix::generate::k8s(&ms, &names),
-            "k8s.yaml".to_owned(),
-        ),
-    };
-    match result {
-        Ok(text) => emit(out, output.as_deref(), &name, &text),
-        Err(e) => fail(&e),
+        GenCommand::K8s { .. } => match crate::fix::generate::k8s(&ms, &names) {
+            Ok(text) => emit(out, output.as_deref(), "k8s.yaml", &text),
+            Err(e) => fail(&e),
+        },
     }
 }
 
@@ -649,6 +697,15 @@ fn fail(e: &dyn std::fmt::Display) -> io::Result<u8> {
 fn facts_command(args: FactsArgs, out: &mut dyn Write) -> io::Result<u8> {
     use crate::facts::parse::{ImportKind, import};
     use crate::facts::{Facts, FactsError};
+    if let Some(h) = args
+        .host
+        .as_deref()
+        .filter(|h| !crate::fleet::valid_name(h))
+    {
+        return fail(&format!(
+            "--host {h:?}: a host name may only use letters, digits, `.`, `-` and `_`, and must not start with `.`"
+        ));
+    }
     if let Some(ScriptKind::Powershell) = args.script {
         out.write_all(crate::facts::POWERSHELL_COLLECTOR.as_bytes())?;
         return Ok(0);
@@ -703,8 +760,8 @@ fn facts_command(args: FactsArgs, out: &mut dyn Write) -> io::Result<u8> {
         Ok(f) => f,
         Err(e) => return fail(&e),
     };
-    if args.host.is_some() {
-        facts.host = args.host;
+    if let Some(h) = args.host {
+        facts.host = Some(h);
     }
     let json = serde_json::to_string_pretty(&facts).map_err(io::Error::other)? + "\n";
     match args.output {
@@ -888,7 +945,7 @@ fn diagnose(args: DiagnoseArgs, out: &mut dyn Write) -> io::Result<u8> {
 }
 
 fn suggest(args: SuggestArgs, out: &mut dyn Write) -> io::Result<u8> {
-    let (mut manifests, facts) = match load_inputs(&args.inputs) {
+    let (mut manifests, hosts) = match load_inputs(&args.inputs) {
         Ok(x) => x,
         Err(code) => return Ok(code),
     };
@@ -944,7 +1001,7 @@ fn suggest(args: SuggestArgs, out: &mut dyn Write) -> io::Result<u8> {
     let found = crate::advise::lowest_passing(
         &manifest,
         &lp.policy,
-        facts.as_ref(),
+        &hosts.iter().map(|h| &h.facts).collect::<Vec<_>>(),
         range,
         protocol,
         args.team.as_deref(),

@@ -56,6 +56,10 @@ pub struct Finding {
     pub message: String,
     /// Manifest path of the primary place.
     pub path: String,
+    /// The host whose facts the finding comes from; `None` for a finding of the manifest alone, which
+    /// holds on every host and is reported once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
     /// A short label for the underline at `path`.
     #[serde(skip)]
     pub label: String,
@@ -82,6 +86,7 @@ impl Finding {
             severity: meta.severity,
             message: message.into(),
             path: path.into(),
+            host: None,
             label: String::new(),
             related: Vec::new(),
             help: None,
@@ -137,6 +142,9 @@ pub struct Skipped {
     pub rule: String,
     /// Why it did not run, and how to make it run.
     pub reason: String,
+    /// The host it could not run for (its facts lack what the rule reads); `None` for the whole run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 /// What the rules push into.
@@ -161,6 +169,7 @@ impl Findings {
         self.skipped.push(Skipped {
             rule: rule.to_owned(),
             reason: reason.into(),
+            host: None,
         });
     }
 }

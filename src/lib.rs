@@ -12,6 +12,7 @@ pub mod diagnose;
 pub mod facts;
 pub mod finding;
 pub mod fix;
+pub mod fleet;
 pub mod fuzzing;
 pub mod manifest;
 pub mod policy;

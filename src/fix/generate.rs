@@ -40,6 +40,39 @@ impl FirewallDialect {
     }
 }
 
+impl FirewallDialect {
+    /// The dialect that fits a host, from its facts: PowerShell on Windows; on Linux the active manager
+    /// (firewalld, ufw), else iptables when only legacy iptables holds rules, else nftables.
+    pub fn for_host(facts: &crate::facts::Facts) -> FirewallDialect {
+        let fw = facts.firewall.as_ref().map(|f| &f.value);
+        let windows = facts.os.as_deref() == Some("windows")
+            || fw.is_some_and(|f| f.windows_rules.is_some() || f.windows_profiles.is_some());
+        if windows {
+            return FirewallDialect::Powershell;
+        }
+        match fw.and_then(|f| f.manager.as_deref()) {
+            Some("firewalld") => FirewallDialect::Firewalld,
+            Some("ufw") => FirewallDialect::Ufw,
+            _ => {
+                let legacy_only = fw.is_some_and(|f| {
+                    f.iptables_variant.as_deref() == Some("legacy")
+                        && f.iptables_v4
+                            .as_deref()
+                            .is_some_and(|t| t.contains("\n-A "))
+                        && f.nftables
+                            .as_ref()
+                            .is_none_or(|n| !n.to_string().contains("\"table\""))
+                });
+                if legacy_only {
+                    FirewallDialect::Iptables
+                } else {
+                    FirewallDialect::Nft
+                }
+            }
+        }
+    }
+}
+
 /// Options of `gen`.
 #[derive(Clone, Debug)]
 pub struct GenOptions {
@@ -144,9 +177,13 @@ pub fn firewall(
     dialect: FirewallDialect,
     manifests: &[&Manifest],
     names: &[&str],
+    host: Option<&str>,
     opts: &GenOptions,
 ) -> Result<String, String> {
-    let title = names.join(", ");
+    let title = match host {
+        Some(h) => format!("{} on host {h}", names.join(", ")),
+        None => names.join(", "),
+    };
     let cx = GenContext {
         title: &title,
         version: env!("CARGO_PKG_VERSION"),

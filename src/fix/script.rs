@@ -6,6 +6,7 @@ use super::render::{has_template, render};
 use super::{Fix, quote};
 use crate::check::Outcome;
 use crate::facts::Facts;
+use crate::fleet::Host;
 
 /// The languages `fix` writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -89,11 +90,16 @@ struct Item<'a> {
 
 /// Renders the fixes of every finding in `outcomes` as one script. Each fix is preceded by a comment that
 /// names the finding it fixes; fixes that need a person's choice are printed as comments.
+///
+/// With a `host`, the script is that host's: the manifest's own findings and the host's findings, with
+/// the host's facts choosing the tools (findings of other hosts are left out).
 pub fn fix_script(
     dialect: Dialect,
     outcomes: &[Outcome],
-    facts: Option<&Facts>,
+    host: Option<&Host>,
 ) -> Result<String, String> {
+    let facts: Option<&Facts> = host.map(|h| &h.facts);
+    let host_name = host.map(|h| h.name.as_str());
     let (dir, c, _) = dialect.parts();
     let cmd = dialect == Dialect::Netsh;
     let files: Vec<&str> = outcomes
@@ -103,7 +109,10 @@ pub fn fix_script(
             Outcome::Failed(_) => None,
         })
         .collect();
-    let title = format!("fixes for {}", files.join(", "));
+    let title = match host_name {
+        Some(h) => format!("fixes for {} on host {h}", files.join(", ")),
+        None => format!("fixes for {}", files.join(", ")),
+    };
     let mut out = render(
         &format!("{dir}/header.j2"),
         &Header {
@@ -117,7 +126,7 @@ pub fn fix_script(
             continue;
         };
         for f in &checked.findings {
-            if f.fixes.is_empty() {
+            if f.fixes.is_empty() || (f.host.is_some() && f.host.as_deref() != host_name) {
                 continue;
             }
             let (line, column, _, _) = crate::report::json::place(&checked.doc, &f.path);

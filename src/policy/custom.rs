@@ -41,6 +41,9 @@ pub struct CustomRule {
     pub message_src: String,
     when: Option<Expression<'static, 'static>>,
     assert: Expression<'static, 'static>,
+    /// Whether `when`, `assert` or `message` reads `facts`: such a rule runs once per host of a fleet,
+    /// the others once per manifest.
+    pub uses_facts: bool,
     /// Where it was written.
     pub origin: Origin,
 }
@@ -86,10 +89,15 @@ impl CustomRule {
         };
         let when_expr = when.map(|w| compile("when", w)).transpose()?;
         let assert_expr = compile("assert", assert)?;
-        env().template_from_str(message).map_err(|e| ExprError {
+        let template = env().template_from_str(message).map_err(|e| ExprError {
             field: "message",
             message: describe(&e),
         })?;
+        let uses_facts = when_expr
+            .iter()
+            .chain([&assert_expr])
+            .any(|e| e.undeclared_variables(false).contains("facts"))
+            || template.undeclared_variables(false).contains("facts");
         Ok(CustomRule {
             id: id.to_owned(),
             summary: summary.to_owned(),
@@ -100,6 +108,7 @@ impl CustomRule {
             message_src: message.to_owned(),
             when: when_expr,
             assert: assert_expr,
+            uses_facts,
             origin,
         })
     }
@@ -186,6 +195,21 @@ mod tests {
         assert_eq!(r.check(&v(cx.clone())).unwrap(), None);
         let cx = serde_json::json!({"service": {"team": "billing"}, "port": {"number": 8080}});
         assert_eq!(r.check(&v(cx.clone())).unwrap(), None);
+    }
+
+    #[test]
+    fn knows_whether_it_reads_facts() {
+        assert!(!rule(None, "port.number > 1024").unwrap().uses_facts);
+        assert!(
+            rule(None, "facts is none or port.number > 1")
+                .unwrap()
+                .uses_facts
+        );
+        assert!(
+            rule(Some("facts.os == 'linux'"), "true")
+                .unwrap()
+                .uses_facts
+        );
     }
 
     #[test]

@@ -373,6 +373,7 @@ impl Loader {
                 path: w.path.split('.').map(str::to_owned).collect(),
                 reason: w.reason.clone(),
                 expires,
+                hosts: w.hosts.clone(),
                 origin: Origin {
                     doc: doc_index,
                     path,

@@ -48,6 +48,8 @@ pub struct Waiver {
     pub reason: String,
     /// When it stops applying.
     pub expires: Option<Date>,
+    /// Host name patterns it is limited to (empty: not limited).
+    pub hosts: Vec<String>,
     /// Where it was written.
     pub origin: Origin,
 }
@@ -63,10 +65,38 @@ impl Waiver {
             && self.path.iter().zip(&segs).all(|(p, s)| p == "*" || p == s)
     }
 
+    /// Whether the waiver covers findings of `host` (`None`: a finding of the manifest alone).
+    pub fn covers_host(&self, host: Option<&str>) -> bool {
+        if self.hosts.is_empty() {
+            return true;
+        }
+        host.is_some_and(|h| self.hosts.iter().any(|p| glob(p, h)))
+    }
+
     /// Whether it has expired on `today`.
     pub fn expired(&self, today: Date) -> bool {
         self.expires.is_some_and(|e| e < today)
     }
+}
+
+/// Whether `name` matches `pattern`, where `*` matches any run of characters (none included).
+fn glob(pattern: &str, name: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or("");
+    let Some(mut rest) = name.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
+    for p in middle {
+        match rest.find(p) {
+            Some(i) => rest = &rest[i + p.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
 }
 
 /// The effective policy.
@@ -176,6 +206,7 @@ pub fn expired_waivers(lp: &LoadedPolicy, today: Date) -> Vec<crate::check::Outc
             None => out.push(crate::check::Checked {
                 doc: doc.clone(),
                 findings: vec![f],
+                hosts: Vec::new(),
                 skipped: Vec::new(),
                 waived: Vec::new(),
                 errors: Vec::new(),
@@ -197,6 +228,7 @@ mod tests {
             path: path.split('.').map(str::to_owned).collect(),
             reason: "r".into(),
             expires: None,
+            hosts: Vec::new(),
             origin: Origin {
                 doc: 0,
                 path: "waivers.0".into(),
@@ -215,5 +247,17 @@ mod tests {
         let w = waiver("services.*.ports.metrics");
         assert!(w.covers("ephemeral-range", "services.a.ports.metrics.port"));
         assert!(!w.covers("ephemeral-range", "services.a.ports.http.port"));
+    }
+
+    #[test]
+    fn waiver_hosts_match_names_and_patterns() {
+        let mut w = waiver("services");
+        assert!(w.covers_host(None) && w.covers_host(Some("web-01")));
+        w.hosts = vec!["web-*".into(), "db-01".into(), "*-canary-*".into()];
+        assert!(w.covers_host(Some("web-01")) && w.covers_host(Some("web-")));
+        assert!(w.covers_host(Some("db-01")) && !w.covers_host(Some("db-011")));
+        assert!(w.covers_host(Some("eu-canary-3")));
+        assert!(!w.covers_host(Some("app-01")) && !w.covers_host(None));
+        assert!(glob("a*b*a", "abba") && !glob("a*b*a", "ab") && glob("*", ""));
     }
 }

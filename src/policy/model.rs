@@ -97,6 +97,11 @@ pub struct WaiverSpec {
     #[serde(default)]
     #[schemars(regex(pattern = r"^\d{4}-\d{2}-\d{2}$"))]
     pub expires: Option<String>,
+    /// The hosts it covers, as names or patterns where `*` matches any run of characters
+    /// (`[web-*, db-01]`). When given, only findings of those hosts are waived; when absent, the waiver
+    /// covers every host and the manifest's own findings.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<String>,
 }
 
 /// A custom rule.

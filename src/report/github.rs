@@ -39,7 +39,10 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome]) -> io::Result<()> {
                 let file = escape_property(&super::sarif::uri(&c.doc.name));
                 for f in &c.findings {
                     let (line, col, end_line, end_col) = place(&c.doc, &f.path);
-                    let message = super::with_help(&f.message, f.help.as_deref());
+                    let message = super::with_help(
+                        &super::on_host(&f.message, f.host.as_deref()),
+                        f.help.as_deref(),
+                    );
                     writeln!(
                         out,
                         "::{} file={file},line={line},col={col},endLine={end_line},endColumn={end_col},title={}::{}",

@@ -10,8 +10,8 @@ use miette::{
     Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode,
 };
 
-use crate::check::Outcome;
-use crate::finding::{Finding, Severity, Summary};
+use crate::check::{Checked, Outcome};
+use crate::finding::{Finding, Severity, Skipped, Summary};
 use crate::manifest::{Document, LoadError, Problem};
 
 use super::plain::{self, Label};
@@ -250,47 +250,91 @@ fn render_problem(
     )
 }
 
+/// One line per reason: "FILE: skipped port-occupied, time-wait: no host facts: …".
+fn write_skipped(
+    out: &mut dyn Write,
+    file: &str,
+    host: Option<&str>,
+    skipped: &[&Skipped],
+) -> io::Result<()> {
+    let mut by_reason: Vec<(&str, Vec<&str>)> = Vec::new();
+    for s in skipped {
+        match by_reason.iter_mut().find(|(r, _)| *r == s.reason) {
+            Some((_, rules)) => rules.push(&s.rule),
+            None => by_reason.push((&s.reason, vec![&s.rule])),
+        }
+    }
+    let on = host.map(|h| format!(" on host {h},")).unwrap_or_default();
+    for (reason, rules) in by_reason {
+        writeln!(out, "{file}:{on} skipped {}: {reason}", rules.join(", "))?;
+    }
+    Ok(())
+}
+
+/// A checked file: the manifest's own findings, then each host's under a `== host NAME ==` heading,
+/// then the summary: one line for the file and, with hosts, one line per host.
+fn write_checked(out: &mut dyn Write, c: &Checked, style: Style) -> io::Result<()> {
+    let source = named(&c.doc);
+    let (own, hosts) = super::by_host(c);
+    for f in &own.findings {
+        write!(out, "{}", render_finding(style, f, &c.doc, &source))?;
+        writeln!(out)?;
+    }
+    write_skipped(out, &c.doc.name, None, &own.skipped)?;
+    for e in &c.errors {
+        writeln!(out, "error: {}: {e}", c.doc.name)?;
+    }
+    for (h, part) in c.hosts.iter().zip(&hosts) {
+        if part.findings.is_empty() && part.skipped.is_empty() {
+            continue;
+        }
+        writeln!(out, "== host {} (facts: {}) ==", h.name, h.source)?;
+        for f in &part.findings {
+            write!(out, "{}", render_finding(style, f, &c.doc, &source))?;
+            writeln!(out)?;
+        }
+        write_skipped(out, &c.doc.name, Some(&h.name), &part.skipped)?;
+    }
+    let waived = if c.waived.is_empty() {
+        String::new()
+    } else {
+        format!(", {} waived", c.waived.len())
+    };
+    writeln!(
+        out,
+        "{}: {}{waived}",
+        c.doc.name,
+        summary_text(Summary::of(&c.findings))
+    )?;
+    if c.hosts.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "  the manifest itself: {}",
+        summary_text(Summary::of(own.findings.iter().copied()))
+    )?;
+    for (h, part) in c.hosts.iter().zip(&hosts) {
+        let skipped = if part.skipped.is_empty() {
+            String::new()
+        } else {
+            format!(", {} skipped", plural(part.skipped.len(), "rule"))
+        };
+        writeln!(
+            out,
+            "  host {}: {}{skipped}",
+            h.name,
+            summary_text(Summary::of(part.findings.iter().copied()))
+        )?;
+    }
+    Ok(())
+}
+
 /// Writes the human report of `outcomes`.
 pub fn write(out: &mut dyn Write, outcomes: &[Outcome], style: Style) -> io::Result<()> {
     for o in outcomes {
         match o {
-            Outcome::Checked(c) => {
-                let source = named(&c.doc);
-                for f in &c.findings {
-                    write!(out, "{}", render_finding(style, f, &c.doc, &source))?;
-                    writeln!(out)?;
-                }
-                // One line per reason: "skipped port-occupied, time-wait: no host facts: …".
-                let mut by_reason: Vec<(&str, Vec<&str>)> = Vec::new();
-                for s in &c.skipped {
-                    match by_reason.iter_mut().find(|(r, _)| *r == s.reason) {
-                        Some((_, rules)) => rules.push(&s.rule),
-                        None => by_reason.push((&s.reason, vec![&s.rule])),
-                    }
-                }
-                for (reason, rules) in by_reason {
-                    writeln!(
-                        out,
-                        "{}: skipped {}: {reason}",
-                        c.doc.name,
-                        rules.join(", ")
-                    )?;
-                }
-                for e in &c.errors {
-                    writeln!(out, "error: {}: {e}", c.doc.name)?;
-                }
-                let waived = if c.waived.is_empty() {
-                    String::new()
-                } else {
-                    format!(", {} waived", c.waived.len())
-                };
-                writeln!(
-                    out,
-                    "{}: {}{waived}",
-                    c.doc.name,
-                    summary_text(Summary::of(&c.findings))
-                )?;
-            }
+            Outcome::Checked(c) => write_checked(out, c, style)?,
             Outcome::Failed(LoadError::Invalid {
                 kind,
                 doc,

@@ -2,10 +2,13 @@
 //!
 //! ```json
 //! {"version":1,"findings":[{"rule","severity","message","file","path","line","column","related":[…],
-//!   "help","fixes":[…],"evidence":{…}}],"skipped":[{"rule","reason"}],"errors":[…],"summary":{…}}
+//!   "help","fixes":[…],"evidence":{…},"host"}],"skipped":[{"rule","reason","host"}],"waived":[…],
+//!   "errors":[…],"hosts":[{"name","source","findings","skipped"}],"summary":{…}}
 //! ```
 //! `line` and `column` are 1-based and point at the value itself. `errors` lists every problem of files
-//! that could not be checked (exit code 2).
+//! that could not be checked (exit code 2). `host` is present on findings that come from a host's facts
+//! and absent on findings of the manifest alone, which hold on every host. `hosts` lists the hosts
+//! checked (empty without facts) with the number of their own findings and skipped rules.
 
 use std::collections::BTreeSet;
 use std::io::{self, Write};
@@ -27,7 +30,16 @@ struct Report<'a> {
     skipped: Vec<&'a Skipped>,
     waived: Vec<JsonWaived<'a>>,
     errors: Vec<JsonError>,
+    hosts: Vec<JsonHost<'a>>,
     summary: Summary,
+}
+
+#[derive(Serialize)]
+struct JsonHost<'a> {
+    name: &'a str,
+    source: &'a str,
+    findings: usize,
+    skipped: usize,
 }
 
 #[derive(Serialize)]
@@ -46,6 +58,8 @@ struct JsonFinding<'a> {
     fixes: &'a [Fix],
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     evidence: &'a std::collections::BTreeMap<String, serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    host: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -58,6 +72,8 @@ struct JsonWaived<'a> {
     column: usize,
     reason: &'a str,
     expires: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    host: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -110,6 +126,30 @@ fn errors_of(e: &LoadError) -> Vec<JsonError> {
     }
 }
 
+/// The hosts checked, with their own findings and skipped rules counted over every file.
+fn hosts(outcomes: &[Outcome]) -> Vec<JsonHost<'_>> {
+    let mut hosts: Vec<JsonHost<'_>> = Vec::new();
+    for o in outcomes {
+        let Outcome::Checked(c) = o else { continue };
+        for (i, h) in c.hosts.iter().enumerate() {
+            if hosts.len() <= i {
+                hosts.push(JsonHost {
+                    name: &h.name,
+                    source: &h.source,
+                    findings: 0,
+                    skipped: 0,
+                });
+            }
+        }
+        let counts = super::host_counts(c);
+        for (h, (findings, skipped)) in hosts.iter_mut().zip(counts) {
+            h.findings += findings;
+            h.skipped += skipped;
+        }
+    }
+    hosts
+}
+
 /// Writes the JSON report of `outcomes`.
 pub fn write(out: &mut dyn Write, outcomes: &[Outcome]) -> io::Result<()> {
     let mut findings = Vec::new();
@@ -130,6 +170,7 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome]) -> io::Result<()> {
                         column,
                         reason: &w.reason,
                         expires: w.expires.as_deref(),
+                        host: w.finding.host.as_deref(),
                     });
                 }
                 errors.extend(c.errors.iter().map(|e| JsonError {
@@ -168,6 +209,7 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome]) -> io::Result<()> {
                         help: f.help.as_deref(),
                         fixes: &f.fixes,
                         evidence: &f.evidence,
+                        host: f.host.as_deref(),
                     });
                 }
                 skipped.extend(c.skipped.iter());
@@ -181,6 +223,7 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome]) -> io::Result<()> {
         skipped: skipped.into_iter().collect(),
         waived,
         errors,
+        hosts: hosts(outcomes),
         summary: crate::check::summary(outcomes),
     };
     serde_json::to_writer_pretty(&mut *out, &report)?;

@@ -43,6 +43,111 @@ fn place_of(path: &str) -> String {
     }
 }
 
+/// One `<testsuite>`: a test case per rule and place.
+struct Suite<'a> {
+    /// The suite's name (and the test cases' class name).
+    name: &'a str,
+    /// The rules it covers.
+    rule_ids: &'a [&'a str],
+    /// The findings and skipped rules it reports.
+    part: &'a super::HostPart<'a>,
+    /// Custom rules that failed.
+    errors: &'a [String],
+}
+
+impl Suite<'_> {
+    fn write(
+        &self,
+        out: &mut dyn Write,
+        c: &crate::check::Checked,
+        places: &BTreeSet<String>,
+        fail_on: Option<Severity>,
+    ) -> io::Result<()> {
+        let mut places = places.clone();
+        places.extend(self.part.findings.iter().map(|f| place_of(&f.path)));
+        let mut cases = Vec::new();
+        let (mut failures, mut skipped) = (0, 0);
+        for &rule in self.rule_ids {
+            let skip = self.part.skipped.iter().find(|s| s.rule == rule);
+            for spot in &places {
+                let name = format!("{rule}: {spot}");
+                let here: Vec<_> = self
+                    .part
+                    .findings
+                    .iter()
+                    .filter(|f| f.rule == rule && place_of(&f.path) == *spot)
+                    .collect();
+                let mut case = format!(
+                    r#"    <testcase classname="{}" name="{}">"#,
+                    escape(self.name),
+                    escape(&name)
+                );
+                let failing: Vec<_> = here
+                    .iter()
+                    .filter(|f| fail_on.is_some_and(|l| f.severity >= l))
+                    .collect();
+                if !failing.is_empty() {
+                    failures += 1;
+                    for f in &failing {
+                        let (line, col, _, _) = place(&c.doc, &f.path);
+                        case.push_str(&format!(
+                            "\n      <failure type=\"{}\" message=\"{}\">{}:{line}:{col}: {}{}</failure>",
+                            f.severity,
+                            escape(&f.message),
+                            escape(&c.doc.name),
+                            escape(&f.message),
+                            f.help
+                                .as_ref()
+                                .map(|h| format!("\nhelp: {}", escape(h)))
+                                .unwrap_or_default()
+                        ));
+                    }
+                } else if here.is_empty() && skip.is_some() {
+                    skipped += 1;
+                    case.push_str(&format!(
+                        "\n      <skipped message=\"{}\"/>",
+                        escape(&skip.map(|s| s.reason.clone()).unwrap_or_default())
+                    ));
+                } else if !here.is_empty() {
+                    let text: Vec<String> = here
+                        .iter()
+                        .map(|f| format!("{}: {}", f.severity, f.message))
+                        .collect();
+                    case.push_str(&format!(
+                        "\n      <system-out>{}</system-out>",
+                        escape(&text.join("\n"))
+                    ));
+                } else {
+                    case.push_str("</testcase>");
+                    cases.push(case);
+                    continue;
+                }
+                case.push_str("\n    </testcase>");
+                cases.push(case);
+            }
+        }
+        writeln!(
+            out,
+            r#"  <testsuite name="{}" tests="{}" failures="{failures}" errors="{}" skipped="{skipped}">"#,
+            escape(self.name),
+            cases.len(),
+            self.errors.len()
+        )?;
+        for case in cases {
+            writeln!(out, "{case}")?;
+        }
+        for e in self.errors {
+            writeln!(
+                out,
+                r#"    <testcase classname="{}" name="custom rules"><error message="{}"/></testcase>"#,
+                escape(self.name),
+                escape(e)
+            )?;
+        }
+        writeln!(out, "  </testsuite>")
+    }
+}
+
 /// Writes the JUnit report.
 pub fn write(
     out: &mut dyn Write,
@@ -52,10 +157,11 @@ pub fn write(
 ) -> io::Result<()> {
     // Rules that check manifests: the catalog without the policy-level `waiver-expired`, which is
     // reported on the policy file, and without rules the policy turns off.
-    let rule_ids: Vec<String> = crate::rules::catalog(policy)
+    // Every rule that runs, and whether it reads host facts.
+    let rules: Vec<(String, bool)> = crate::rules::catalog(policy)
         .into_iter()
-        .map(|r| r.id().to_owned())
-        .filter(|id| {
+        .map(|r| (r.id().to_owned(), r.reads_facts()))
+        .filter(|(id, _)| {
             id != crate::policy::WAIVER_EXPIRED.id
                 && policy.setting(id) != Some(crate::policy::RuleSetting::Off)
         })
@@ -65,90 +171,53 @@ pub fn write(
     for o in outcomes {
         match o {
             Outcome::Checked(c) => {
-                let mut places: BTreeSet<String> = c
+                let places: BTreeSet<String> = c
                     .doc
                     .map
                     .paths_below("services")
                     .into_iter()
                     .filter(|p| p.split('.').count() == 4 && p.split('.').nth(2) == Some("ports"))
                     .collect();
-                places.extend(c.findings.iter().map(|f| place_of(&f.path)));
-                let mut cases = Vec::new();
-                let (mut failures, mut skipped) = (0, 0);
-                for rule in &rule_ids {
-                    let skip = c.skipped.iter().find(|s| &s.rule == rule);
-                    for spot in &places {
-                        let name = format!("{rule}: {spot}");
-                        let here: Vec<_> = c
-                            .findings
-                            .iter()
-                            .filter(|f| &f.rule == rule && place_of(&f.path) == *spot)
-                            .collect();
-                        let mut case = format!(
-                            r#"    <testcase classname="{}" name="{}">"#,
-                            escape(&c.doc.name),
-                            escape(&name)
-                        );
-                        let failing: Vec<_> = here
-                            .iter()
-                            .filter(|f| fail_on.is_some_and(|l| f.severity >= l))
-                            .collect();
-                        if !failing.is_empty() {
-                            failures += 1;
-                            for f in &failing {
-                                let (line, col, _, _) = place(&c.doc, &f.path);
-                                case.push_str(&format!(
-                                    "\n      <failure type=\"{}\" message=\"{}\">{}:{line}:{col}: {}{}</failure>",
-                                    f.severity,
-                                    escape(&f.message),
-                                    escape(&c.doc.name),
-                                    escape(&f.message),
-                                    f.help.as_ref().map(|h| format!("\nhelp: {}", escape(h))).unwrap_or_default()
-                                ));
-                            }
-                        } else if here.is_empty() && skip.is_some() {
-                            skipped += 1;
-                            case.push_str(&format!(
-                                "\n      <skipped message=\"{}\"/>",
-                                escape(&skip.map(|s| s.reason.clone()).unwrap_or_default())
-                            ));
-                        } else if !here.is_empty() {
-                            let text: Vec<String> = here
-                                .iter()
-                                .map(|f| format!("{}: {}", f.severity, f.message))
-                                .collect();
-                            case.push_str(&format!(
-                                "\n      <system-out>{}</system-out>",
-                                escape(&text.join("\n"))
-                            ));
-                        } else {
-                            case.push_str("</testcase>");
-                            cases.push(case);
-                            continue;
-                        }
-                        case.push_str("\n    </testcase>");
-                        cases.push(case);
-                    }
+                let (own, hosts) = super::by_host(c);
+                if c.hosts.is_empty() {
+                    let ids: Vec<&str> = rules.iter().map(|(id, _)| id.as_str()).collect();
+                    let suite = Suite {
+                        name: &c.doc.name,
+                        rule_ids: &ids,
+                        part: &own,
+                        errors: &c.errors,
+                    };
+                    suite.write(out, c, &places, fail_on)?;
+                    continue;
                 }
-                writeln!(
-                    out,
-                    r#"  <testsuite name="{}" tests="{}" failures="{failures}" errors="{}" skipped="{skipped}">"#,
-                    escape(&c.doc.name),
-                    cases.len(),
-                    c.errors.len()
-                )?;
-                for case in cases {
-                    writeln!(out, "{case}")?;
+                // The manifest's own rules (and host rules whose finding holds on every host), then one
+                // suite per host with the rules that read its facts.
+                let ids: Vec<&str> = rules
+                    .iter()
+                    .filter(|(id, facts)| !facts || own.findings.iter().any(|f| &f.rule == id))
+                    .map(|(id, _)| id.as_str())
+                    .collect();
+                let suite = Suite {
+                    name: &c.doc.name,
+                    rule_ids: &ids,
+                    part: &own,
+                    errors: &c.errors,
+                };
+                suite.write(out, c, &places, fail_on)?;
+                let ids: Vec<&str> = rules
+                    .iter()
+                    .filter(|(_, facts)| *facts)
+                    .map(|(id, _)| id.as_str())
+                    .collect();
+                for (h, part) in c.hosts.iter().zip(&hosts) {
+                    let suite = Suite {
+                        name: &format!("{} on host {}", c.doc.name, h.name),
+                        rule_ids: &ids,
+                        part,
+                        errors: &[],
+                    };
+                    suite.write(out, c, &places, fail_on)?;
                 }
-                for e in &c.errors {
-                    writeln!(
-                        out,
-                        r#"    <testcase classname="{}" name="custom rules"><error message="{}"/></testcase>"#,
-                        escape(&c.doc.name),
-                        escape(e)
-                    )?;
-                }
-                writeln!(out, "  </testsuite>")?;
             }
             Outcome::Failed(e) => {
                 let name = match e {

@@ -29,3 +29,56 @@ pub fn with_help(message: &str, help: Option<&str>) -> String {
         None => message.to_owned(),
     }
 }
+
+/// One host's part of a checked file: its own findings and skipped rules, in report order.
+#[derive(Debug, Default)]
+pub struct HostPart<'a> {
+    /// Findings from the host's facts.
+    pub findings: Vec<&'a crate::finding::Finding>,
+    /// Rules that could not run for the host.
+    pub skipped: Vec<&'a crate::finding::Skipped>,
+}
+
+/// Splits a checked file by host: the manifest's own part first (findings without a host), then one
+/// part per host of `c.hosts`, in that order.
+pub fn by_host(c: &crate::check::Checked) -> (HostPart<'_>, Vec<HostPart<'_>>) {
+    let index: std::collections::HashMap<&str, usize> = c
+        .hosts
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (h.name.as_str(), i))
+        .collect();
+    let mut own = HostPart::default();
+    let mut parts: Vec<HostPart<'_>> = c.hosts.iter().map(|_| HostPart::default()).collect();
+    for f in &c.findings {
+        match f.host.as_deref().and_then(|h| index.get(h)) {
+            Some(&i) => parts[i].findings.push(f),
+            None => own.findings.push(f),
+        }
+    }
+    for s in &c.skipped {
+        match s.host.as_deref().and_then(|h| index.get(h)) {
+            Some(&i) => parts[i].skipped.push(s),
+            None => own.skipped.push(s),
+        }
+    }
+    (own, parts)
+}
+
+/// Each host's number of own findings and skipped rules in `c`, in the order of `c.hosts`.
+pub fn host_counts(c: &crate::check::Checked) -> Vec<(usize, usize)> {
+    by_host(c)
+        .1
+        .iter()
+        .map(|p| (p.findings.len(), p.skipped.len()))
+        .collect()
+}
+
+/// `message` prefixed with the host it holds on (`[host web-01] …`), for formats with one text per
+/// finding.
+pub fn on_host(message: &str, host: Option<&str>) -> String {
+    match host {
+        Some(h) => format!("[host {h}] {message}"),
+        None => message.to_owned(),
+    }
+}

@@ -3,7 +3,8 @@
 //! The tool driver lists every rule (built-in, `waiver-expired` and the policy's custom rules) with short
 //! and full descriptions and help from the same metadata as `preflight explain`; each result carries its
 //! rule, level, message, the region of the YAML value (start and end), related locations and a partial
-//! fingerprint. Files that could not be checked appear as tool execution notifications, and the
+//! fingerprint. A finding of a host names the host in its message (`[host web-01] …`), in
+//! `properties.host` and in its fingerprint. Files that could not be checked appear as tool execution notifications, and the
 //! invocation's `executionSuccessful` is false for them.
 
 use std::io::{self, Write};
@@ -65,6 +66,14 @@ fn rules(policy: &Policy) -> Vec<(String, Severity, String, String, String)> {
         .collect()
 }
 
+/// What identifies a result across runs: rule, file, path and, for a host's finding, the host (findings
+/// without one keep the fingerprint they had before hosts existed).
+fn fingerprint_parts<'a>(f: &'a crate::finding::Finding, file: &'a str) -> Vec<&'a str> {
+    let mut parts = vec![f.rule.as_str(), file, f.path.as_str()];
+    parts.extend(f.host.as_deref());
+    parts
+}
+
 fn fingerprint(parts: &[&str]) -> String {
     // FNV-1a: stable across runs and platforms, enough to tell results apart.
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -106,13 +115,16 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome], policy: &Policy) -> io::
                             loc
                         })
                         .collect();
-                    let message = super::with_help(&f.message, f.help.as_deref());
+                    let message = super::with_help(
+                        &super::on_host(&f.message, f.host.as_deref()),
+                        f.help.as_deref(),
+                    );
                     let mut result = json!({
                         "ruleId": f.rule,
                         "level": level(f.severity),
                         "message": { "text": message },
                         "locations": [location(line, column, end_line, end_column)],
-                        "partialFingerprints": { "preflight/v1": fingerprint(&[&f.rule, &c.doc.name, &f.path]) },
+                        "partialFingerprints": { "preflight/v1": fingerprint(&fingerprint_parts(f, &c.doc.name)) },
                         "properties": { "path": f.path },
                     });
                     if let Some(i) = rule_index(&f.rule) {
@@ -123,6 +135,9 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome], policy: &Policy) -> io::
                     }
                     if !f.evidence.is_empty() {
                         result["properties"]["evidence"] = json!(f.evidence);
+                    }
+                    if let Some(h) = &f.host {
+                        result["properties"]["host"] = json!(h);
                     }
                     results.push(result);
                 }

@@ -101,6 +101,37 @@ pub struct RuleMeta {
     pub docs: &'static str,
 }
 
+impl RuleMeta {
+    /// Whether the rule reads host facts; such a rule runs once per host of a fleet.
+    pub fn reads_facts(&self) -> bool {
+        !self.facts.is_empty()
+    }
+}
+
+/// Which rules a run of [`evaluate_scope`] covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Every rule.
+    All,
+    /// Rules that read no host facts: the manifest alone decides them.
+    Static,
+    /// Rules that read host facts (built-in, and custom rules whose expressions name `facts`).
+    Host,
+    /// Built-in rules that read host facts, without custom rules.
+    HostBuiltIn,
+}
+
+impl Scope {
+    fn includes(self, reads_facts: bool, custom: bool) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Static => !reads_facts,
+            Scope::Host => reads_facts,
+            Scope::HostBuiltIn => reads_facts && !custom,
+        }
+    }
+}
+
 /// A rule: its metadata and its check.
 pub struct Rule {
     /// The metadata.
@@ -179,6 +210,14 @@ impl Listed<'_> {
         }
     }
 
+    /// Whether it reads host facts (and so runs once per host).
+    pub fn reads_facts(&self) -> bool {
+        match self {
+            Listed::BuiltIn(m) => m.reads_facts(),
+            Listed::Custom(c) => c.uses_facts,
+        }
+    }
+
     /// Its one-line summary.
     pub fn summary(&self) -> &str {
         match self {
@@ -209,8 +248,16 @@ pub fn find(id: &str) -> Option<&'static Rule> {
 /// Runs every rule the policy enables and returns what they found, with severities from the policy and
 /// a related label at the definition of every `${VAR}` that fed a reported value.
 pub fn evaluate(cx: &Context<'_>) -> Findings {
+    evaluate_scope(cx, Scope::All)
+}
+
+/// [`evaluate`] restricted to the rules of `scope`.
+pub fn evaluate_scope(cx: &Context<'_>, scope: Scope) -> Findings {
     let mut all = Findings::default();
     for rule in ALL {
+        if !scope.includes(rule.meta.reads_facts(), false) {
+            continue;
+        }
         let setting = cx.policy.setting(rule.meta.id);
         if setting == Some(RuleSetting::Off) {
             continue;
@@ -226,13 +273,88 @@ pub fn evaluate(cx: &Context<'_>) -> Findings {
         }
         all.skipped.extend(found.skipped);
     }
-    custom(cx, &mut all);
+    custom(cx, &mut all, scope);
     all
 }
 
-/// Runs the policy's custom rules on every port with a number.
-fn custom(cx: &Context<'_>, out: &mut Findings) {
-    if cx.policy.custom.is_empty() {
+/// Runs the rules for a fleet of hosts. Rules that read no facts run once; the others run once per host,
+/// in parallel, and their findings carry the host's name. A host rule's finding that does not depend on
+/// the host (the rule reports it, word for word, without any facts and on every host too, such as
+/// `overexposed` on a `local` port bound to a public address) is reported once, without a host, like a
+/// static finding. Without hosts this is [`evaluate`] without facts.
+pub fn evaluate_fleet(
+    manifest: &Manifest,
+    policy: &Policy,
+    hosts: &[crate::fleet::Host],
+) -> Findings {
+    use rayon::prelude::*;
+    if hosts.is_empty() {
+        return evaluate(&Context::new(manifest, policy, None));
+    }
+    let mut all = evaluate_scope(&Context::new(manifest, policy, None), Scope::Static);
+    let baseline = evaluate_scope(&Context::new(manifest, policy, None), Scope::HostBuiltIn);
+    let mut per_host: Vec<Findings> = hosts
+        .par_iter()
+        .map(|h| {
+            let mut found =
+                evaluate_scope(&Context::new(manifest, policy, Some(&h.facts)), Scope::Host);
+            for f in &mut found.items {
+                f.host = Some(h.name.clone());
+            }
+            for s in &mut found.skipped {
+                s.host = Some(h.name.clone());
+            }
+            for e in &mut found.errors {
+                *e = format!("host `{}`: {e}", h.name);
+            }
+            found
+        })
+        .collect();
+    // Findings of the baseline that every host reports identically hold regardless of the host.
+    let key = |f: &Finding| -> (String, String, String, Severity, Option<String>) {
+        (
+            f.rule.clone(),
+            f.path.clone(),
+            f.message.clone(),
+            f.severity,
+            f.help.clone(),
+        )
+    };
+    let mut common: HashSet<_> = baseline.items.iter().map(key).collect();
+    for found in &per_host {
+        if common.is_empty() {
+            break;
+        }
+        let here: HashSet<_> = found.items.iter().map(key).collect();
+        common.retain(|k| here.contains(k));
+    }
+    if !common.is_empty() {
+        for found in &mut per_host {
+            found.items.retain(|f| !common.contains(&key(f)));
+        }
+        all.items.extend(
+            baseline
+                .items
+                .into_iter()
+                .filter(|f| common.contains(&key(f))),
+        );
+    }
+    for found in per_host {
+        all.items.extend(found.items);
+        all.skipped.extend(found.skipped);
+        all.errors.extend(found.errors);
+    }
+    all
+}
+
+/// Runs the policy's custom rules of `scope` on every port with a number.
+fn custom(cx: &Context<'_>, out: &mut Findings, scope: Scope) {
+    if !cx
+        .policy
+        .custom
+        .iter()
+        .any(|r| scope.includes(r.uses_facts, true))
+    {
         return;
     }
     let m = cx.manifest;
@@ -254,6 +376,7 @@ fn custom(cx: &Context<'_>, out: &mut Findings) {
         .policy
         .custom
         .iter()
+        .filter(|r| scope.includes(r.uses_facts, true))
         .filter_map(|r| match cx.policy.setting(&r.id) {
             Some(RuleSetting::Off) => None,
             Some(RuleSetting::Severity(s)) => Some((r, s)),
@@ -294,6 +417,7 @@ fn custom(cx: &Context<'_>, out: &mut Findings) {
                             severity,
                             message,
                             path: port.number_path.clone(),
+                            host: None,
                             label: rule.summary.clone(),
                             related: Vec::new(),
                             help: rule.help.clone(),

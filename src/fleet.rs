@@ -1,0 +1,227 @@
+//! Fleets: the hosts a manifest is checked against, each with its facts.
+//!
+//! `check --facts FILE_OR_DIR` may be repeated, and a directory stands for every `*.json` in it, so one
+//! run checks a manifest against every host of a fleet. Each host is named by its facts (`"host"`, which
+//! `preflight facts --host NAME` and the PowerShell collector's `-HostName` set) or, when the facts do not
+//! say, by the file's stem. Two files naming the same host are an error: one of them is stale, and
+//! checking both would report the host twice with different answers.
+//!
+//! Hosts are loaded in parallel and returned sorted by name, so reports are the same however the
+//! files were listed.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::facts::{Facts, FactsError};
+
+/// One host of the fleet: its name, where its facts came from, and the facts.
+#[derive(Debug)]
+pub struct Host {
+    /// The host's name, unique in the fleet.
+    pub name: String,
+    /// Where the facts came from: the facts file's path, or `live` for `--local`.
+    pub source: String,
+    /// The facts.
+    pub facts: Facts,
+}
+
+/// A host as reports name it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct HostInfo {
+    /// The host's name.
+    pub name: String,
+    /// Where its facts came from.
+    pub source: String,
+}
+
+impl Host {
+    /// The host's name and source, for reports.
+    pub fn info(&self) -> HostInfo {
+        HostInfo {
+            name: self.name.clone(),
+            source: self.source.clone(),
+        }
+    }
+
+    /// The host preflight runs on, probed live: named by its hostname (`localhost` when it has none, or
+    /// one [`valid_name`] rejects).
+    pub fn live(facts: Facts) -> Host {
+        Host {
+            name: facts
+                .host
+                .clone()
+                .filter(|h| valid_name(h))
+                .unwrap_or_else(|| "localhost".to_owned()),
+            source: "live".to_owned(),
+            facts,
+        }
+    }
+}
+
+/// Why the fleet could not be loaded.
+#[derive(Debug)]
+pub enum FleetError {
+    /// A facts file could not be read or is invalid.
+    Facts(FactsError),
+    /// A directory given to `--facts` could not be listed, or holds no facts file.
+    Dir {
+        /// The directory.
+        dir: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// Two facts files name the same host.
+    Duplicate {
+        /// The host's name.
+        host: String,
+        /// The first file naming it.
+        first: String,
+        /// The second file naming it.
+        second: String,
+    },
+    /// A host name that can't be used (it names output files such as `DIR/HOST.ps1`).
+    BadName {
+        /// The name.
+        host: String,
+        /// The facts file.
+        file: String,
+    },
+}
+
+impl fmt::Display for FleetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FleetError::Facts(e) => e.fmt(f),
+            FleetError::Dir { dir, message } => write!(f, "--facts {dir}: {message}"),
+            FleetError::Duplicate {
+                host,
+                first,
+                second,
+            } => write!(
+                f,
+                "host `{host}` has two facts files, {first} and {second}: remove the stale one, or capture \
+                 them again with distinct names (`preflight facts --host NAME`)"
+            ),
+            FleetError::BadName { host, file } => write!(
+                f,
+                "{file}: host name {host:?} may only use letters, digits, `.`, `-` and `_`, and must not start \
+                 with `.`; capture the facts again with `preflight facts --host NAME`"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for FleetError {}
+
+/// Whether `name` can name a host: letters, digits, `.`, `-`, `_`, not starting with `.`, at most 253
+/// bytes (a DNS name's limit). Such a name is safe as a file name and in every report format.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+}
+
+/// The facts files `--facts` arguments stand for: files as given, directories as their `*.json` files
+/// in name order. A file reached twice (given and inside a given directory) counts once.
+pub fn expand(args: &[PathBuf]) -> Result<Vec<PathBuf>, FleetError> {
+    let mut seen = std::collections::HashSet::new();
+    Ok(expand_all(args)?
+        .into_iter()
+        .filter(|p| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())))
+        .collect())
+}
+
+fn expand_all(args: &[PathBuf]) -> Result<Vec<PathBuf>, FleetError> {
+    let mut files = Vec::new();
+    for arg in args {
+        if !arg.is_dir() {
+            files.push(arg.clone());
+            continue;
+        }
+        let dir_err = |message: String| FleetError::Dir {
+            dir: arg.display().to_string(),
+            message,
+        };
+        let mut found: Vec<PathBuf> = std::fs::read_dir(arg)
+            .map_err(|e| dir_err(e.to_string()))?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        if found.is_empty() {
+            return Err(dir_err(
+                "holds no *.json facts files; write them with `preflight facts --host NAME -o DIR/NAME.json`"
+                    .to_owned(),
+            ));
+        }
+        found.sort();
+        files.extend(found);
+    }
+    Ok(files)
+}
+
+/// Loads every facts file of `args` (see [`expand`]) in parallel and returns the hosts sorted by name.
+pub fn load(args: &[PathBuf]) -> Result<Vec<Host>, FleetError> {
+    let files = expand(args)?;
+    let loaded: Vec<Result<Host, FleetError>> =
+        files.par_iter().map(|path| load_host(path)).collect();
+    let mut hosts = Vec::with_capacity(loaded.len());
+    for h in loaded {
+        hosts.push(h?);
+    }
+    hosts.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.source.cmp(&b.source)));
+    if let Some(w) = hosts.windows(2).find(|w| w[0].name == w[1].name) {
+        return Err(FleetError::Duplicate {
+            host: w[0].name.clone(),
+            first: w[0].source.clone(),
+            second: w[1].source.clone(),
+        });
+    }
+    Ok(hosts)
+}
+
+fn load_host(path: &Path) -> Result<Host, FleetError> {
+    let facts = crate::facts::load(path).map_err(FleetError::Facts)?;
+    let source = path.display().to_string();
+    let name = match &facts.host {
+        Some(h) => h.clone(),
+        None => path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    };
+    if !valid_name(&name) {
+        return Err(FleetError::BadName {
+            host: name,
+            file: source,
+        });
+    }
+    Ok(Host {
+        name,
+        source,
+        facts,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_names() {
+        for ok in ["web-01", "WEB01.corp.example.com", "db_2", "a"] {
+            assert!(valid_name(ok), "{ok}");
+        }
+        for bad in [
+            "", ".hidden", "../etc", "a/b", "a\\b", "a b", "a;b", "ümlaut",
+        ] {
+            assert!(!valid_name(bad), "{bad}");
+        }
+        assert!(!valid_name(&"a".repeat(254)));
+    }
+}

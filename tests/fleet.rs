@@ -1,0 +1,486 @@
+//! Fleets: one manifest checked against several hosts' facts. Each host's facts are built by the real
+//! `preflight facts --host NAME --import …` from captured command output, so the test goes through the
+//! same path an operator's pipeline does; the hosts differ in one thing each, and every finding must land
+//! on the host it belongs to and nowhere else.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::Path;
+
+use common::{check_json, root, run};
+use serde_json::Value;
+
+/// A Windows manifest: `http` on 11001, `callbacks` on 50001 (in the dynamic range on every host), and
+/// `sql` on 1433 (a well-known port: a finding of the manifest alone).
+const MANIFEST: &str = "\
+version: 1
+target: { platform: windows }
+port_plan:
+  orders: 11000-11999
+services:
+  api:
+    team: orders
+    runtime: dotnet
+    socket: { exclusive_address: true }
+    ports:
+      http: { port: 11001, expose: local, bind: 127.0.0.1 }
+      callbacks: { port: 50001, expose: local, bind: 127.0.0.1 }
+  reports:
+    ports:
+      sql: { port: 1433, expose: local, bind: 127.0.0.1 }
+";
+
+/// `netstat -ano` of a host where PID 5000 listens on 11001.
+const NETSTAT_BUSY: &str = "
+Active Connections
+
+  Proto  Local Address          Foreign Address        State           PID
+  TCP    0.0.0.0:135            0.0.0.0:0              LISTENING       1032
+  TCP    0.0.0.0:11001          0.0.0.0:0              LISTENING       5000
+";
+
+/// `netstat -ano` of a host where nothing listens on the manifest's ports.
+const NETSTAT_QUIET: &str = "
+Active Connections
+
+  Proto  Local Address          Foreign Address        State           PID
+  TCP    0.0.0.0:135            0.0.0.0:0              LISTENING       1032
+";
+
+/// Builds three Windows hosts' facts in `dir/facts`: `win-a` has 11001 taken, `win-b` has an
+/// administered exclusion over 50000-50059, `win-c` has neither. Returns the facts directory.
+fn fleet(dir: &Path) -> std::path::PathBuf {
+    let fixtures = root().join("tests/fixtures/facts");
+    std::fs::write(dir.join("deploy.yaml"), MANIFEST).unwrap();
+    std::fs::write(dir.join("busy.txt"), NETSTAT_BUSY).unwrap();
+    std::fs::write(dir.join("quiet.txt"), NETSTAT_QUIET).unwrap();
+    let facts = dir.join("facts");
+    std::fs::create_dir_all(&facts).unwrap();
+    let none = fixtures.join("netsh-excludedportrange-empty.txt");
+    let some = fixtures.join("netsh-excludedportrange-tcp.txt");
+    for (host, netstat, excluded) in [
+        ("win-a", "busy.txt", &none),
+        ("win-b", "quiet.txt", &some),
+        ("win-c", "quiet.txt", &none),
+    ] {
+        let out = facts.join(format!("{host}.json"));
+        let (code, _, err) = run(
+            dir,
+            &[
+                "facts",
+                "--host",
+                host,
+                "--import",
+                &format!("netstat-ano={netstat}"),
+                "--import",
+                &format!("netsh-excludedportrange={}", excluded.display()),
+                "-o",
+                out.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(code, 0, "{err}");
+    }
+    facts
+}
+
+/// `(rule, host)` of every finding.
+fn placed(report: &Value) -> Vec<(String, Option<String>)> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_owned(),
+                f["host"].as_str().map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn each_finding_lands_on_its_host_and_nowhere_else() {
+    let tmp = tempfile::tempdir().unwrap();
+    let facts = fleet(tmp.path());
+    let (code, report) = check_json(tmp.path(), "deploy.yaml", &["--facts", "facts"]);
+    assert_eq!(code, 1, "{report:#}");
+    let found = placed(&report);
+    let on = |rule: &str| -> Vec<Option<String>> {
+        found
+            .iter()
+            .filter(|(r, _)| r == rule)
+            .map(|(_, h)| h.clone())
+            .collect()
+    };
+    // Host rules, only where the host's facts say so.
+    assert_eq!(on("port-occupied"), [Some("win-a".to_owned())], "{found:?}");
+    assert_eq!(
+        on("excluded-range"),
+        [Some("win-b".to_owned())],
+        "{found:?}"
+    );
+    // The manifest's own finding, once, without a host.
+    assert_eq!(on("well-known-port"), [None], "{found:?}");
+    // The default dynamic range applies to all three hosts alike (none of them captured its own), so
+    // that finding does not depend on the host: once, without a host.
+    assert_eq!(on("ephemeral-range"), [None], "{found:?}");
+    // The message names the owner.
+    let occupied = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "port-occupied")
+        .unwrap();
+    assert!(
+        occupied["message"].as_str().unwrap().contains("PID 5000"),
+        "{occupied}"
+    );
+    // The hosts, sorted, with their own findings and skipped rules counted.
+    let hosts: Vec<(String, u64, u64)> = report["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            assert!(h["source"].as_str().unwrap().ends_with(".json"), "{h}");
+            (
+                h["name"].as_str().unwrap().to_owned(),
+                h["findings"].as_u64().unwrap(),
+                h["skipped"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        hosts,
+        [
+            // No host captured its firewall: firewall-blocked is skipped on each, never passed.
+            ("win-a".to_owned(), 1, 1),
+            ("win-b".to_owned(), 1, 1),
+            ("win-c".to_owned(), 0, 1)
+        ]
+    );
+    // The same fleet given as files, in another order, gives the same report.
+    let files: Vec<String> = ["win-c", "win-a", "win-b"]
+        .iter()
+        .map(|h| facts.join(format!("{h}.json")).display().to_string())
+        .collect();
+    let mut args = Vec::new();
+    for f in &files {
+        args.extend(["--facts", f.as_str()]);
+    }
+    let (code2, report2) = check_json(tmp.path(), "deploy.yaml", &args);
+    assert_eq!(code2, code);
+    assert_eq!(placed(&report2), found);
+}
+
+#[test]
+fn every_format_names_the_host() {
+    let tmp = tempfile::tempdir().unwrap();
+    fleet(tmp.path());
+    let check = |format: &str| {
+        let (code, out, err) = run(
+            tmp.path(),
+            &[
+                "check",
+                "deploy.yaml",
+                "--facts",
+                "facts",
+                "--format",
+                format,
+                "--color",
+                "never",
+            ],
+        );
+        assert_eq!(code, 1, "{format}: {err}");
+        out
+    };
+
+    // Human: host findings under their host's heading, and one summary line per host at the end.
+    let human = check("human");
+    let a = human.find("== host win-a").expect("win-a heading");
+    let b = human.find("== host win-b").expect("win-b heading");
+    let c = human
+        .find("== host win-c")
+        .expect("win-c heading (for its skipped rule)");
+    let occupied = human.find("error[port-occupied]").unwrap();
+    let excluded = human.find("error[excluded-range]").unwrap();
+    let well_known = human.find("warning[well-known-port]").unwrap();
+    assert!(
+        well_known < a && a < occupied && occupied < b && b < excluded && excluded < c,
+        "{human}"
+    );
+    assert!(
+        human.contains("deploy.yaml: on host win-c, skipped firewall-blocked: the host facts have no firewall state"),
+        "{human}"
+    );
+    let tail: Vec<&str> = human.lines().rev().take(4).collect();
+    assert_eq!(
+        tail,
+        [
+            "  host win-c: 0 errors, 0 warnings, 0 info, 1 rule skipped",
+            "  host win-b: 1 error, 0 warnings, 0 info, 1 rule skipped",
+            "  host win-a: 1 error, 0 warnings, 0 info, 1 rule skipped",
+            "  the manifest itself: 1 error, 2 warnings, 0 info",
+        ],
+        "{human}"
+    );
+
+    // SARIF: the host in the message and in the properties.
+    let sarif: Value = serde_json::from_str(&check("sarif")).unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let r = results
+        .iter()
+        .find(|r| r["ruleId"] == "excluded-range")
+        .unwrap();
+    assert_eq!(r["properties"]["host"], "win-b");
+    assert!(
+        r["message"]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("[host win-b] "),
+        "{r}"
+    );
+    let r = results
+        .iter()
+        .find(|r| r["ruleId"] == "well-known-port")
+        .unwrap();
+    assert!(r["properties"].get("host").is_none(), "{r}");
+
+    // JUnit: the manifest's suite, then one suite per host, each failing only where its host fails.
+    let junit = check("junit");
+    let doc = roxmltree::Document::parse(&junit).unwrap();
+    let suites: Vec<(String, String)> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testsuite"))
+        .map(|n| {
+            (
+                n.attribute("name").unwrap().to_owned(),
+                n.attribute("failures").unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        suites,
+        [
+            // port-plan: 50001 is outside the orders block.
+            ("deploy.yaml".to_owned(), "1".to_owned()),
+            ("deploy.yaml on host win-a".to_owned(), "1".to_owned()),
+            ("deploy.yaml on host win-b".to_owned(), "1".to_owned()),
+            ("deploy.yaml on host win-c".to_owned(), "0".to_owned()),
+        ]
+    );
+    let failing_case = |suite: &str| -> Vec<String> {
+        doc.descendants()
+            .filter(|n| n.has_tag_name("testsuite") && n.attribute("name") == Some(suite))
+            .flat_map(|s| s.descendants())
+            .filter(|n| {
+                n.has_tag_name("testcase") && n.children().any(|c| c.has_tag_name("failure"))
+            })
+            .map(|n| n.attribute("name").unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        failing_case("deploy.yaml on host win-a"),
+        ["port-occupied: services.api.ports.http"]
+    );
+    assert_eq!(
+        failing_case("deploy.yaml on host win-b"),
+        ["excluded-range: services.api.ports.callbacks"]
+    );
+
+    // GitHub annotations.
+    let github = check("github");
+    assert!(
+        github
+            .lines()
+            .any(|l| l.starts_with("::error ") && l.contains("::[host win-a] port 11001/tcp")),
+        "{github}"
+    );
+}
+
+#[test]
+fn a_host_named_twice_or_badly_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let facts = fleet(tmp.path());
+    // A stale copy under another file name still says `win-a`.
+    std::fs::copy(facts.join("win-a.json"), facts.join("old-a.json")).unwrap();
+    let (code, _, err) = run(tmp.path(), &["check", "deploy.yaml", "--facts", "facts"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("host `win-a` has two facts files")
+            && err.contains("old-a.json")
+            && err.contains("win-a.json"),
+        "{err}"
+    );
+    std::fs::remove_file(facts.join("old-a.json")).unwrap();
+    // The same file reached twice is one host.
+    let (code, _, err) = run(
+        tmp.path(),
+        &[
+            "check",
+            "deploy.yaml",
+            "--facts",
+            "facts",
+            "--facts",
+            "facts/win-a.json",
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    // A host name that would escape `fix -o DIR/HOST.ps1`.
+    let text = std::fs::read_to_string(facts.join("win-c.json")).unwrap();
+    std::fs::write(
+        facts.join("win-c.json"),
+        text.replace("\"win-c\"", "\"../evil\""),
+    )
+    .unwrap();
+    let (code, _, err) = run(tmp.path(), &["check", "deploy.yaml", "--facts", "facts"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("win-c.json") && err.contains("\"../evil\""),
+        "{err}"
+    );
+    let (code, _, err) = run(tmp.path(), &["facts", "--host", "a/b", "--import", "x=y"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--host \"a/b\""), "{err}");
+    // An empty directory.
+    std::fs::create_dir_all(tmp.path().join("empty")).unwrap();
+    let (code, _, err) = run(tmp.path(), &["check", "deploy.yaml", "--facts", "empty"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no *.json facts files"), "{err}");
+}
+
+#[test]
+fn fix_and_gen_write_one_file_per_host() {
+    let tmp = tempfile::tempdir().unwrap();
+    fleet(tmp.path());
+    let (code, _, err) = run(
+        tmp.path(),
+        &[
+            "fix",
+            "deploy.yaml",
+            "--facts",
+            "facts",
+            "--dialect",
+            "powershell",
+        ],
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("give -o DIR"), "{err}");
+    let (code, _, err) = run(
+        tmp.path(),
+        &[
+            "fix",
+            "deploy.yaml",
+            "--facts",
+            "facts",
+            "--dialect",
+            "powershell",
+            "-o",
+            "out",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let script =
+        |h: &str| std::fs::read_to_string(tmp.path().join(format!("out/{h}.ps1"))).unwrap();
+    let (a, b, c) = (script("win-a"), script("win-b"), script("win-c"));
+    assert!(a.contains("on host win-a") && a.contains("[port-occupied]"));
+    assert!(!a.contains("[excluded-range]"), "{a}");
+    assert!(
+        b.contains("[excluded-range]") && !b.contains("[port-occupied]"),
+        "{b}"
+    );
+    assert!(
+        !c.contains("[excluded-range]") && !c.contains("[port-occupied]"),
+        "{c}"
+    );
+    // The manifest's own findings are in every host's script.
+    for s in [&a, &b, &c] {
+        assert!(s.contains("[well-known-port]"), "{s}");
+    }
+
+    // gen: the dialect follows each host's facts when not given. A Linux host running ufw joins.
+    std::fs::write(
+        tmp.path().join("facts/lin-d.json"),
+        r#"{"version":1,"host":"lin-d","os":"linux","firewall":{"value":{"manager":"ufw"},"origin":"captured","detail":"test"}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("pub.yaml"),
+        "version: 1\ntarget: { platform: linux }\nservices:\n  web:\n    ports:\n      http: { port: 8080, expose: public }\n",
+    )
+    .unwrap();
+    let (code, _, err) = run(
+        tmp.path(),
+        &[
+            "gen", "firewall", "pub.yaml", "--facts", "facts", "-o", "gen",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let mut written: Vec<String> = std::fs::read_dir(tmp.path().join("gen"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    written.sort();
+    assert_eq!(written, ["lin-d.sh", "win-a.ps1", "win-b.ps1", "win-c.ps1"]);
+    let ufw = std::fs::read_to_string(tmp.path().join("gen/lin-d.sh")).unwrap();
+    assert!(ufw.contains("ufw allow") && ufw.contains("8080"), "{ufw}");
+    let ps = std::fs::read_to_string(tmp.path().join("gen/win-a.ps1")).unwrap();
+    assert!(
+        ps.contains("New-NetFirewallRule") && ps.contains("on host win-a"),
+        "{ps}"
+    );
+}
+
+#[test]
+fn waivers_can_name_hosts_and_custom_rules_on_facts_run_per_host() {
+    let tmp = tempfile::tempdir().unwrap();
+    fleet(tmp.path());
+    std::fs::write(
+        tmp.path().join(".preflight.yaml"),
+        r#"version: 1
+waivers:
+  - rule: port-occupied
+    path: services.api
+    reason: win-a is being decommissioned
+    hosts: [win-a*]
+  - rule: excluded-range
+    path: services.api
+    reason: only waived on win-c, which has no such exclusion
+    hosts: [win-c]
+custom:
+  - id: no-legacy-host
+    summary: nothing deploys to win-c
+    assert: facts.host != "win-c"
+    message: "{{ service.name }}/{{ port.name }} would run on the legacy host {{ facts.host }}"
+  - id: low-ports
+    summary: ports stay below 50000
+    assert: port.number < 50000
+    message: "{{ port.number }} is not below 50000"
+    severity: info
+"#,
+    )
+    .unwrap();
+    let (code, report) = check_json(tmp.path(), "deploy.yaml", &["--facts", "facts"]);
+    assert_eq!(code, 1, "{report:#}");
+    let found = placed(&report);
+    let on = |rule: &str| -> Vec<Option<String>> {
+        found
+            .iter()
+            .filter(|(r, _)| r == rule)
+            .map(|(_, h)| h.clone())
+            .collect()
+    };
+    assert!(on("port-occupied").is_empty(), "{found:?}");
+    assert_eq!(on("excluded-range"), [Some("win-b".to_owned())]);
+    let waived: Vec<(&str, &str)> = report["waived"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| (w["rule"].as_str().unwrap(), w["host"].as_str().unwrap()))
+        .collect();
+    assert_eq!(waived, [("port-occupied", "win-a")]);
+    // The rule that reads facts runs per host (three ports on win-c); the other once.
+    let c = Some("win-c".to_owned());
+    assert_eq!(on("no-legacy-host"), [c.clone(), c.clone(), c]);
+    assert_eq!(on("low-ports"), [None]);
+}
