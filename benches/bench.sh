@@ -3,6 +3,8 @@
 #
 #   bash benches/bench.sh            # all: static (5 and 10,000 services, linearity) and --local vs ss
 #   bash benches/bench.sh static     # only the static checks
+#   bash benches/bench.sh fleet      # only the fleet check: 1,000 hosts' facts x a 50-service manifest
+#   bash benches/bench.sh local      # only --local against ss
 #
 # Static checks need nothing but the release build. The host benchmark needs root, `unshare`, `ss` and
 # python3: it opens 20,000 TCP sockets on loopback inside a private network namespace (spread over
@@ -64,6 +66,40 @@ if [ "$what" = all ] || [ "$what" = static ]; then
   echo "static check, 1,000 services:  $t1k ms"
   echo "static check, 10,000 services: $t10k ms, peak RSS $((rss / 1024)) MiB ($(wc -c < "$tmp/m10k.yaml") bytes of YAML)"
   awk -v a="$t1k" -v b="$t10k" 'BEGIN {printf "scaling 1,000 -> 10,000 services: x%.1f time for x10 services\n", b/a}'
+fi
+
+if [ "$what" = all ] || [ "$what" = fleet ]; then
+  # 1,000 Linux hosts, each with an nftables ruleset (policy drop, a named set, a jump), 200 sockets
+  # (listening and TIME_WAIT), its own port ranges; one host in ten holds one of the manifest's ports.
+  manifest 50 > "$tmp/m50.yaml"
+  mkdir -p "$tmp/fleet"
+  python3 - "$tmp/fleet" tests/fixtures/rules/firewall-blocked/fires.facts.json <<'PY2'
+import json, random, sys
+out, base = sys.argv[1], json.load(open(sys.argv[2]))
+rnd = random.Random(7)
+for i in range(1000):
+    f = dict(base)
+    f["host"] = f"host-{i:04d}"
+    socks = []
+    for _ in range(200):
+        socks.append({"protocol": "tcp", "address": "0.0.0.0", "port": rnd.randint(20000, 30000),
+                      "state": rnd.choice(["listen", "time-wait"]), "pid": rnd.randint(100, 99999),
+                      "process": "svc"})
+    if i % 10 == 0:
+        socks.append({"protocol": "tcp", "address": "0.0.0.0", "port": 1024 + rnd.randint(0, 149),
+                      "state": "listen", "pid": 4242, "process": "java"})
+    f["sockets"] = {"value": socks, "origin": "captured", "detail": "bench"}
+    lo = rnd.choice([32768, 40000])
+    f["ephemeral_tcp"] = {"value": {"start": lo, "end": 60999}, "origin": "captured", "detail": "bench"}
+    f["unprivileged_port_start"] = {"value": 1024, "origin": "captured", "detail": "bench"}
+    json.dump(f, open(f"{out}/host-{i:04d}.json", "w"))
+PY2
+  t=$(median_ms 5 "$bin" check "$tmp/m50.yaml" --facts "$tmp/fleet" --fail-on never --format json)
+  rss=$(/usr/bin/time -f %M "$bin" check "$tmp/m50.yaml" --facts "$tmp/fleet" --fail-on never --format json 2>&1 >/dev/null | tail -1)
+  n=$("$bin" check "$tmp/m50.yaml" --facts "$tmp/fleet" --fail-on never --format json | python3 -c "import json,sys; d=json.load(sys.stdin); print(len(d['hosts']), 'hosts,', len(d['findings']), 'findings')")
+  echo "fleet check, 1,000 hosts x 50 services: $t ms (median of 5), peak RSS $((rss / 1024)) MiB ($n, $(du -sh "$tmp/fleet" | cut -f1) of facts)"
+  t1=$(median_ms 5 env RAYON_NUM_THREADS=1 "$bin" check "$tmp/m50.yaml" --facts "$tmp/fleet" --fail-on never --format json)
+  echo "  same on one thread (RAYON_NUM_THREADS=1): $t1 ms"
 fi
 
 if [ "$what" = all ] || [ "$what" = local ]; then

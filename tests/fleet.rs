@@ -484,3 +484,153 @@ custom:
     assert_eq!(on("no-legacy-host"), [c.clone(), c.clone(), c]);
     assert_eq!(on("low-ports"), [None]);
 }
+
+/// Runs the example playbook against `examples/fleet/inventory.ini` (two aliases of this machine, local
+/// connection), with this build's binary copied to the "hosts" and used on the controller. Returns the
+/// playbook's exit code and its output.
+fn playbook(tmp: &Path, manifest: &Path, report: &Path) -> (i32, String) {
+    let bin = env!("CARGO_BIN_EXE_preflight");
+    let fleet = root().join("examples/fleet");
+    let out = std::process::Command::new("ansible-playbook")
+        .current_dir(tmp)
+        .env("ANSIBLE_LOCAL_TEMP", tmp.join("ansible-local"))
+        .env("ANSIBLE_REMOTE_TEMP", tmp.join("ansible-remote"))
+        .env("ANSIBLE_NOCOLOR", "1")
+        .args(["-i", fleet.join("inventory.ini").to_str().unwrap()])
+        .arg(fleet.join("playbook.yml"))
+        .args(["-e", &format!("preflight_binary={bin}")])
+        .args(["-e", &format!("preflight_controller={bin}")])
+        .args(["-e", &format!("preflight_manifest={}", manifest.display())])
+        .args([
+            "-e",
+            &format!("preflight_facts_dir={}", tmp.join("facts").display()),
+        ])
+        .args(["-e", &format!("preflight_report={}", report.display())])
+        .args(["-e", "preflight_format=json"])
+        .output()
+        .expect("run ansible-playbook");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+#[test]
+fn the_ansible_playbook_collects_facts_and_fails_the_play_when_a_host_is_not_ready() {
+    if !common::available(
+        "ansible-playbook (pip install ansible-core)",
+        common::has("ansible-playbook"),
+    ) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    // A real listener on loopback: both "hosts" (this machine) see it, owned by this test process.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = listener.local_addr().unwrap().port();
+    let manifest = |name: &str, port: u16| {
+        let path = tmp.path().join(name);
+        std::fs::write(
+            &path,
+            format!(
+                "version: 1\ntarget: {{ platform: linux, run_as: root }}\nservices:\n  api:\n    socket: {{ reuse_address: true }}\n    ports:\n      http: {{ port: {port}, bind: 127.0.0.1, expose: local }}\n"
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let report_file = tmp.path().join("report.json");
+    let (code, log) = playbook(tmp.path(), &manifest("busy.yaml", busy), &report_file);
+    assert_ne!(code, 0, "the play must fail: {log}");
+    assert!(log.contains("preflight check exited 1"), "{log}");
+    // The facts arrived on the controller, one file per host, named by the inventory.
+    let mut files: Vec<String> = std::fs::read_dir(tmp.path().join("facts"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    files.sort();
+    assert_eq!(files, ["web-01.json", "web-02.json"], "{log}");
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&report_file).unwrap()).unwrap();
+    let hosts: Vec<&str> = report["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(hosts, ["web-01", "web-02"]);
+    let occupied: Vec<(&str, u64)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "port-occupied")
+        .map(|f| {
+            (
+                f["host"].as_str().unwrap(),
+                f["evidence"]["pid"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    let me = u64::from(std::process::id());
+    assert_eq!(occupied, [("web-01", me), ("web-02", me)], "{report:#}");
+
+    // A port nobody holds: the play passes.
+    drop(listener);
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (code, log) = playbook(tmp.path(), &manifest("free.yaml", free), &report_file);
+    assert_eq!(code, 0, "{log}");
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&report_file).unwrap()).unwrap();
+    assert!(
+        !common::rules_of(&report).contains(&"port-occupied".to_owned()),
+        "{report:#}"
+    );
+}
+
+#[test]
+fn the_windows_tasks_resolve_against_ansible_windows() {
+    // The Windows half can't run here; `--syntax-check` of a play that imports it statically at least
+    // resolves every module and keyword against the real ansible.windows collection.
+    let has_collection = common::has("ansible-doc")
+        && std::process::Command::new("ansible-doc")
+            .args(["-t", "module", "ansible.windows.win_shell"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+    if !common::available(
+        "ansible-playbook with the ansible.windows collection (pip install ansible)",
+        has_collection,
+    ) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let fleet = root().join("examples/fleet");
+    let play = tmp.path().join("windows-play.yml");
+    std::fs::write(
+        &play,
+        format!(
+            "- hosts: all\n  gather_facts: false\n  vars: {{ preflight_facts_dir: facts, preflight_controller: preflight }}\n  tasks:\n    - ansible.builtin.import_tasks: {}\n",
+            fleet.join("windows.yml").display()
+        ),
+    )
+    .unwrap();
+    for p in [play, fleet.join("playbook.yml")] {
+        let out = std::process::Command::new("ansible-playbook")
+            .env("ANSIBLE_LOCAL_TEMP", tmp.path().join("ansible-local"))
+            .args(["--syntax-check", "-i", "localhost,"])
+            .arg(&p)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}: {}{}",
+            p.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
