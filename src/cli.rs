@@ -350,8 +350,9 @@ pub fn main() -> u8 {
     let cli = Cli::parse();
     let stdout = io::stdout();
     let is_tty = stdout.is_terminal();
-    let mut out = stdout.lock();
-    match run(cli, &mut out, is_tty) {
+    // Buffered: a report of 100,000 findings would otherwise cost a write per line.
+    let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    match run(cli, &mut out, is_tty).and_then(|code| out.flush().map(|()| code)) {
         Ok(code) => code,
         // A closed pipe (`preflight check | head`) is not an error.
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => 0,

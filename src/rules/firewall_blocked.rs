@@ -1,7 +1,7 @@
 //! `firewall-blocked`: the host firewall drops or rejects new inbound connections to a port others must reach.
 
 use super::{Context, RuleMeta, host_facts};
-use crate::facts::firewall::{self, Verdict};
+use crate::facts::firewall::Verdict;
 use crate::finding::{Finding, Findings, Severity};
 use crate::fix::Fix;
 use crate::manifest::{Expose, Platform, Port};
@@ -83,7 +83,7 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
         if port.expose == Expose::Local || is_loopback(port.bind) {
             continue;
         }
-        let decision = match firewall::decide(&fw.value, port.protocol, n, port.bind) {
+        let decision = match cx.firewall_decide(port.protocol, n, port.bind) {
             Ok(Some(d)) => d,
             Ok(None) => continue, // nothing filters this traffic
             Err(e) => {

@@ -45,6 +45,8 @@ pub struct Context<'a> {
     used: OnceCell<HashSet<(Protocol, u16)>>,
     /// Suggestions already computed, by team and protocol.
     suggestions: RefCell<HashMap<(String, Protocol), Option<u16>>>,
+    /// The host's firewall, its dumps read once on first use by [`Context::firewall_decide`].
+    firewall: OnceCell<Option<crate::facts::firewall::Prepared<'a>>>,
 }
 
 impl<'a> Context<'a> {
@@ -56,6 +58,26 @@ impl<'a> Context<'a> {
             facts,
             used: OnceCell::new(),
             suggestions: RefCell::new(HashMap::new()),
+            firewall: OnceCell::new(),
+        }
+    }
+
+    /// What the host's firewall does with new inbound connections to `port` on `bind`: `None` without
+    /// firewall facts or when nothing filters the traffic, `Err` when a captured dump can't be read.
+    pub fn firewall_decide(
+        &self,
+        protocol: Protocol,
+        port: u16,
+        bind: std::net::IpAddr,
+    ) -> Result<Option<crate::facts::firewall::PortDecision>, String> {
+        let prepared = self.firewall.get_or_init(|| {
+            self.facts
+                .and_then(|f| f.firewall.as_ref())
+                .map(|fw| fw.value.prepare())
+        });
+        match prepared {
+            Some(p) => p.decide(protocol, port, bind),
+            None => Ok(None),
         }
     }
 }
@@ -311,34 +333,49 @@ pub fn evaluate_fleet(
         })
         .collect();
     // Findings of the baseline that every host reports identically hold regardless of the host.
-    let key = |f: &Finding| -> (String, String, String, Severity, Option<String>) {
+    fn key(f: &Finding) -> (&str, &str, &str, Severity, Option<&str>) {
         (
-            f.rule.clone(),
-            f.path.clone(),
-            f.message.clone(),
+            f.rule.as_str(),
+            f.path.as_str(),
+            f.message.as_str(),
             f.severity,
-            f.help.clone(),
+            f.help.as_deref(),
         )
-    };
-    let mut common: HashSet<_> = baseline.items.iter().map(key).collect();
+    }
+    let index: HashMap<_, usize> = baseline
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (key(f), i))
+        .collect();
+    let mut common: HashSet<usize> = (0..baseline.items.len()).collect();
     for found in &per_host {
         if common.is_empty() {
             break;
         }
-        let here: HashSet<_> = found.items.iter().map(key).collect();
-        common.retain(|k| here.contains(k));
+        let here: HashSet<usize> = found
+            .items
+            .iter()
+            .filter_map(|f| index.get(&key(f)).copied())
+            .collect();
+        common.retain(|i| here.contains(i));
     }
     if !common.is_empty() {
         for found in &mut per_host {
-            found.items.retain(|f| !common.contains(&key(f)));
-        }
-        all.items.extend(
-            baseline
+            found
                 .items
-                .into_iter()
-                .filter(|f| common.contains(&key(f))),
-        );
+                .retain(|f| index.get(&key(f)).is_none_or(|i| !common.contains(i)));
+        }
     }
+    drop(index);
+    all.items.extend(
+        baseline
+            .items
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| common.contains(i))
+            .map(|(_, f)| f),
+    );
     for found in per_host {
         all.items.extend(found.items);
         all.skipped.extend(found.skipped);

@@ -1,7 +1,7 @@
 //! `overexposed`: a port reachable from more places than its `expose` says.
 
 use super::{Context, RuleMeta};
-use crate::facts::firewall::{self, Verdict};
+use crate::facts::firewall::Verdict;
 use crate::finding::{Finding, Findings, Severity};
 use crate::fix::Fix;
 use crate::manifest::Expose;
@@ -48,7 +48,8 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
             continue;
         }
         let decision = match (fw, port.number) {
-            (Some(fw), Some(n)) => firewall::decide(&fw.value, port.protocol, n, port.bind)
+            (Some(_), Some(n)) => cx
+                .firewall_decide(port.protocol, n, port.bind)
                 .ok()
                 .flatten(),
             _ => None,

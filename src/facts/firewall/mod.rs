@@ -159,13 +159,59 @@ fn families(bind: IpAddr) -> Vec<Family> {
 }
 
 /// Decides new inbound connections to `port` on `bind`; `Err` when a captured dump can't be read.
+/// Deciding many ports of one host? [`FirewallFacts::prepare`] reads the dumps once for all of them.
 pub fn decide(
     fw: &FirewallFacts,
     protocol: Protocol,
     port: u16,
     bind: IpAddr,
 ) -> Result<Option<PortDecision>, String> {
-    let backend = fw.backend_name();
+    fw.prepare().decide(protocol, port, bind)
+}
+
+/// A host's firewall with its captured dumps read into rulesets, ready to decide many ports.
+#[derive(Debug)]
+pub struct Prepared<'a> {
+    fw: &'a FirewallFacts,
+    backend: String,
+    rulesets: Result<Vec<Ruleset>, String>,
+}
+
+impl FirewallFacts {
+    /// Reads the captured dumps once (Windows rules need no reading).
+    pub fn prepare(&self) -> Prepared<'_> {
+        Prepared {
+            fw: self,
+            backend: self.backend_name(),
+            rulesets: if self.windows_rules.is_some() {
+                Ok(Vec::new())
+            } else {
+                self.rulesets()
+            },
+        }
+    }
+}
+
+impl Prepared<'_> {
+    /// Decides new inbound connections to `port` on `bind`; `Err` when a captured dump can't be read.
+    pub fn decide(
+        &self,
+        protocol: Protocol,
+        port: u16,
+        bind: IpAddr,
+    ) -> Result<Option<PortDecision>, String> {
+        decide_prepared(self, protocol, port, bind)
+    }
+}
+
+fn decide_prepared(
+    prepared: &Prepared<'_>,
+    protocol: Protocol,
+    port: u16,
+    bind: IpAddr,
+) -> Result<Option<PortDecision>, String> {
+    let fw = prepared.fw;
+    let backend = prepared.backend.clone();
     if let Some(rules) = &fw.windows_rules {
         let profiles = fw.windows_profiles.as_deref().unwrap_or(&[]);
         let d = windows::decide(rules, profiles, protocol, port);
@@ -229,7 +275,7 @@ pub fn decide(
             chain: None,
         }));
     }
-    let rulesets = fw.rulesets()?;
+    let rulesets = prepared.rulesets.as_ref().map_err(Clone::clone)?;
     if rulesets.iter().all(Ruleset::is_empty) {
         return Ok(None);
     }
@@ -241,7 +287,7 @@ pub fn decide(
             family,
         };
         let (mut bests, mut worsts) = (Vec::new(), Vec::new());
-        for rs in &rulesets {
+        for rs in rulesets {
             if let Some((b, w)) = rs.decide(&packet) {
                 bests.push(b);
                 worsts.push(w);
