@@ -88,11 +88,14 @@ pub fn check_manifest(
     let mut skipped = found.skipped;
     skipped.sort_by(|a, b| (&a.host, &a.rule, &a.reason).cmp(&(&b.host, &b.rule, &b.reason)));
     skipped.dedup();
+    let host_names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
     let today = crate::policy::date::Date::today();
     let (mut kept, mut waived) = (Vec::new(), Vec::new());
     for (_, f) in findings {
         match policy.waivers.iter().find(|w| {
-            !w.expired(today) && w.covers(&f.rule, &f.path) && w.covers_host(f.host.as_deref())
+            !w.expired(today)
+                && w.covers(&f.rule, &f.path)
+                && w.covers_host(f.host.as_deref(), &host_names)
         }) {
             Some(w) => waived.push(Waived {
                 reason: w.reason.clone(),

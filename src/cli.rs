@@ -258,7 +258,7 @@ pub enum GenCommand {
         /// Let `${VAR}` read the process environment.
         #[arg(long)]
         env: bool,
-        /// Write `DIR/firewall.EXT` instead of printing.
+        /// Write `DIR/firewall.EXT` instead of printing; with several hosts, `DIR/HOST.EXT` per host.
         #[arg(short, long, value_name = "DIR")]
         output: Option<PathBuf>,
     },
@@ -673,7 +673,7 @@ fn generate(cmd: GenCommand, out: &mut dyn Write) -> io::Result<u8> {
                         Ok(t) => t,
                         Err(e) => return fail(&e),
                     };
-                let name = if output.is_some() {
+                let name = if hosts.len() > 1 {
                     format!("{}.{}", host.name, d.parts().1)
                 } else {
                     format!("firewall.{}", d.parts().1)

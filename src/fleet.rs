@@ -115,12 +115,24 @@ impl fmt::Display for FleetError {
 
 impl std::error::Error for FleetError {}
 
-/// Whether `name` can name a host: letters, digits, `.`, `-`, `_`, not starting with `.`, at most 253
-/// bytes (a DNS name's limit). Such a name is safe as a file name and in every report format.
+/// Longest host name: a DNS name is at most 253 bytes, and `DIR/HOST.EXT` must stay under the 255-byte
+/// file-name limit.
+pub const MAX_NAME: usize = 240;
+
+/// Whether `name` can name a host: letters, digits, `.`, `-`, `_`, not starting with `.`, at most
+/// [`MAX_NAME`] bytes, and not a Windows device name (`CON`, `NUL`, `COM1`, … before the first `.`,
+/// which Windows opens as the device whatever the extension). Such a name is safe as a file name on
+/// every platform and in every report format.
 pub fn valid_name(name: &str) -> bool {
+    let stem = name.split('.').next().unwrap_or("").to_ascii_uppercase();
+    let device = matches!(stem.as_str(), "CON" | "PRN" | "AUX" | "NUL")
+        || ((stem.starts_with("COM") || stem.starts_with("LPT"))
+            && stem.len() == 4
+            && stem.as_bytes()[3].is_ascii_digit());
     !name.is_empty()
-        && name.len() <= 253
+        && name.len() <= MAX_NAME
         && !name.starts_with('.')
+        && !device
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
@@ -175,6 +187,18 @@ pub fn load(args: &[PathBuf]) -> Result<Vec<Host>, FleetError> {
         hosts.push(h?);
     }
     hosts.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.source.cmp(&b.source)));
+    // Host names are case-insensitive (the collector writes COMPUTERNAME in capitals, `hostname` often
+    // in lower case), and per-host files must not overwrite each other on case-insensitive disks.
+    let mut by_lower: std::collections::HashMap<String, &Host> = std::collections::HashMap::new();
+    for h in &hosts {
+        if let Some(first) = by_lower.insert(h.name.to_ascii_lowercase(), h) {
+            return Err(FleetError::Duplicate {
+                host: h.name.clone(),
+                first: first.source.clone(),
+                second: h.source.clone(),
+            });
+        }
+    }
     if let Some(w) = hosts.windows(2).find(|w| w[0].name == w[1].name) {
         return Err(FleetError::Duplicate {
             host: w[0].name.clone(),
@@ -218,10 +242,12 @@ mod tests {
             assert!(valid_name(ok), "{ok}");
         }
         for bad in [
-            "", ".hidden", "../etc", "a/b", "a\\b", "a b", "a;b", "ümlaut",
+            "", ".hidden", "../etc", "a/b", "a\\b", "a b", "a;b", "ümlaut", "CON", "nul.corp",
+            "com1", "LPT9",
         ] {
             assert!(!valid_name(bad), "{bad}");
         }
-        assert!(!valid_name(&"a".repeat(254)));
+        assert!(valid_name("console") && valid_name("com10") && valid_name("lpt"));
+        assert!(!valid_name(&"a".repeat(MAX_NAME + 1)) && valid_name(&"a".repeat(MAX_NAME)));
     }
 }

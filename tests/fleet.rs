@@ -171,6 +171,31 @@ fn each_finding_lands_on_its_host_and_nowhere_else() {
     let (code2, report2) = check_json(tmp.path(), "deploy.yaml", &args);
     assert_eq!(code2, code);
     assert_eq!(placed(&report2), found);
+
+    // Two manifests: each host's counts agree with the report's own lists.
+    std::fs::copy(
+        tmp.path().join("deploy.yaml"),
+        tmp.path().join("again.yaml"),
+    )
+    .unwrap();
+    let (_, report) = check_json(
+        tmp.path(),
+        "deploy.yaml",
+        &["again.yaml", "--facts", "facts"],
+    );
+    for h in report["hosts"].as_array().unwrap() {
+        let of = |list: &str| {
+            report[list]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|x| x["host"] == h["name"])
+                .count() as u64
+        };
+        assert_eq!(h["findings"].as_u64().unwrap(), of("findings"), "{h}");
+        assert_eq!(h["skipped"].as_u64().unwrap(), of("skipped"), "{h}");
+    }
+    assert_eq!(report["hosts"][0]["findings"], 2, "one per manifest");
 }
 
 #[test]
@@ -447,6 +472,14 @@ waivers:
     path: services.api
     reason: only waived on win-c, which has no such exclusion
     hosts: [win-c]
+  - rule: ephemeral-range
+    path: services.api.ports.callbacks
+    reason: reported once for all hosts, and this waiver names them all
+    hosts: ["win-*"]
+  - rule: port-plan
+    path: services.api.ports.callbacks
+    reason: a finding of every host is not waived for one host alone
+    hosts: [win-a]
 custom:
   - id: no-legacy-host
     summary: nothing deploys to win-c
@@ -472,13 +505,17 @@ custom:
     };
     assert!(on("port-occupied").is_empty(), "{found:?}");
     assert_eq!(on("excluded-range"), [Some("win-b".to_owned())]);
-    let waived: Vec<(&str, &str)> = report["waived"]
+    let waived: Vec<(&str, Option<&str>)> = report["waived"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|w| (w["rule"].as_str().unwrap(), w["host"].as_str().unwrap()))
+        .map(|w| (w["rule"].as_str().unwrap(), w["host"].as_str()))
         .collect();
-    assert_eq!(waived, [("port-occupied", "win-a")]);
+    assert_eq!(
+        waived,
+        [("ephemeral-range", None), ("port-occupied", Some("win-a"))]
+    );
+    assert_eq!(on("port-plan"), [None], "{found:?}");
     // The rule that reads facts runs per host (three ports on win-c); the other once.
     let c = Some("win-c".to_owned());
     assert_eq!(on("no-legacy-host"), [c.clone(), c.clone(), c]);
@@ -489,6 +526,16 @@ custom:
 /// connection), with this build's binary copied to the "hosts" and used on the controller. Returns the
 /// playbook's exit code and its output.
 fn playbook(tmp: &Path, manifest: &Path, report: &Path) -> (i32, String) {
+    playbook_with(
+        tmp,
+        &root().join("examples/fleet/inventory.ini"),
+        manifest,
+        report,
+    )
+}
+
+/// [`playbook`] with another inventory.
+fn playbook_with(tmp: &Path, inventory: &Path, manifest: &Path, report: &Path) -> (i32, String) {
     let bin = env!("CARGO_BIN_EXE_preflight");
     let fleet = root().join("examples/fleet");
     let out = std::process::Command::new("ansible-playbook")
@@ -496,7 +543,7 @@ fn playbook(tmp: &Path, manifest: &Path, report: &Path) -> (i32, String) {
         .env("ANSIBLE_LOCAL_TEMP", tmp.join("ansible-local"))
         .env("ANSIBLE_REMOTE_TEMP", tmp.join("ansible-remote"))
         .env("ANSIBLE_NOCOLOR", "1")
-        .args(["-i", fleet.join("inventory.ini").to_str().unwrap()])
+        .args(["-i", inventory.to_str().unwrap()])
         .arg(fleet.join("playbook.yml"))
         .args(["-e", &format!("preflight_binary={bin}")])
         .args(["-e", &format!("preflight_controller={bin}")])
@@ -613,7 +660,7 @@ fn the_windows_tasks_resolve_against_ansible_windows() {
     std::fs::write(
         &play,
         format!(
-            "- hosts: all\n  gather_facts: false\n  vars: {{ preflight_facts_dir: facts, preflight_controller: preflight }}\n  tasks:\n    - ansible.builtin.import_tasks: {}\n",
+            "- hosts: all\n  gather_facts: false\n  vars: {{ _pf_facts_dir: facts, _pf_controller: preflight }}\n  tasks:\n    - ansible.builtin.import_tasks: {}\n",
             fleet.join("windows.yml").display()
         ),
     )
@@ -633,4 +680,85 @@ fn the_windows_tasks_resolve_against_ansible_windows() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+#[test]
+fn inventory_vars_route_windows_hosts_and_a_failed_host_stops_the_check() {
+    if !common::available(
+        "ansible-playbook (pip install ansible)",
+        common::has("ansible-playbook"),
+    ) {
+        return;
+    }
+    // `preflight_os=windows` in the inventory must reach the play (play vars would override it). The
+    // "Windows host" here is this Linux machine, so the Windows collector fails on it, and the failure
+    // must stop the run before `preflight check`, which would otherwise report a fleet without it.
+    let tmp = tempfile::tempdir().unwrap();
+    let inventory = tmp.path().join("inventory.ini");
+    std::fs::write(
+        &inventory,
+        "[all]\n\
+         web-01 ansible_connection=local ansible_python_interpreter=\"{{ ansible_playbook_python }}\"\n\
+         win-x ansible_connection=local ansible_python_interpreter=\"{{ ansible_playbook_python }}\" preflight_os=windows\n",
+    )
+    .unwrap();
+    let manifest = tmp.path().join("deploy.yaml");
+    std::fs::write(
+        &manifest,
+        "version: 1\ntarget: { platform: linux }\nservices:\n  api:\n    ports:\n      http: { port: 18080, bind: 127.0.0.1, expose: local }\n",
+    )
+    .unwrap();
+    let (code, log) = playbook_with(
+        tmp.path(),
+        &inventory,
+        &manifest,
+        &tmp.path().join("r.json"),
+    );
+    assert_ne!(code, 0, "{log}");
+    // The Linux tasks skipped win-x, and the Windows tasks ran (and failed) on it alone.
+    let capture = log.find("TASK [Capture the facts").expect("capture task");
+    let after = &log[capture..];
+    let next = after[1..].find("TASK [").map_or(after.len(), |i| i + 1);
+    assert!(after[..next].contains("skipping: [win-x]"), "{log}");
+    assert!(after[..next].contains("ok: [web-01]"), "{log}");
+    assert!(log.contains("fatal: [win-x]"), "{log}");
+    assert!(!log.contains("fatal: [web-01]"), "{log}");
+    // Nothing was checked with a fleet that lacks win-x.
+    assert!(!log.contains("TASK [preflight check]"), "{log}");
+    assert!(!tmp.path().join("r.json").exists());
+}
+
+#[test]
+fn suggestions_of_rules_run_once_avoid_every_hosts_range() {
+    // port-plan runs once for the fleet; the port it suggests must be outside each host's own dynamic
+    // range, not only outside the platform's default one.
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("deploy.yaml"),
+        "version: 1\ntarget: { platform: linux, run_as: root }\nport_plan:\n  web: 20000-20010\nservices:\n  api:\n    team: web\n    ports:\n      http: { port: 9000, bind: 127.0.0.1, expose: local }\n",
+    )
+    .unwrap();
+    let help = |extra: &[&str]| -> String {
+        let (_, report) = check_json(tmp.path(), "deploy.yaml", extra);
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["rule"] == "port-plan")
+            .map(|f| f["help"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    assert!(help(&[]).contains("20000 is the lowest free port"));
+    for (host, start, end) in [("lin-1", 20000, 20005), ("lin-2", 20006, 20008)] {
+        std::fs::write(
+            tmp.path().join(format!("{host}.json")),
+            format!(
+                r#"{{"version":1,"host":"{host}","os":"linux","ephemeral_tcp":{{"value":{{"start":{start},"end":{end}}},"origin":"captured","detail":"test"}}}}"#
+            ),
+        )
+        .unwrap();
+    }
+    assert!(help(&["--facts", "lin-1.json"]).contains("20006 is the lowest free port"));
+    let both = help(&["--facts", "lin-1.json", "--facts", "lin-2.json"]);
+    assert!(both.contains("20009 is the lowest free port"), "{both}");
 }

@@ -65,12 +65,18 @@ impl Waiver {
             && self.path.iter().zip(&segs).all(|(p, s)| p == "*" || p == s)
     }
 
-    /// Whether the waiver covers findings of `host` (`None`: a finding of the manifest alone).
-    pub fn covers_host(&self, host: Option<&str>) -> bool {
+    /// Whether the waiver covers a finding of `host` in a run over `all` hosts. A finding without a host
+    /// holds on every host, so a waiver limited to some hosts covers it only when it covers every host
+    /// of the run (and never in a run without hosts).
+    pub fn covers_host(&self, host: Option<&str>, all: &[&str]) -> bool {
         if self.hosts.is_empty() {
             return true;
         }
-        host.is_some_and(|h| self.hosts.iter().any(|p| glob(p, h)))
+        let matches = |h: &str| self.hosts.iter().any(|p| glob(p, h));
+        match host {
+            Some(h) => matches(h),
+            None => !all.is_empty() && all.iter().all(|h| matches(h)),
+        }
     }
 
     /// Whether it has expired on `today`.
@@ -173,7 +179,7 @@ pub fn show(lp: &LoadedPolicy) -> serde_json::Value {
         "allow": p.allow,
         "waivers": p.waivers.iter().map(|w| serde_json::json!({
             "rule": w.rule, "path": w.path.join("."), "reason": w.reason,
-            "expires": w.expires.map(|d| d.to_string()), "file": file(&w.origin),
+            "expires": w.expires.map(|d| d.to_string()), "hosts": w.hosts, "file": file(&w.origin),
         })).collect::<Vec<_>>(),
         "custom": p.custom.iter().map(|c| serde_json::json!({
             "id": c.id, "summary": c.summary, "severity": c.severity, "when": c.when_src,
@@ -252,12 +258,17 @@ mod tests {
     #[test]
     fn waiver_hosts_match_names_and_patterns() {
         let mut w = waiver("services");
-        assert!(w.covers_host(None) && w.covers_host(Some("web-01")));
+        assert!(w.covers_host(None, &[]) && w.covers_host(Some("web-01"), &["web-01"]));
         w.hosts = vec!["web-*".into(), "db-01".into(), "*-canary-*".into()];
-        assert!(w.covers_host(Some("web-01")) && w.covers_host(Some("web-")));
-        assert!(w.covers_host(Some("db-01")) && !w.covers_host(Some("db-011")));
-        assert!(w.covers_host(Some("eu-canary-3")));
-        assert!(!w.covers_host(Some("app-01")) && !w.covers_host(None));
+        let all = ["web-01", "db-01"];
+        assert!(w.covers_host(Some("web-01"), &all) && w.covers_host(Some("web-"), &all));
+        assert!(w.covers_host(Some("db-01"), &all) && !w.covers_host(Some("db-011"), &all));
+        assert!(w.covers_host(Some("eu-canary-3"), &all));
+        assert!(!w.covers_host(Some("app-01"), &all));
+        // A finding of every host: covered only when every host is.
+        assert!(w.covers_host(None, &all));
+        assert!(!w.covers_host(None, &["web-01", "app-01"]));
+        assert!(!w.covers_host(None, &[]));
         assert!(glob("a*b*a", "abba") && !glob("a*b*a", "ab") && glob("*", ""));
     }
 }

@@ -126,8 +126,9 @@ fn errors_of(e: &LoadError) -> Vec<JsonError> {
     }
 }
 
-/// The hosts checked, with their own findings and skipped rules counted over every file.
-fn hosts(outcomes: &[Outcome]) -> Vec<JsonHost<'_>> {
+/// The hosts checked, with their own findings counted over every file and their skipped rules counted
+/// in `skipped` (the report's list, where a rule skipped for a host in several files appears once).
+fn hosts<'a>(outcomes: &'a [Outcome], skipped: &BTreeSet<&Skipped>) -> Vec<JsonHost<'a>> {
     let mut hosts: Vec<JsonHost<'_>> = Vec::new();
     for o in outcomes {
         let Outcome::Checked(c) = o else { continue };
@@ -142,10 +143,15 @@ fn hosts(outcomes: &[Outcome]) -> Vec<JsonHost<'_>> {
             }
         }
         let counts = super::host_counts(c);
-        for (h, (findings, skipped)) in hosts.iter_mut().zip(counts) {
+        for (h, (findings, _)) in hosts.iter_mut().zip(counts) {
             h.findings += findings;
-            h.skipped += skipped;
         }
+    }
+    for h in &mut hosts {
+        h.skipped = skipped
+            .iter()
+            .filter(|s| s.host.as_deref() == Some(h.name))
+            .count();
     }
     hosts
 }
@@ -217,13 +223,14 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome]) -> io::Result<()> {
             Outcome::Failed(e) => errors.extend(errors_of(e)),
         }
     }
+    let hosts = hosts(outcomes, &skipped);
     let report = Report {
         version: FORMAT_VERSION,
         findings,
         skipped: skipped.into_iter().collect(),
         waived,
         errors,
-        hosts: hosts(outcomes),
+        hosts,
         summary: crate::check::summary(outcomes),
     };
     serde_json::to_writer_pretty(&mut *out, &report)?;

@@ -53,6 +53,9 @@ struct Suite<'a> {
     part: &'a super::HostPart<'a>,
     /// Custom rules that failed.
     errors: &'a [String],
+    /// `(rule, place)` cases reported in another suite: a host rule's finding that holds on every host
+    /// is the manifest suite's case, not a passing case of each host.
+    elsewhere: &'a BTreeSet<(&'a str, String)>,
 }
 
 impl Suite<'_> {
@@ -70,6 +73,9 @@ impl Suite<'_> {
         for &rule in self.rule_ids {
             let skip = self.part.skipped.iter().find(|s| s.rule == rule);
             for spot in &places {
+                if self.elsewhere.contains(&(rule, spot.clone())) {
+                    continue;
+                }
                 let name = format!("{rule}: {spot}");
                 let here: Vec<_> = self
                     .part
@@ -186,6 +192,7 @@ pub fn write(
                         rule_ids: &ids,
                         part: &own,
                         errors: &c.errors,
+                        elsewhere: &BTreeSet::new(),
                     };
                     suite.write(out, c, &places, fail_on)?;
                     continue;
@@ -202,8 +209,14 @@ pub fn write(
                     rule_ids: &ids,
                     part: &own,
                     errors: &c.errors,
+                    elsewhere: &BTreeSet::new(),
                 };
                 suite.write(out, c, &places, fail_on)?;
+                let in_manifest_suite: BTreeSet<(&str, String)> = own
+                    .findings
+                    .iter()
+                    .map(|f| (f.rule.as_str(), place_of(&f.path)))
+                    .collect();
                 let ids: Vec<&str> = rules
                     .iter()
                     .filter(|(_, facts)| *facts)
@@ -215,6 +228,7 @@ pub fn write(
                         rule_ids: &ids,
                         part,
                         errors: &[],
+                        elsewhere: &in_manifest_suite,
                     };
                     suite.write(out, c, &places, fail_on)?;
                 }

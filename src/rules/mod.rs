@@ -47,6 +47,9 @@ pub struct Context<'a> {
     suggestions: RefCell<HashMap<(String, Protocol), Option<u16>>>,
     /// The host's firewall, its dumps read once on first use by [`Context::firewall_decide`].
     firewall: OnceCell<Option<crate::facts::firewall::Prepared<'a>>>,
+    /// Further ranges suggestions avoid: in a fleet, every host's ephemeral ranges, so that rules run
+    /// once for all hosts never suggest a port inside one host's range.
+    avoid: Vec<(Protocol, crate::ports::PortRange)>,
 }
 
 impl<'a> Context<'a> {
@@ -59,7 +62,31 @@ impl<'a> Context<'a> {
             used: OnceCell::new(),
             suggestions: RefCell::new(HashMap::new()),
             firewall: OnceCell::new(),
+            avoid: Vec::new(),
         }
+    }
+
+    /// A context without facts for the rules a fleet runs once: their suggestions avoid the ephemeral
+    /// range of every host.
+    pub fn for_fleet(
+        manifest: &'a Manifest,
+        policy: &'a Policy,
+        hosts: &[crate::fleet::Host],
+    ) -> Self {
+        let mut cx = Context::new(manifest, policy, None);
+        for h in hosts {
+            for protocol in [Protocol::Tcp, Protocol::Udp] {
+                if let Some(r) = crate::facts::defaults::ephemeral_range(
+                    manifest.target.platform,
+                    Some(&h.facts),
+                    protocol,
+                ) && !cx.avoid.contains(&(protocol, r.value))
+                {
+                    cx.avoid.push((protocol, r.value));
+                }
+            }
+        }
+        cx
     }
 
     /// What the host's firewall does with new inbound connections to `port` on `bind`: `None` without
@@ -102,6 +129,10 @@ pub fn suggest_port(cx: &Context<'_>, svc: &Service, protocol: Protocol) -> Opti
     let found = (block.range.start..=block.range.end).find(|&n| {
         !used.contains(&(protocol, n))
             && !ephemeral.as_ref().is_some_and(|r| r.value.contains(n))
+            && !cx
+                .avoid
+                .iter()
+                .any(|(p, r)| *p == protocol && r.contains(n))
             && well_known_port::lookup(n, protocol, platform).is_none()
     });
     cx.suggestions.borrow_mut().insert(key, found);
@@ -313,8 +344,19 @@ pub fn evaluate_fleet(
     if hosts.is_empty() {
         return evaluate(&Context::new(manifest, policy, None));
     }
-    let mut all = evaluate_scope(&Context::new(manifest, policy, None), Scope::Static);
-    let baseline = evaluate_scope(&Context::new(manifest, policy, None), Scope::HostBuiltIn);
+    let mut all = evaluate_scope(&Context::for_fleet(manifest, policy, hosts), Scope::Static);
+    let mut baseline = evaluate_scope(&Context::new(manifest, policy, None), Scope::HostBuiltIn);
+    // Exact duplicates say nothing more; keep one, so each key names one baseline finding.
+    let mut seen = HashSet::new();
+    baseline.items.retain(|f| {
+        seen.insert((
+            f.rule.clone(),
+            f.path.clone(),
+            f.message.clone(),
+            f.severity,
+            f.help.clone(),
+        ))
+    });
     let mut per_host: Vec<Findings> = hosts
         .par_iter()
         .map(|h| {
