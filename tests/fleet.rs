@@ -762,3 +762,64 @@ fn suggestions_of_rules_run_once_avoid_every_hosts_range() {
     let both = help(&["--facts", "lin-1.json", "--facts", "lin-2.json"]);
     assert!(both.contains("20009 is the lowest free port"), "{both}");
 }
+
+#[test]
+fn a_fleet_run_reports_for_each_host_what_a_run_on_that_host_alone_reports() {
+    // The fleet run splits findings into the manifest's own (once) and each host's; for every host, the
+    // two together must be exactly what checking against that host alone finds. A fourth host with its
+    // own dynamic-port capture makes the ephemeral-range finding host-specific for everyone.
+    let tmp = tempfile::tempdir().unwrap();
+    let facts = fleet(tmp.path());
+    let dynamic = root().join("tests/fixtures/facts/netsh-dynamicport-tcp.txt");
+    let (code, _, err) = run(
+        tmp.path(),
+        &[
+            "facts",
+            "--host",
+            "win-d",
+            "--import",
+            "netstat-ano=busy.txt",
+            "--import",
+            &format!("netsh-dynamicport={}", dynamic.display()),
+            "-o",
+            "facts/win-d.json",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    type Key = (String, String, String, String);
+    let key = |f: &Value| -> Key {
+        let s = |k: &str| f[k].as_str().unwrap_or("").to_owned();
+        (s("rule"), s("path"), s("severity"), s("message"))
+    };
+    let (_, fleet_report) = check_json(tmp.path(), "deploy.yaml", &["--facts", "facts"]);
+    let fleet_findings = fleet_report["findings"].as_array().unwrap();
+    for host in ["win-a", "win-b", "win-c", "win-d"] {
+        let file = facts.join(format!("{host}.json")).display().to_string();
+        let (_, alone) = check_json(tmp.path(), "deploy.yaml", &["--facts", &file]);
+        let mut expected: Vec<Key> = alone["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(key)
+            .collect();
+        let mut got: Vec<Key> = fleet_findings
+            .iter()
+            .filter(|f| f["host"].is_null() || f["host"] == host)
+            .map(key)
+            .collect();
+        expected.sort();
+        got.sort();
+        assert_eq!(got, expected, "{host}");
+    }
+    // win-d's captured range words its finding differently, so no host's ephemeral-range finding is
+    // the same on every host: each host carries its own.
+    let eph: Vec<Option<&str>> = fleet_findings
+        .iter()
+        .filter(|f| f["rule"] == "ephemeral-range")
+        .map(|f| f["host"].as_str())
+        .collect();
+    assert_eq!(
+        eph,
+        [Some("win-a"), Some("win-b"), Some("win-c"), Some("win-d")]
+    );
+}

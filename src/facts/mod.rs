@@ -168,8 +168,11 @@ pub struct ProcessFacts {
 pub struct Facts {
     /// Version of the facts format. Only `1` exists.
     pub version: u32,
-    /// The host's name.
+    /// The host's name. It names the host in fleet reports (`check --facts DIR`) and per-host output
+    /// files (`fix -o DIR` writes `DIR/HOST.ps1`): letters, digits, `.`, `-` and `_`, not starting with
+    /// `.`, at most 240 bytes, compared without regard to case. Without it, the file's stem names the host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,239}$"))]
     pub host: Option<String>,
     /// The operating system the facts come from (`linux`, `windows`, `macos`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
