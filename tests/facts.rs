@@ -187,12 +187,7 @@ fn import_command_builds_facts_and_check_uses_them() {
     assert!(f[1].1.contains("49671-49770"), "{f:?}");
     assert!(f[2].1.contains("HTTP.sys"), "{f:?}");
     // Host findings come after the manifest's own, and carry the host the facts name.
-    let occupied = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["rule"] == "port-occupied")
-        .unwrap();
+    let occupied = common::finding(&report, "port-occupied");
     assert_eq!(occupied["evidence"]["pid"], 3880);
     assert_eq!(occupied["host"], "win-app-01");
     assert_eq!(report["hosts"][0]["name"], "win-app-01");

@@ -99,6 +99,15 @@ fn placed(report: &Value) -> Vec<(String, Option<String>)> {
         .collect()
 }
 
+/// The hosts of the findings of `rule` in `placed` order (`None`: the manifest's own).
+fn hosts_of(found: &[(String, Option<String>)], rule: &str) -> Vec<Option<String>> {
+    found
+        .iter()
+        .filter(|(r, _)| r == rule)
+        .map(|(_, h)| h.clone())
+        .collect()
+}
+
 #[test]
 fn each_finding_lands_on_its_host_and_nowhere_else() {
     let tmp = tempfile::tempdir().unwrap();
@@ -106,13 +115,7 @@ fn each_finding_lands_on_its_host_and_nowhere_else() {
     let (code, report) = check_json(tmp.path(), "deploy.yaml", &["--facts", "facts"]);
     assert_eq!(code, 1, "{report:#}");
     let found = placed(&report);
-    let on = |rule: &str| -> Vec<Option<String>> {
-        found
-            .iter()
-            .filter(|(r, _)| r == rule)
-            .map(|(_, h)| h.clone())
-            .collect()
-    };
+    let on = |rule: &str| hosts_of(&found, rule);
     // Host rules, only where the host's facts say so.
     assert_eq!(on("port-occupied"), [Some("win-a".to_owned())], "{found:?}");
     assert_eq!(
@@ -126,12 +129,7 @@ fn each_finding_lands_on_its_host_and_nowhere_else() {
     // that finding does not depend on the host: once, without a host.
     assert_eq!(on("ephemeral-range"), [None], "{found:?}");
     // The message names the owner.
-    let occupied = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["rule"] == "port-occupied")
-        .unwrap();
+    let occupied = common::finding(&report, "port-occupied");
     assert!(
         occupied["message"].as_str().unwrap().contains("PID 5000"),
         "{occupied}"
@@ -378,32 +376,18 @@ fn a_host_named_twice_or_badly_is_an_error() {
 fn fix_and_gen_write_one_file_per_host() {
     let tmp = tempfile::tempdir().unwrap();
     fleet(tmp.path());
-    let (code, _, err) = run(
-        tmp.path(),
-        &[
-            "fix",
-            "deploy.yaml",
-            "--facts",
-            "facts",
-            "--dialect",
-            "powershell",
-        ],
-    );
+    let fix = [
+        "fix",
+        "deploy.yaml",
+        "--facts",
+        "facts",
+        "--dialect",
+        "powershell",
+    ];
+    let (code, _, err) = run(tmp.path(), &fix);
     assert_eq!(code, 2);
     assert!(err.contains("give -o DIR"), "{err}");
-    let (code, _, err) = run(
-        tmp.path(),
-        &[
-            "fix",
-            "deploy.yaml",
-            "--facts",
-            "facts",
-            "--dialect",
-            "powershell",
-            "-o",
-            "out",
-        ],
-    );
+    let (code, _, err) = run(tmp.path(), &[&fix[..], &["-o", "out"]].concat());
     assert_eq!(code, 0, "{err}");
     let script =
         |h: &str| std::fs::read_to_string(tmp.path().join(format!("out/{h}.ps1"))).unwrap();
@@ -496,13 +480,7 @@ custom:
     let (code, report) = check_json(tmp.path(), "deploy.yaml", &["--facts", "facts"]);
     assert_eq!(code, 1, "{report:#}");
     let found = placed(&report);
-    let on = |rule: &str| -> Vec<Option<String>> {
-        found
-            .iter()
-            .filter(|(r, _)| r == rule)
-            .map(|(_, h)| h.clone())
-            .collect()
-    };
+    let on = |rule: &str| hosts_of(&found, rule);
     assert!(on("port-occupied").is_empty(), "{found:?}");
     assert_eq!(on("excluded-range"), [Some("win-b".to_owned())]);
     let waived: Vec<(&str, Option<&str>)> = report["waived"]

@@ -185,23 +185,13 @@ pub fn write(
                     .filter(|p| p.split('.').count() == 4 && p.split('.').nth(2) == Some("ports"))
                     .collect();
                 let (own, hosts) = super::by_host(c);
-                if c.hosts.is_empty() {
-                    let ids: Vec<&str> = rules.iter().map(|(id, _)| id.as_str()).collect();
-                    let suite = Suite {
-                        name: &c.doc.name,
-                        rule_ids: &ids,
-                        part: &own,
-                        errors: &c.errors,
-                        elsewhere: &BTreeSet::new(),
-                    };
-                    suite.write(out, c, &places, fail_on)?;
-                    continue;
-                }
-                // The manifest's own rules (and host rules whose finding holds on every host), then one
-                // suite per host with the rules that read its facts.
+                // Without hosts, every rule; with hosts, the manifest's own rules (and host rules whose
+                // finding holds on every host), then one suite per host with the rules that read its facts.
                 let ids: Vec<&str> = rules
                     .iter()
-                    .filter(|(id, facts)| !facts || own.findings.iter().any(|f| &f.rule == id))
+                    .filter(|(id, facts)| {
+                        c.hosts.is_empty() || !facts || own.findings.iter().any(|f| &f.rule == id)
+                    })
                     .map(|(id, _)| id.as_str())
                     .collect();
                 let suite = Suite {
@@ -212,6 +202,9 @@ pub fn write(
                     elsewhere: &BTreeSet::new(),
                 };
                 suite.write(out, c, &places, fail_on)?;
+                if c.hosts.is_empty() {
+                    continue;
+                }
                 let in_manifest_suite: BTreeSet<(&str, String)> = own
                     .findings
                     .iter()

@@ -45,6 +45,16 @@ pub fn check_json(dir: &Path, file: &str, extra: &[&str]) -> (i32, serde_json::V
     (code, v)
 }
 
+/// The first finding of `rule` in a JSON report.
+pub fn finding<'a>(report: &'a serde_json::Value, rule: &str) -> &'a serde_json::Value {
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["rule"] == rule)
+        .unwrap_or_else(|| panic!("no {rule} finding in {report:#}"))
+}
+
 /// The ids of the rules of a JSON report's findings.
 pub fn rules_of(report: &serde_json::Value) -> Vec<String> {
     report["findings"]
