@@ -221,9 +221,10 @@ pub struct FixArgs {
     /// Manifests and host facts, as for `check`.
     #[command(flatten)]
     pub inputs: Inputs,
-    /// The language of the script.
-    #[arg(long, value_enum)]
-    pub dialect: Dialect,
+    /// The language of the script. Optional with host facts (`--facts`, `--local`): each host then gets
+    /// PowerShell on Windows, and elsewhere `sh` with the firewall tool its facts show.
+    #[arg(long, value_enum, required_unless_present_any = ["facts", "local"])]
+    pub dialect: Option<Dialect>,
     /// Write `DIR/fix.EXT` instead of printing; with several hosts, one script per host,
     /// `DIR/HOST.EXT` (required then).
     #[arg(short, long, value_name = "DIR")]
@@ -413,31 +414,46 @@ pub fn run(cli: Cli, out: &mut dyn Write, is_tty: bool) -> io::Result<u8> {
                 report::human::write(&mut io::stderr(), &outcomes, report::human::Style::Plain)?;
                 return Ok(2);
             }
-            let ext = args.dialect.parts().2;
+            // clap requires --dialect without host facts.
+            let dialect = |host: Option<&crate::fleet::Host>| {
+                args.dialect
+                    .or_else(|| host.map(|h| Dialect::for_host(&h.facts)))
+                    .unwrap_or(Dialect::Sh)
+            };
             if hosts.len() > 1 {
                 // One script per host: the manifest's own fixes and that host's.
                 let Some(dir) = args.output.as_deref() else {
                     return fail(&format!(
-                        "{} hosts need one script each: give -o DIR to write DIR/HOST.{ext}",
+                        "{} hosts need one script each: give -o DIR to write DIR/HOST.EXT",
                         hosts.len()
                     ));
                 };
                 for host in &hosts {
-                    let script =
-                        match crate::fix::script::fix_script(args.dialect, &outcomes, Some(host)) {
-                            Ok(s) => s,
-                            Err(e) => return fail(&e),
-                        };
-                    emit(out, Some(dir), &format!("{}.{ext}", host.name), &script)?;
+                    let d = dialect(Some(host));
+                    let script = match crate::fix::script::fix_script(d, &outcomes, Some(host)) {
+                        Ok(s) => s,
+                        Err(e) => return fail(&e),
+                    };
+                    emit(
+                        out,
+                        Some(dir),
+                        &format!("{}.{}", host.name, d.parts().2),
+                        &script,
+                    )?;
                 }
                 return Ok(0);
             }
-            let script =
-                match crate::fix::script::fix_script(args.dialect, &outcomes, hosts.first()) {
-                    Ok(s) => s,
-                    Err(e) => return fail(&e),
-                };
-            emit(out, args.output.as_deref(), &format!("fix.{ext}"), &script)
+            let d = dialect(hosts.first());
+            let script = match crate::fix::script::fix_script(d, &outcomes, hosts.first()) {
+                Ok(s) => s,
+                Err(e) => return fail(&e),
+            };
+            emit(
+                out,
+                args.output.as_deref(),
+                &format!("fix.{}", d.parts().2),
+                &script,
+            )
         }
         Command::Gen(cmd) => generate(cmd, out),
         Command::Schema { kind } => {

@@ -438,6 +438,27 @@ fn fix_and_gen_write_one_file_per_host() {
         ps.contains("New-NetFirewallRule") && ps.contains("on host win-a"),
         "{ps}"
     );
+
+    // fix too: without --dialect each host gets the one its facts call for.
+    let (code, _, err) = run(
+        tmp.path(),
+        &["fix", "pub.yaml", "--facts", "facts", "-o", "auto"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let mut written: Vec<String> = std::fs::read_dir(tmp.path().join("auto"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    written.sort();
+    assert_eq!(written, ["lin-d.sh", "win-a.ps1", "win-b.ps1", "win-c.ps1"]);
+    let sh = std::fs::read_to_string(tmp.path().join("auto/lin-d.sh")).unwrap();
+    assert!(
+        sh.starts_with("#!/bin/sh") && sh.contains("on host lin-d"),
+        "{sh}"
+    );
+    let (code, _, err) = run(tmp.path(), &["fix", "pub.yaml"]);
+    assert_eq!(code, 2, "without facts --dialect is required: {err}");
+    assert!(err.contains("--dialect"), "{err}");
 }
 
 #[test]

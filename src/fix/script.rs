@@ -45,6 +45,20 @@ impl Dialect {
         }
     }
 
+    /// The dialect that fits a host: PowerShell on Windows, `sh` elsewhere (which then uses the
+    /// firewall tool the facts show).
+    pub fn for_host(facts: &Facts) -> Dialect {
+        let windows = facts.os.as_deref() == Some("windows")
+            || facts.firewall.as_ref().is_some_and(|f| {
+                f.value.windows_rules.is_some() || f.value.windows_profiles.is_some()
+            });
+        if windows {
+            Dialect::Powershell
+        } else {
+            Dialect::Sh
+        }
+    }
+
     /// The firewall tool a shell dialect uses; for `sh`, the one the facts found.
     fn tool(self, facts: Option<&Facts>, chain: Option<&str>) -> &'static str {
         match self {
