@@ -439,6 +439,17 @@ fn fix_and_gen_write_one_file_per_host() {
         "{ps}"
     );
 
+    // The Linux manifest on the Windows hosts: each of those is in the wrong group, lin-d is not.
+    let (_, report) = check_json(tmp.path(), "pub.yaml", &["--facts", "facts"]);
+    assert_eq!(
+        hosts_of(&placed(&report), "platform-mismatch"),
+        [
+            Some("win-a".to_owned()),
+            Some("win-b".to_owned()),
+            Some("win-c".to_owned())
+        ]
+    );
+
     // fix too: without --dialect each host gets the one its facts call for.
     let (code, _, err) = run(
         tmp.path(),

@@ -221,7 +221,15 @@ fn without_facts_host_rules_are_skipped_not_passed() {
         .iter()
         .map(|s| s["rule"].as_str().unwrap())
         .collect();
-    assert_eq!(skipped, ["firewall-blocked", "port-occupied", "time-wait"]);
+    assert_eq!(
+        skipped,
+        [
+            "firewall-blocked",
+            "platform-mismatch",
+            "port-occupied",
+            "time-wait"
+        ]
+    );
     assert!(
         report["skipped"][0]["reason"]
             .as_str()

@@ -20,6 +20,7 @@ mod excluded_range;
 mod firewall_blocked;
 mod overexposed;
 mod plan_in_ephemeral;
+mod platform_mismatch;
 mod port_conflict;
 mod port_occupied;
 mod port_plan;
@@ -214,6 +215,7 @@ pub static ALL: &[Rule] = registry![
     firewall_blocked,
     overexposed,
     plan_in_ephemeral,
+    platform_mismatch,
     port_conflict,
     port_occupied,
     port_plan,
