@@ -415,45 +415,13 @@ pub fn run(cli: Cli, out: &mut dyn Write, is_tty: bool) -> io::Result<u8> {
                 return Ok(2);
             }
             // clap requires --dialect without host facts.
-            let dialect = |host: Option<&crate::fleet::Host>| {
-                args.dialect
+            emit_per_host(out, args.output.as_deref(), "fix", &hosts, |host| {
+                let d = args
+                    .dialect
                     .or_else(|| host.map(|h| Dialect::for_host(&h.facts)))
-                    .unwrap_or(Dialect::Sh)
-            };
-            if hosts.len() > 1 {
-                // One script per host: the manifest's own fixes and that host's.
-                let Some(dir) = args.output.as_deref() else {
-                    return fail(&format!(
-                        "{} hosts need one script each: give -o DIR to write DIR/HOST.EXT",
-                        hosts.len()
-                    ));
-                };
-                for host in &hosts {
-                    let d = dialect(Some(host));
-                    let script = match crate::fix::script::fix_script(d, &outcomes, Some(host)) {
-                        Ok(s) => s,
-                        Err(e) => return fail(&e),
-                    };
-                    emit(
-                        out,
-                        Some(dir),
-                        &format!("{}.{}", host.name, d.parts().2),
-                        &script,
-                    )?;
-                }
-                return Ok(0);
-            }
-            let d = dialect(hosts.first());
-            let script = match crate::fix::script::fix_script(d, &outcomes, hosts.first()) {
-                Ok(s) => s,
-                Err(e) => return fail(&e),
-            };
-            emit(
-                out,
-                args.output.as_deref(),
-                &format!("fix.{}", d.parts().2),
-                &script,
-            )
+                    .unwrap_or(Dialect::Sh);
+                crate::fix::script::fix_script(d, &outcomes, host).map(|text| (text, d.parts().2))
+            })
         }
         Command::Gen(cmd) => generate(cmd, out),
         Command::Schema { kind } => {
@@ -667,42 +635,52 @@ fn generate(cmd: GenCommand, out: &mut dyn Write) -> io::Result<u8> {
                 Ok(h) => h,
                 Err(e) => return fail(&e),
             };
-            if hosts.is_empty() {
-                // clap requires --dialect when no --facts is given.
-                let dialect = dialect.unwrap_or(FirewallDialect::Nft);
-                let name = format!("firewall.{}", dialect.parts().1);
-                return match crate::fix::generate::firewall(dialect, &ms, &names, None, &opts) {
-                    Ok(text) => emit(out, output.as_deref(), &name, &text),
-                    Err(e) => fail(&e),
-                };
-            }
-            if hosts.len() > 1 && output.is_none() {
-                return fail(&format!(
-                    "{} hosts need one file each: give -o DIR to write DIR/HOST.EXT",
-                    hosts.len()
-                ));
-            }
-            for host in &hosts {
-                let d = dialect.unwrap_or_else(|| FirewallDialect::for_host(&host.facts));
-                let text =
-                    match crate::fix::generate::firewall(d, &ms, &names, Some(&host.name), &opts) {
-                        Ok(t) => t,
-                        Err(e) => return fail(&e),
-                    };
-                let name = if hosts.len() > 1 {
-                    format!("{}.{}", host.name, d.parts().1)
-                } else {
-                    format!("firewall.{}", d.parts().1)
-                };
-                emit(out, output.as_deref(), &name, &text)?;
-            }
-            Ok(0)
+            // clap requires --dialect without --facts.
+            emit_per_host(out, output.as_deref(), "firewall", &hosts, |host| {
+                let d = dialect
+                    .or_else(|| host.map(|h| FirewallDialect::for_host(&h.facts)))
+                    .unwrap_or(FirewallDialect::Nft);
+                let name = host.map(|h| h.name.as_str());
+                crate::fix::generate::firewall(d, &ms, &names, name, &opts)
+                    .map(|text| (text, d.parts().1))
+            })
         }
         GenCommand::K8s { .. } => match crate::fix::generate::k8s(&ms, &names) {
             Ok(text) => emit(out, output.as_deref(), "k8s.yaml", &text),
             Err(e) => fail(&e),
         },
     }
+}
+
+/// Writes what `render` makes for the run: with several hosts, one file per host, `DIR/HOST.EXT`
+/// (`-o DIR` required then); otherwise one, for the only host or none, printed or written to
+/// `DIR/BASE.EXT`. `render` returns the text and its extension.
+fn emit_per_host(
+    out: &mut dyn Write,
+    dir: Option<&std::path::Path>,
+    base: &str,
+    hosts: &[crate::fleet::Host],
+    render: impl Fn(Option<&crate::fleet::Host>) -> Result<(String, &'static str), String>,
+) -> io::Result<u8> {
+    if hosts.len() <= 1 {
+        return match render(hosts.first()) {
+            Ok((text, ext)) => emit(out, dir, &format!("{base}.{ext}"), &text),
+            Err(e) => fail(&e),
+        };
+    }
+    let Some(dir) = dir else {
+        return fail(&format!(
+            "{} hosts need one file each: give -o DIR to write DIR/HOST.EXT",
+            hosts.len()
+        ));
+    };
+    for host in hosts {
+        match render(Some(host)) {
+            Ok((text, ext)) => emit(out, Some(dir), &format!("{}.{ext}", host.name), &text)?,
+            Err(e) => return fail(&e),
+        };
+    }
+    Ok(0)
 }
 
 /// Prints an error that stops the run and returns exit code 2.

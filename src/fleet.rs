@@ -199,13 +199,6 @@ pub fn load(args: &[PathBuf]) -> Result<Vec<Host>, FleetError> {
             });
         }
     }
-    if let Some(w) = hosts.windows(2).find(|w| w[0].name == w[1].name) {
-        return Err(FleetError::Duplicate {
-            host: w[0].name.clone(),
-            first: w[0].source.clone(),
-            second: w[1].source.clone(),
-        });
-    }
     Ok(hosts)
 }
 

@@ -218,6 +218,14 @@ impl Facts {
         }
     }
 
+    /// Whether the facts come from Windows: they say so, or they hold the Windows firewall.
+    pub fn is_windows(&self) -> bool {
+        self.os.as_deref() == Some("windows")
+            || self.firewall.as_ref().is_some_and(|f| {
+                f.value.windows_rules.is_some() || f.value.windows_profiles.is_some()
+            })
+    }
+
     /// Marks every fact as captured (facts read from a file were live where and when they were taken).
     pub fn mark_captured(&mut self) {
         fn cap<T>(f: &mut Option<Fact<T>>) {

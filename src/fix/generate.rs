@@ -44,12 +44,10 @@ impl FirewallDialect {
     /// The dialect that fits a host, from its facts: PowerShell on Windows; on Linux the active manager
     /// (firewalld, ufw), else iptables when only legacy iptables holds rules, else nftables.
     pub fn for_host(facts: &crate::facts::Facts) -> FirewallDialect {
-        let fw = facts.firewall.as_ref().map(|f| &f.value);
-        let windows = facts.os.as_deref() == Some("windows")
-            || fw.is_some_and(|f| f.windows_rules.is_some() || f.windows_profiles.is_some());
-        if windows {
+        if facts.is_windows() {
             return FirewallDialect::Powershell;
         }
+        let fw = facts.firewall.as_ref().map(|f| &f.value);
         match fw.and_then(|f| f.manager.as_deref()) {
             Some("firewalld") => FirewallDialect::Firewalld,
             Some("ufw") => FirewallDialect::Ufw,
@@ -59,9 +57,12 @@ impl FirewallDialect {
                         && f.iptables_v4
                             .as_deref()
                             .is_some_and(|t| t.contains("\n-A "))
-                        && f.nftables
-                            .as_ref()
-                            .is_none_or(|n| !n.to_string().contains("\"table\""))
+                        && f.nftables.as_ref().is_none_or(|n| {
+                            // `nft -j list ruleset`: {"nftables": [{"metainfo": …}, {"table": …}, …]}
+                            n["nftables"]
+                                .as_array()
+                                .is_none_or(|items| items.iter().all(|i| i.get("table").is_none()))
+                        })
                 });
                 if legacy_only {
                     FirewallDialect::Iptables

@@ -48,11 +48,7 @@ impl Dialect {
     /// The dialect that fits a host: PowerShell on Windows, `sh` elsewhere (which then uses the
     /// firewall tool the facts show).
     pub fn for_host(facts: &Facts) -> Dialect {
-        let windows = facts.os.as_deref() == Some("windows")
-            || facts.firewall.as_ref().is_some_and(|f| {
-                f.value.windows_rules.is_some() || f.value.windows_profiles.is_some()
-            });
-        if windows {
+        if facts.is_windows() {
             Dialect::Powershell
         } else {
             Dialect::Sh

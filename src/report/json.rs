@@ -129,31 +129,40 @@ fn errors_of(e: &LoadError) -> Vec<JsonError> {
 /// The hosts checked, with their own findings counted over every file and their skipped rules counted
 /// in `skipped` (the report's list, where a rule skipped for a host in several files appears once).
 fn hosts<'a>(outcomes: &'a [Outcome], skipped: &BTreeSet<&Skipped>) -> Vec<JsonHost<'a>> {
-    let mut hosts: Vec<JsonHost<'_>> = Vec::new();
-    for o in outcomes {
-        let Outcome::Checked(c) = o else { continue };
-        for (i, h) in c.hosts.iter().enumerate() {
-            if hosts.len() <= i {
-                hosts.push(JsonHost {
-                    name: &h.name,
-                    source: &h.source,
-                    findings: 0,
-                    skipped: 0,
-                });
+    let checked = || {
+        outcomes.iter().filter_map(|o| match o {
+            Outcome::Checked(c) => Some(c),
+            Outcome::Failed(_) => None,
+        })
+    };
+    // Every file is checked against the same hosts; files without them (expired waivers) are skipped.
+    let Some(listed) = checked().find(|c| !c.hosts.is_empty()) else {
+        return Vec::new();
+    };
+    let mut counts: std::collections::HashMap<&str, (usize, usize)> =
+        std::collections::HashMap::new();
+    for host in checked()
+        .flat_map(|c| &c.findings)
+        .filter_map(|f| f.host.as_deref())
+    {
+        counts.entry(host).or_default().0 += 1;
+    }
+    for host in skipped.iter().filter_map(|s| s.host.as_deref()) {
+        counts.entry(host).or_default().1 += 1;
+    }
+    listed
+        .hosts
+        .iter()
+        .map(|h| {
+            let (findings, skipped) = counts.get(h.name.as_str()).copied().unwrap_or_default();
+            JsonHost {
+                name: &h.name,
+                source: &h.source,
+                findings,
+                skipped,
             }
-        }
-        let counts = super::host_counts(c);
-        for (h, (findings, _)) in hosts.iter_mut().zip(counts) {
-            h.findings += findings;
-        }
-    }
-    for h in &mut hosts {
-        h.skipped = skipped
-            .iter()
-            .filter(|s| s.host.as_deref() == Some(h.name))
-            .count();
-    }
-    hosts
+        })
+        .collect()
 }
 
 /// Writes the JSON report of `outcomes`.

@@ -65,15 +65,6 @@ pub fn by_host(c: &crate::check::Checked) -> (HostPart<'_>, Vec<HostPart<'_>>) {
     (own, parts)
 }
 
-/// Each host's number of own findings and skipped rules in `c`, in the order of `c.hosts`.
-pub fn host_counts(c: &crate::check::Checked) -> Vec<(usize, usize)> {
-    by_host(c)
-        .1
-        .iter()
-        .map(|p| (p.findings.len(), p.skipped.len()))
-        .collect()
-}
-
 /// `message` prefixed with the host it holds on (`[host web-01] …`), for formats with one text per
 /// finding.
 pub fn on_host(message: &str, host: Option<&str>) -> String {

@@ -347,18 +347,7 @@ pub fn evaluate_fleet(
         return evaluate(&Context::new(manifest, policy, None));
     }
     let mut all = evaluate_scope(&Context::for_fleet(manifest, policy, hosts), Scope::Static);
-    let mut baseline = evaluate_scope(&Context::new(manifest, policy, None), Scope::HostBuiltIn);
-    // Exact duplicates say nothing more; keep one, so each key names one baseline finding.
-    let mut seen = HashSet::new();
-    baseline.items.retain(|f| {
-        seen.insert((
-            f.rule.clone(),
-            f.path.clone(),
-            f.message.clone(),
-            f.severity,
-            f.help.clone(),
-        ))
-    });
+    let baseline = evaluate_scope(&Context::new(manifest, policy, None), Scope::HostBuiltIn);
     let mut per_host: Vec<Findings> = hosts
         .par_iter()
         .map(|h| {
@@ -386,13 +375,12 @@ pub fn evaluate_fleet(
             f.help.as_deref(),
         )
     }
-    let index: HashMap<_, usize> = baseline
-        .items
-        .iter()
-        .enumerate()
-        .map(|(i, f)| (key(f), i))
-        .collect();
-    let mut common: HashSet<usize> = (0..baseline.items.len()).collect();
+    // Each key names its first baseline finding; exact duplicates say nothing more and are dropped.
+    let mut index: HashMap<_, usize> = HashMap::new();
+    for (i, f) in baseline.items.iter().enumerate() {
+        index.entry(key(f)).or_insert(i);
+    }
+    let mut common: HashSet<usize> = index.values().copied().collect();
     for found in &per_host {
         if common.is_empty() {
             break;

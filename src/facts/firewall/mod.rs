@@ -200,139 +200,130 @@ impl Prepared<'_> {
         port: u16,
         bind: IpAddr,
     ) -> Result<Option<PortDecision>, String> {
-        decide_prepared(self, protocol, port, bind)
-    }
-}
-
-fn decide_prepared(
-    prepared: &Prepared<'_>,
-    protocol: Protocol,
-    port: u16,
-    bind: IpAddr,
-) -> Result<Option<PortDecision>, String> {
-    let fw = prepared.fw;
-    let backend = prepared.backend.clone();
-    if let Some(rules) = &fw.windows_rules {
-        let profiles = fw.windows_profiles.as_deref().unwrap_or(&[]);
-        let d = windows::decide(rules, profiles, protocol, port);
-        let blocked: Vec<&str> = d
-            .iter()
-            .filter(|x| !x.accepted)
-            .map(|x| x.profile.as_str())
-            .collect();
-        let verdict = if blocked.is_empty() {
-            let by = d
-                .iter()
-                .map(|x| x.by.as_str())
-                .find(|b| b.starts_with("allow rule"))
-                .unwrap_or(&d[0].by)
-                .to_owned();
-            Verdict::Open {
-                by_rule: by.starts_with("allow rule"),
-                by,
-            }
-        } else if blocked.len() == d.len() && d.iter().all(|x| !x.some_accepted) {
-            let by = if d
-                .iter()
-                .all(|x| x.by.ends_with("default inbound action Block"))
-            {
-                "the default inbound action Block of the Domain, Private and Public profiles"
-                    .to_owned()
-            } else {
-                let mut bys: Vec<String> = d
-                    .iter()
-                    .map(|x| format!("{} on {}", x.by, x.profile))
-                    .collect();
-                bys.dedup();
-                bys.join("; ")
-            };
-            Verdict::Blocked { by }
-        } else {
-            let admitted: Vec<&windows::ProfileDecision> =
-                d.iter().filter(|x| x.accepted || x.some_accepted).collect();
-            let closed: Vec<String> = d
+        let fw = self.fw;
+        let backend = self.backend.clone();
+        if let Some(rules) = &fw.windows_rules {
+            let profiles = fw.windows_profiles.as_deref().unwrap_or(&[]);
+            let d = windows::decide(rules, profiles, protocol, port);
+            let blocked: Vec<&str> = d
                 .iter()
                 .filter(|x| !x.accepted)
-                .map(|x| format!("{} ({})", x.profile, x.by))
+                .map(|x| x.profile.as_str())
                 .collect();
-            Verdict::Restricted {
-                by: admitted.first().map_or_else(String::new, |x| x.by.clone()),
-                condition: format!(
-                    "on the {} profile{}",
-                    admitted
+            let verdict = if blocked.is_empty() {
+                let by = d
+                    .iter()
+                    .map(|x| x.by.as_str())
+                    .find(|b| b.starts_with("allow rule"))
+                    .unwrap_or(&d[0].by)
+                    .to_owned();
+                Verdict::Open {
+                    by_rule: by.starts_with("allow rule"),
+                    by,
+                }
+            } else if blocked.len() == d.len() && d.iter().all(|x| !x.some_accepted) {
+                let by = if d
+                    .iter()
+                    .all(|x| x.by.ends_with("default inbound action Block"))
+                {
+                    "the default inbound action Block of the Domain, Private and Public profiles"
+                        .to_owned()
+                } else {
+                    let mut bys: Vec<String> = d
                         .iter()
-                        .map(|x| x.profile.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    if admitted.len() == 1 { "" } else { "s" }
-                ),
-                otherwise: format!("blocked on {}", closed.join(", ")),
+                        .map(|x| format!("{} on {}", x.by, x.profile))
+                        .collect();
+                    bys.dedup();
+                    bys.join("; ")
+                };
+                Verdict::Blocked { by }
+            } else {
+                let admitted: Vec<&windows::ProfileDecision> =
+                    d.iter().filter(|x| x.accepted || x.some_accepted).collect();
+                let closed: Vec<String> = d
+                    .iter()
+                    .filter(|x| !x.accepted)
+                    .map(|x| format!("{} ({})", x.profile, x.by))
+                    .collect();
+                Verdict::Restricted {
+                    by: admitted.first().map_or_else(String::new, |x| x.by.clone()),
+                    condition: format!(
+                        "on the {} profile{}",
+                        admitted
+                            .iter()
+                            .map(|x| x.profile.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        if admitted.len() == 1 { "" } else { "s" }
+                    ),
+                    otherwise: format!("blocked on {}", closed.join(", ")),
+                }
+            };
+            return Ok(Some(PortDecision {
+                backend,
+                verdict,
+                chain: None,
+            }));
+        }
+        let rulesets = self.rulesets.as_ref().map_err(Clone::clone)?;
+        if rulesets.iter().all(Ruleset::is_empty) {
+            return Ok(None);
+        }
+        let mut result: Option<(Verdict, Option<String>)> = None;
+        for family in families(bind) {
+            let packet = Packet {
+                protocol,
+                port,
+                family,
+            };
+            let (mut bests, mut worsts) = (Vec::new(), Vec::new());
+            for rs in rulesets {
+                if let Some((b, w)) = rs.decide(&packet) {
+                    bests.push(b);
+                    worsts.push(w);
+                }
             }
-        };
-        return Ok(Some(PortDecision {
+            let (best, worst) = (combine(bests), combine(worsts));
+            let (Some(best), Some(worst)) = (best, worst) else {
+                continue;
+            };
+            let chain = (!best.accepted).then(|| best.base.clone());
+            let v = match (best.accepted, worst.accepted) {
+                (false, _) => Verdict::Blocked { by: best.by },
+                (true, true) => Verdict::Open {
+                    by_rule: !best.by_policy,
+                    by: best.by,
+                },
+                (true, false) => Verdict::Restricted {
+                    condition: if best.assumed.is_empty() {
+                        "under some conditions".into()
+                    } else {
+                        format!("only when {}", best.assumed.join(" and "))
+                    },
+                    by: best.by,
+                    otherwise: format!("otherwise {}", worst.by),
+                },
+            };
+            let v = match v {
+                Verdict::Blocked { by } if families(bind).len() > 1 => Verdict::Blocked {
+                    by: format!("{by} ({})", family.as_str()),
+                },
+                other => other,
+            };
+            // The worst family decides: blocked beats restricted beats open.
+            let rank = |v: &Verdict| match v {
+                Verdict::Blocked { .. } => 2,
+                Verdict::Restricted { .. } => 1,
+                Verdict::Open { .. } => 0,
+            };
+            if result.as_ref().is_none_or(|(r, _)| rank(&v) > rank(r)) {
+                result = Some((v, chain));
+            }
+        }
+        Ok(result.map(|(verdict, chain)| PortDecision {
             backend,
             verdict,
-            chain: None,
-        }));
+            chain,
+        }))
     }
-    let rulesets = prepared.rulesets.as_ref().map_err(Clone::clone)?;
-    if rulesets.iter().all(Ruleset::is_empty) {
-        return Ok(None);
-    }
-    let mut result: Option<(Verdict, Option<String>)> = None;
-    for family in families(bind) {
-        let packet = Packet {
-            protocol,
-            port,
-            family,
-        };
-        let (mut bests, mut worsts) = (Vec::new(), Vec::new());
-        for rs in rulesets {
-            if let Some((b, w)) = rs.decide(&packet) {
-                bests.push(b);
-                worsts.push(w);
-            }
-        }
-        let (best, worst) = (combine(bests), combine(worsts));
-        let (Some(best), Some(worst)) = (best, worst) else {
-            continue;
-        };
-        let chain = (!best.accepted).then(|| best.base.clone());
-        let v = match (best.accepted, worst.accepted) {
-            (false, _) => Verdict::Blocked { by: best.by },
-            (true, true) => Verdict::Open {
-                by_rule: !best.by_policy,
-                by: best.by,
-            },
-            (true, false) => Verdict::Restricted {
-                condition: if best.assumed.is_empty() {
-                    "under some conditions".into()
-                } else {
-                    format!("only when {}", best.assumed.join(" and "))
-                },
-                by: best.by,
-                otherwise: format!("otherwise {}", worst.by),
-            },
-        };
-        let v = match v {
-            Verdict::Blocked { by } if families(bind).len() > 1 => Verdict::Blocked {
-                by: format!("{by} ({})", family.as_str()),
-            },
-            other => other,
-        };
-        // The worst family decides: blocked beats restricted beats open.
-        let rank = |v: &Verdict| match v {
-            Verdict::Blocked { .. } => 2,
-            Verdict::Restricted { .. } => 1,
-            Verdict::Open { .. } => 0,
-        };
-        if result.as_ref().is_none_or(|(r, _)| rank(&v) > rank(r)) {
-            result = Some((v, chain));
-        }
-    }
-    Ok(result.map(|(verdict, chain)| PortDecision {
-        backend,
-        verdict,
-        chain,
-    }))
 }
