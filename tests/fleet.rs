@@ -532,6 +532,14 @@ custom:
     assert_eq!(on("low-ports"), [None]);
 }
 
+/// Whether `ansible-playbook` is on PATH (`SKIPPED` otherwise, a failure in CI).
+fn ansible_available() -> bool {
+    common::available(
+        "ansible-playbook (pip install ansible)",
+        common::has("ansible-playbook"),
+    )
+}
+
 /// Runs the example playbook against `examples/fleet/inventory.ini` (two aliases of this machine, local
 /// connection), with this build's binary copied to the "hosts" and used on the controller. Returns the
 /// playbook's exit code and its output.
@@ -574,10 +582,7 @@ fn playbook_with(tmp: &Path, inventory: &Path, manifest: &Path, report: &Path) -
 
 #[test]
 fn the_ansible_playbook_collects_facts_and_fails_the_play_when_a_host_is_not_ready() {
-    if !common::available(
-        "ansible-playbook (pip install ansible-core)",
-        common::has("ansible-playbook"),
-    ) {
+    if !ansible_available() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -694,10 +699,7 @@ fn the_windows_tasks_resolve_against_ansible_windows() {
 
 #[test]
 fn inventory_vars_route_windows_hosts_and_a_failed_host_stops_the_check() {
-    if !common::available(
-        "ansible-playbook (pip install ansible)",
-        common::has("ansible-playbook"),
-    ) {
+    if !ansible_available() {
         return;
     }
     // `preflight_os=windows` in the inventory must reach the play (play vars would override it). The
