@@ -2,9 +2,10 @@
 
 use std::path::Path;
 
+use crate::document::{Document, LoadError};
 use crate::finding::{Finding, Severity, Skipped, Summary};
 use crate::fleet::{Host, HostInfo};
-use crate::manifest::{self, Document, LoadError, LoadOptions};
+use crate::manifest::{self, LoadOptions};
 use crate::policy::Policy;
 use crate::rules;
 

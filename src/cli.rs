@@ -6,13 +6,13 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::check::{self, Outcome};
+use crate::document::did_you_mean;
 use crate::finding::Severity;
 use crate::fix::generate::{FirewallDialect, GenOptions};
 use crate::fix::script::Dialect;
 use crate::manifest::LoadOptions;
 use crate::report::{self, Format};
 use crate::rules;
-use crate::suggest::did_you_mean;
 
 /// Stops a deploy from failing on ports: checks a deploy manifest for everything that will make `listen`
 /// fail or the port unreachable, and says how to fix it.
@@ -495,7 +495,7 @@ type Run = (
 type Loaded = (
     Vec<(
         PathBuf,
-        Result<(crate::manifest::Manifest, crate::manifest::Document), crate::manifest::LoadError>,
+        Result<(crate::manifest::Manifest, crate::document::Document), crate::document::LoadError>,
     )>,
     Vec<crate::fleet::Host>,
 );
@@ -559,7 +559,7 @@ fn run_checks(inputs: &Inputs) -> Result<Run, u8> {
                 Outcome::Checked(check::check_manifest(&m, doc, &lp.policy, &hosts))
             }
             (Some(_), Err(e)) => Outcome::Failed(e),
-            (None, _) => Outcome::Failed(crate::manifest::LoadError::Io {
+            (None, _) => Outcome::Failed(crate::document::LoadError::Io {
                 file: f.display().to_string(),
                 source: io::Error::other("its policy file is invalid (see above)"),
             }),
@@ -885,7 +885,7 @@ fn explain(out: &mut dyn Write, id: &str, policy: &crate::policy::Policy) -> io:
 }
 
 /// Prints a policy file's problems and returns exit code 2.
-fn policy_error(e: crate::manifest::LoadError) -> io::Result<u8> {
+fn policy_error(e: crate::document::LoadError) -> io::Result<u8> {
     report::human::write(
         &mut io::stderr(),
         &[Outcome::Failed(e)],

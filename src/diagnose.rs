@@ -12,8 +12,8 @@ use regex::Regex;
 use serde::Serialize;
 
 use crate::facts::{Facts, SocketState, defaults};
-use crate::manifest::{Platform, Protocol};
 use crate::ports::binds_overlap;
+use crate::ports::{Platform, Protocol};
 
 /// What the error says happened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

@@ -4,8 +4,8 @@
 //! as skipped instead of guessing.
 
 use super::{Fact, Facts};
-use crate::manifest::{Platform, Protocol, Runtime};
 use crate::ports::PortRange;
+use crate::ports::{Platform, Protocol};
 
 /// The ephemeral range for `protocol` on the target: the host's when facts have it, otherwise the
 /// platform's documented default.
@@ -56,30 +56,4 @@ pub fn unprivileged_port_start(facts: Option<&Facts>) -> Fact<u16> {
                 "the Linux default net.ipv4.ip_unprivileged_port_start",
             )
         })
-}
-
-/// Whether a runtime's listening sockets set SO_REUSEADDR by default on Linux and macOS, as verified with
-/// strace and restart tests: Go (`net.Listen`) and Rust std set it on non-Windows; Node (`net`/`http`),
-/// Java (`ServerSocket`, `ServerSocketChannel`), nginx, Python `asyncio` and `http.server` set it. Python's
-/// plain `socket` and `socketserver.TCPServer` do not, .NET is unverified, IIS does not run there: `None`
-/// (unknown) for those.
-pub fn unix_reuse_address(runtime: Runtime) -> Option<bool> {
-    match runtime {
-        Runtime::Go
-        | Runtime::Rust
-        | Runtime::Node
-        | Runtime::Java
-        | Runtime::Nginx
-        | Runtime::Python => Some(true),
-        Runtime::Dotnet | Runtime::Iis | Runtime::Other => None,
-    }
-}
-
-/// Whether a runtime sets SO_REUSEADDR on Windows by default: Go and Rust std deliberately do not; the
-/// others are unknown.
-pub fn windows_reuse_address(runtime: Runtime) -> Option<bool> {
-    match runtime {
-        Runtime::Go | Runtime::Rust => Some(false),
-        _ => None,
-    }
 }

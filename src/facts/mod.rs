@@ -17,8 +17,8 @@ use std::path::Path;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::manifest::Protocol;
 use crate::ports::PortRange;
+use crate::ports::Protocol;
 
 /// The read-only PowerShell collector printed by `preflight facts --script powershell`.
 pub const POWERSHELL_COLLECTOR: &str = include_str!("collect.ps1");

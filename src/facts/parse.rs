@@ -6,8 +6,8 @@
 use std::net::{IpAddr, Ipv6Addr};
 
 use super::{Exclusion, Fact, Facts, Origin, Socket, SocketState};
-use crate::manifest::Protocol;
 use crate::ports::PortRange;
+use crate::ports::Protocol;
 
 /// A line that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,7 +9,7 @@
 use netstat2::{AddressFamilyFlags, ProtocolFlags, ProtocolSocketInfo, TcpState};
 
 use super::{Fact, Facts, FactsError, Socket, SocketState};
-use crate::manifest::Protocol;
+use crate::ports::Protocol;
 
 /// Which sockets a check cares about: (protocol, port) pairs from the manifests. `None` keeps them all.
 pub type Interest = std::collections::BTreeSet<(Protocol, u16)>;

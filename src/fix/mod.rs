@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
-use crate::manifest::Protocol;
 use crate::ports::PortRange;
+use crate::ports::Protocol;
 
 /// One way to fix a finding, independent of the shell or tool that will carry it out.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

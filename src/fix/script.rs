@@ -139,7 +139,7 @@ pub fn fix_script(
             if f.fixes.is_empty() || (f.host.is_some() && f.host.as_deref() != host_name) {
                 continue;
             }
-            let (line, column, _, _) = crate::report::json::place(&checked.doc, &f.path);
+            let (line, column, _, _) = checked.doc.place(&f.path);
             out.push('\n');
             out.push_str(&format!(
                 "{c} [{}] {} ({}:{line}:{column})\n",

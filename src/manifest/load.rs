@@ -12,9 +12,10 @@ use serde_json::Value;
 
 use super::interpolate::{Interpolated, VarSource, Variables, interpolate};
 use super::model::{ManifestFile, PortEntry, PortSpec, PortValue};
-use super::source_map::{self, ParseLimits, SourceMap, Span, join};
-use super::validate::Schema;
-use super::{Document, Manifest, PlanBlock, Port, Service, Target, Unresolved};
+use super::{Manifest, PlanBlock, Port, Service, Target, Unresolved};
+use crate::document::{
+    self, Document, LoadError, Problem, Schema, SourceMap, Span, join, parse_validated, read_text,
+};
 
 /// The manifest's JSON Schema, as committed (a test keeps it equal to the one generated from the types).
 pub const SCHEMA_TEXT: &str = include_str!("../../schemas/deploy.schema.json");
@@ -22,10 +23,8 @@ pub const SCHEMA_TEXT: &str = include_str!("../../schemas/deploy.schema.json");
 /// Limits that keep hostile or accidental input from running away.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
-    /// Largest file read, in bytes.
-    pub max_file_bytes: u64,
-    /// YAML parser limits (depth, nodes, alias expansion).
-    pub parse: ParseLimits,
+    /// Limits of reading and parsing the file.
+    pub input: document::Limits,
     /// Most services in one manifest.
     pub max_services: usize,
     /// Most ports in one service.
@@ -35,8 +34,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_file_bytes: 16 * 1024 * 1024,
-            parse: ParseLimits::default(),
+            input: document::Limits::default(),
             max_services: 100_000,
             max_ports_per_service: 1_000,
         }
@@ -52,169 +50,9 @@ pub struct LoadOptions {
     pub limits: Limits,
 }
 
-/// One problem in an input file, with its place.
-#[derive(Debug, Clone)]
-pub struct Problem {
-    /// What is wrong.
-    pub message: String,
-    /// Where (none when the whole file is at fault).
-    pub span: Option<Span>,
-    /// Short text under the underline.
-    pub label: String,
-    /// How to fix it.
-    pub help: Option<String>,
-    /// Other places that explain it (e.g. where a variable was defined).
-    pub related: Vec<(Span, String)>,
-}
-
-impl Problem {
-    /// A problem at a span.
-    pub fn at(span: Span, message: impl Into<String>, label: impl Into<String>) -> Self {
-        Problem {
-            message: message.into(),
-            span: Some(span),
-            label: label.into(),
-            help: None,
-            related: Vec::new(),
-        }
-    }
-
-    /// Adds help text.
-    pub fn help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
-        self
-    }
-}
-
-/// Why a manifest could not be checked (exit code 2).
-#[derive(Debug, thiserror::Error)]
-pub enum LoadError {
-    /// The file could not be read.
-    #[error("cannot read {file}: {source}")]
-    Io {
-        /// The file.
-        file: String,
-        /// The OS error.
-        source: std::io::Error,
-    },
-    /// The file is over the size limit.
-    #[error("{file} is {size} bytes, over the limit of {limit} bytes")]
-    TooLarge {
-        /// The file.
-        file: String,
-        /// Its size.
-        size: u64,
-        /// The limit.
-        limit: u64,
-    },
-    /// The file was read but is not valid.
-    #[error("{} is not a valid {kind} ({} problem{})", doc.name, problems.len(), if problems.len() == 1 { "" } else { "s" })]
-    Invalid {
-        /// What the file should have been: `manifest`, `policy` or `input`.
-        kind: &'static str,
-        /// The file, for rendering the problems.
-        doc: Box<Document>,
-        /// Every problem found.
-        problems: Vec<Problem>,
-    },
-}
-
-/// Reads a YAML file with the size limit, as UTF-8 text (a BOM is dropped).
-pub fn read_text(path: &Path, limits: &Limits) -> Result<(String, String), LoadError> {
-    let name = path.display().to_string();
-    let io = |source| LoadError::Io {
-        file: name.clone(),
-        source,
-    };
-    let meta = std::fs::metadata(path).map_err(io)?;
-    if meta.len() > limits.max_file_bytes {
-        return Err(LoadError::TooLarge {
-            file: name,
-            size: meta.len(),
-            limit: limits.max_file_bytes,
-        });
-    }
-    let bytes = std::fs::read(path).map_err(io)?;
-    match String::from_utf8(bytes) {
-        Ok(t) => Ok((name, t)),
-        Err(e) => {
-            let valid = e.utf8_error().valid_up_to();
-            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
-            let map = SourceMap::lines_only(&text);
-            let problem = Problem::at(
-                Span::new(valid, 1),
-                "the file is not UTF-8 text",
-                "invalid byte",
-            )
-            .help("save the file as UTF-8");
-            Err(LoadError::Invalid {
-                kind: "input",
-                doc: Box::new(Document { name, text, map }),
-                problems: vec![problem],
-            })
-        }
-    }
-}
-
-/// Parses YAML text with spans and validates it against `schema`; `extra` adds checks the schema can't
-/// express (run even when the schema fails, so every problem is reported in one pass).
-pub fn parse_validated(
-    name: &str,
-    text: String,
-    limits: &Limits,
-    schema: &Schema,
-    extra: impl Fn(&Value, &SourceMap) -> Vec<Problem>,
-) -> Result<(Value, Document), LoadError> {
-    if text.len() as u64 > limits.max_file_bytes {
-        return Err(LoadError::TooLarge {
-            file: name.to_owned(),
-            size: text.len() as u64,
-            limit: limits.max_file_bytes,
-        });
-    }
-    let text = text
-        .strip_prefix('\u{feff}')
-        .map(str::to_owned)
-        .unwrap_or(text);
-    let (value, map) = match source_map::parse(&text, limits.parse) {
-        Ok(parsed) => parsed,
-        Err(e) => {
-            let map = SourceMap::lines_only(&text);
-            let problem = Problem {
-                message: format!("invalid YAML: {}", e.message),
-                span: e.span,
-                label: "here".into(),
-                help: Some(parse_help(&e.message)),
-                related: Vec::new(),
-            };
-            return Err(invalid(schema.what(), name, text, map, vec![problem]));
-        }
-    };
-    let mut problems = extra(&value, &map);
-    let specific: Vec<Option<Span>> = problems.iter().map(|p| p.span).collect();
-    problems.extend(
-        schema
-            .validate(&value, &map)
-            .into_iter()
-            .filter(|p| !specific.contains(&p.span)),
-    );
-    problems.sort_by_key(|p| p.span);
-    if !problems.is_empty() {
-        return Err(invalid(schema.what(), name, text, map, problems));
-    }
-    Ok((
-        value,
-        Document {
-            name: name.to_owned(),
-            text,
-            map,
-        },
-    ))
-}
-
 /// Reads and resolves the manifest at `path`.
 pub fn load(path: &Path, opts: &LoadOptions) -> Result<(Manifest, Document), LoadError> {
-    let (name, text) = read_text(path, &opts.limits)?;
+    let (name, text) = read_text(path, &opts.limits.input)?;
     load_str(&name, text, opts)
 }
 
@@ -225,7 +63,7 @@ pub fn load_str(
     opts: &LoadOptions,
 ) -> Result<(Manifest, Document), LoadError> {
     // Checks the schema can't express (IANA port names, range order) run on the raw value too.
-    let (value, doc) = parse_validated(name, text, &opts.limits, schema(), value_checks)?;
+    let (value, doc) = parse_validated(name, text, &opts.limits.input, schema(), value_checks)?;
     let Document { name: _, text, map } = doc;
     let file: ManifestFile = match serde_json::from_value(value) {
         Ok(f) => f,
@@ -238,7 +76,13 @@ pub fn load_str(
                 help: None,
                 related: Vec::new(),
             };
-            return Err(invalid("manifest", name, text, map, vec![problem]));
+            return Err(LoadError::invalid(
+                "manifest",
+                name,
+                text,
+                map,
+                vec![problem],
+            ));
         }
     };
     match resolve(file, &map, opts) {
@@ -250,39 +94,7 @@ pub fn load_str(
                 map,
             },
         )),
-        Err(problems) => Err(invalid("manifest", name, text, map, problems)),
-    }
-}
-
-fn invalid(
-    kind: &'static str,
-    name: &str,
-    text: String,
-    map: SourceMap,
-    problems: Vec<Problem>,
-) -> LoadError {
-    LoadError::Invalid {
-        kind,
-        doc: Box::new(Document {
-            name: name.to_owned(),
-            text,
-            map,
-        }),
-        problems,
-    }
-}
-
-fn parse_help(message: &str) -> String {
-    if message.contains("duplicate mapping key") {
-        "each key may appear once per mapping: remove or rename the second one".into()
-    } else if message.contains("nested")
-        || message.contains("too large")
-        || message.contains("alias")
-    {
-        "the document is nested too deeply or expands too many aliases; manifests need neither"
-            .into()
-    } else {
-        "fix the YAML syntax at this place (check indentation, quotes and brackets)".into()
+        Err(problems) => Err(LoadError::invalid("manifest", name, text, map, problems)),
     }
 }
 

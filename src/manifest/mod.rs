@@ -1,37 +1,22 @@
 //! The deploy manifest: loading, validation, interpolation and the resolved form the rules read.
 //!
-//! [`load`] reads a file (with a size limit), parses it once with spans ([`source_map`]), validates it against
+//! [`load`] reads a file (with a size limit), parses it once with spans (`document`), validates it against
 //! the JSON Schema generated from [`model`], deserializes it, interpolates `${VAR}` references and resolves
 //! it into a [`Manifest`]: services and ports in document order with defaults applied, each carrying the
 //! dotted path that later stages use to name places. Every problem found is collected, not only the first.
 
-pub mod events;
 pub mod interpolate;
 pub mod load;
 pub mod model;
-pub mod source_map;
-pub mod validate;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-pub use load::{LoadError, LoadOptions, Problem, load, load_str};
+pub use load::{LoadOptions, load, load_str};
 pub use model::{Expose, Platform, Protocol, Purpose, RunAs, Runtime};
-pub use source_map::{SourceMap, Span};
 
 use crate::ports::PortRange;
 use interpolate::VarUse;
-
-/// A loaded file: its display name, its text and where each path sits in it.
-#[derive(Clone, Debug)]
-pub struct Document {
-    /// The name shown to users (the path as given on the command line).
-    pub name: String,
-    /// The file's text.
-    pub text: String,
-    /// Path → span table of the text.
-    pub map: SourceMap,
-}
 
 /// A manifest after validation and interpolation, with every default applied.
 #[derive(Debug, Clone)]

@@ -9,6 +9,8 @@ use indexmap::IndexMap;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Serialize};
 
+pub use crate::ports::{Platform, Protocol};
+
 /// A deploy manifest: what a set of services needs from the host it runs on.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -89,42 +91,6 @@ impl Capability {
     }
 }
 
-/// The operating system (or orchestrator) the services run on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Platform {
-    /// Windows (Server or client).
-    Windows,
-    /// Linux.
-    Linux,
-    /// macOS.
-    Macos,
-    /// Kubernetes pods (Linux containers, one network namespace per pod).
-    Kubernetes,
-}
-
-impl Platform {
-    /// The name as written in the manifest.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Platform::Windows => "windows",
-            Platform::Linux => "linux",
-            Platform::Macos => "macos",
-            Platform::Kubernetes => "kubernetes",
-        }
-    }
-
-    /// The name as people write it in prose.
-    pub fn display(self) -> &'static str {
-        match self {
-            Platform::Windows => "Windows",
-            Platform::Linux => "Linux",
-            Platform::Macos => "macOS",
-            Platform::Kubernetes => "Kubernetes",
-        }
-    }
-}
-
 /// Who the service process runs as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -189,6 +155,34 @@ pub enum Runtime {
     /// Anything else: socket defaults unknown.
     #[default]
     Other,
+}
+
+impl Runtime {
+    /// Whether a runtime's listening sockets set SO_REUSEADDR by default on Linux and macOS, as verified
+    /// with strace and restart tests: Go (`net.Listen`) and Rust std set it on non-Windows; Node
+    /// (`net`/`http`), Java (`ServerSocket`, `ServerSocketChannel`), nginx, Python `asyncio` and
+    /// `http.server` set it. Python's plain `socket` and `socketserver.TCPServer` do not, .NET is
+    /// unverified, IIS does not run there: `None` (unknown) for those.
+    pub fn unix_reuse_address(self) -> Option<bool> {
+        match self {
+            Runtime::Go
+            | Runtime::Rust
+            | Runtime::Node
+            | Runtime::Java
+            | Runtime::Nginx
+            | Runtime::Python => Some(true),
+            Runtime::Dotnet | Runtime::Iis | Runtime::Other => None,
+        }
+    }
+
+    /// Whether a runtime sets SO_REUSEADDR on Windows by default: Go and Rust std deliberately do not;
+    /// the others are unknown.
+    pub fn windows_reuse_address(self) -> Option<bool> {
+        match self {
+            Runtime::Go | Runtime::Rust => Some(false),
+            _ => None,
+        }
+    }
 }
 
 impl Runtime {
@@ -356,40 +350,6 @@ pub struct PortSpec {
     /// What the port carries.
     #[serde(default)]
     pub purpose: Option<Purpose>,
-}
-
-/// A transport protocol.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Default,
-    Deserialize,
-    Serialize,
-    JsonSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Protocol {
-    /// TCP.
-    #[default]
-    Tcp,
-    /// UDP.
-    Udp,
-}
-
-impl Protocol {
-    /// `tcp` or `udp`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Protocol::Tcp => "tcp",
-            Protocol::Udp => "udp",
-        }
-    }
 }
 
 /// Who must be able to reach a port.

@@ -9,13 +9,11 @@ use super::custom::CustomRule;
 use super::date::Date;
 use super::model::{Level, PolicyFile, RuleConfig};
 use super::{Origin, Policy, RuleSetting, Waiver};
+use crate::document::did_you_mean;
+use crate::document::{Document, LoadError, Problem};
+use crate::document::{Limits, Schema, join, parse_validated, read_text};
 use crate::finding::Severity;
-use crate::manifest::load::{Limits, parse_validated, read_text};
-use crate::manifest::source_map::join;
-use crate::manifest::validate::Schema;
-use crate::manifest::{Document, LoadError, Problem};
 use crate::rules;
-use crate::suggest::did_you_mean;
 
 /// The policy schema, as committed (a test keeps it equal to the one generated from the types).
 pub const SCHEMA_TEXT: &str = include_str!("../../schemas/policy.schema.json");

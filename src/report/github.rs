@@ -6,10 +6,9 @@
 
 use std::io::{self, Write};
 
-use super::json::place;
 use crate::check::Outcome;
+use crate::document::LoadError;
 use crate::finding::Severity;
-use crate::manifest::LoadError;
 
 /// Escapes a workflow command's message.
 pub fn escape_data(s: &str) -> String {
@@ -38,7 +37,7 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome]) -> io::Result<()> {
             Outcome::Checked(c) => {
                 let file = escape_property(&super::sarif::uri(&c.doc.name));
                 for f in &c.findings {
-                    let (line, col, end_line, end_col) = place(&c.doc, &f.path);
+                    let (line, col, end_line, end_col) = c.doc.place(&f.path);
                     let message = super::with_help(
                         &super::on_host(&f.message, f.host.as_deref()),
                         f.help.as_deref(),

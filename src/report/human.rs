@@ -11,8 +11,8 @@ use miette::{
 };
 
 use crate::check::{Checked, Outcome};
+use crate::document::{Document, LoadError, Problem};
 use crate::finding::{Finding, Severity, Skipped, Summary};
-use crate::manifest::{Document, LoadError, Problem};
 
 use super::plain::{self, Label};
 

@@ -16,9 +16,9 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use crate::check::Outcome;
+use crate::document::LoadError;
 use crate::finding::{Severity, Skipped, Summary};
 use crate::fix::Fix;
-use crate::manifest::{Document, LoadError};
 
 /// Version of the JSON document's shape; bumped on incompatible changes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -91,14 +91,6 @@ struct JsonError {
     column: Option<usize>,
     message: String,
     help: Option<String>,
-}
-
-/// Where a path sits: (line, column, end line, end column), 1-based.
-pub fn place(doc: &Document, path: &str) -> (usize, usize, usize, usize) {
-    let span = doc.map.span(path);
-    let start = doc.map.line_col(&doc.text, span.offset);
-    let end = doc.map.line_col(&doc.text, span.offset + span.len);
-    (start.line, start.column, end.line, end.column)
 }
 
 fn errors_of(e: &LoadError) -> Vec<JsonError> {
@@ -175,7 +167,7 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome]) -> io::Result<()> {
         match o {
             Outcome::Checked(c) => {
                 for w in &c.waived {
-                    let (line, column, _, _) = place(&c.doc, &w.finding.path);
+                    let (line, column, _, _) = c.doc.place(&w.finding.path);
                     waived.push(JsonWaived {
                         rule: &w.finding.rule,
                         message: &w.finding.message,
@@ -196,12 +188,12 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome]) -> io::Result<()> {
                     help: Some("fix the custom rule's expression in the policy file".into()),
                 }));
                 for f in &c.findings {
-                    let (line, column, end_line, end_column) = place(&c.doc, &f.path);
+                    let (line, column, end_line, end_column) = c.doc.place(&f.path);
                     let related = f
                         .related
                         .iter()
                         .map(|r| {
-                            let (line, column, _, _) = place(&c.doc, &r.path);
+                            let (line, column, _, _) = c.doc.place(&r.path);
                             JsonRelated {
                                 path: &r.path,
                                 line,

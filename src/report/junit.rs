@@ -9,10 +9,9 @@
 use std::collections::BTreeSet;
 use std::io::{self, Write};
 
-use super::json::place;
 use crate::check::Outcome;
+use crate::document::LoadError;
 use crate::finding::Severity;
-use crate::manifest::LoadError;
 use crate::policy::Policy;
 
 /// Escapes text for XML content and attributes; characters XML 1.0 forbids are dropped.
@@ -95,7 +94,7 @@ impl Suite<'_> {
                 if !failing.is_empty() {
                     failures += 1;
                     for f in &failing {
-                        let (line, col, _, _) = place(&c.doc, &f.path);
+                        let (line, col, _, _) = c.doc.place(&f.path);
                         case.push_str(&format!(
                             "\n      <failure type=\"{}\" message=\"{}\">{}:{line}:{col}: {}{}</failure>",
                             f.severity,

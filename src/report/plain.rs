@@ -20,7 +20,7 @@
 
 use std::fmt::Write;
 
-use crate::manifest::{Document, Span};
+use crate::document::{Document, Span};
 
 /// One label to draw.
 pub struct Label<'a> {

@@ -11,10 +11,9 @@ use std::io::{self, Write};
 
 use serde_json::{Value, json};
 
-use super::json::place;
 use crate::check::Outcome;
+use crate::document::LoadError;
 use crate::finding::Severity;
-use crate::manifest::LoadError;
 use crate::policy::Policy;
 
 /// The SARIF schema URI written in the document.
@@ -96,7 +95,7 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome], policy: &Policy) -> io::
         match o {
             Outcome::Checked(c) => {
                 for f in &c.findings {
-                    let (line, column, end_line, end_column) = place(&c.doc, &f.path);
+                    let (line, column, end_line, end_column) = c.doc.place(&f.path);
                     let location = |line, column, end_line, end_column| {
                         json!({ "physicalLocation": {
                             "artifactLocation": { "uri": uri(&c.doc.name) },
@@ -108,7 +107,7 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome], policy: &Policy) -> io::
                         .iter()
                         .enumerate()
                         .map(|(i, r)| {
-                            let (l, col, el, ec) = place(&c.doc, &r.path);
+                            let (l, col, el, ec) = c.doc.place(&r.path);
                             let mut loc = location(l, col, el, ec);
                             loc["id"] = json!(i);
                             loc["message"] = json!({ "text": r.label });

@@ -1,9 +1,9 @@
 //! `env-unresolved`: a `${VAR}` reference with no value and no default.
 
 use super::{Context, RuleMeta};
+use crate::document::did_you_mean;
 use crate::finding::{Finding, Findings, Severity};
 use crate::fix::Fix;
-use crate::suggest::did_you_mean;
 
 /// Metadata of `env-unresolved`.
 pub const META: RuleMeta = RuleMeta {

@@ -1,9 +1,9 @@
 //! `port-plan`: a service listens outside its team's block of the port plan.
 
 use super::{Context, RuleMeta, suggest_port};
+use crate::document::did_you_mean;
 use crate::finding::{Finding, Findings, Severity};
 use crate::fix::Fix;
-use crate::suggest::did_you_mean;
 
 /// Metadata of `port-plan`.
 pub const META: RuleMeta = RuleMeta {

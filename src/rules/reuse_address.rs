@@ -1,7 +1,6 @@
 //! `reuse-address`: SO_REUSEADDR where it matters — missing on Unix, dangerous on Windows.
 
 use super::{Context, RuleMeta};
-use crate::facts::defaults;
 use crate::finding::{Finding, Findings, Severity};
 use crate::fix::Fix;
 use crate::manifest::{Expose, Platform, Protocol, Runtime};
@@ -60,7 +59,7 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
         let declared = svc.socket.reuse_address;
         let socket_path = format!("{}.socket.reuse_address", svc.path);
         if platform == Platform::Windows {
-            let reuse = declared.or_else(|| defaults::windows_reuse_address(svc.runtime));
+            let reuse = declared.or_else(|| svc.runtime.windows_reuse_address());
             if reuse == Some(true) {
                 out.push(
                     Finding::new(
@@ -105,7 +104,7 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
         }
         let (reuse, why) = match declared {
             Some(v) => (v, "declared `reuse_address: false`".to_owned()),
-            None => match defaults::unix_reuse_address(svc.runtime) {
+            None => match svc.runtime.unix_reuse_address() {
                 Some(v) => (
                     v,
                     format!("the default of runtime `{}`", svc.runtime.as_str()),

@@ -1,7 +1,7 @@
 //! `time-wait`: connections on the port sit in TIME_WAIT, so a restart may not be able to bind it.
 
 use super::{Context, RuleMeta, host_facts};
-use crate::facts::{SocketState, defaults};
+use crate::facts::SocketState;
 use crate::finding::{Finding, Findings, Severity};
 use crate::fix::Fix;
 use crate::manifest::{Platform, Protocol};
@@ -94,7 +94,7 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
             let reuse = svc
                 .socket
                 .reuse_address
-                .or_else(|| defaults::unix_reuse_address(svc.runtime));
+                .or_else(|| svc.runtime.unix_reuse_address());
             let (severity, why) = match reuse {
                 Some(true) => (Severity::Info, "the service sets SO_REUSEADDR, so a restart can still bind".to_owned()),
                 Some(false) => (Severity::Warning, "the service does not set SO_REUSEADDR, so a restart within 60 s fails with \"address already in use\"".to_owned()),

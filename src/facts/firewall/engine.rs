@@ -10,8 +10,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::manifest::Protocol;
 use crate::ports::PortRange;
+use crate::ports::Protocol;
 
 /// IP version of the packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

@@ -8,8 +8,8 @@
 
 use super::engine::{Action, BaseChain, Chain, Cond, Family, Rule, Ruleset};
 use crate::facts::parse::ParseError;
-use crate::manifest::Protocol;
 use crate::ports::PortRange;
+use crate::ports::Protocol;
 
 /// Splits a line into words, keeping `"quoted strings"` whole (comments have spaces).
 fn words(line: &str) -> Vec<String> {

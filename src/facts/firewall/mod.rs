@@ -16,7 +16,7 @@ use std::net::IpAddr;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::manifest::Protocol;
+use crate::ports::Protocol;
 use engine::{Decision, Family, Packet, Ruleset};
 pub use windows::{WinProfile, WinRule};
 

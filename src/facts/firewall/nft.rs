@@ -9,8 +9,8 @@
 use serde_json::Value;
 
 use super::engine::{Action, BaseChain, Cond, Family, Rule, Ruleset};
-use crate::manifest::Protocol;
 use crate::ports::PortRange;
+use crate::ports::Protocol;
 
 fn key(family: &str, table: &str, chain: &str) -> String {
     format!("{family} {table} {chain}")

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::facts::parse::ParseError;
-use crate::manifest::Protocol;
 use crate::ports::PortRange;
+use crate::ports::Protocol;
 
 /// The three firewall profiles.
 pub const PROFILES: [&str; 3] = ["Domain", "Private", "Public"];

@@ -2,13 +2,11 @@
 //!
 //! Every stage after loading names places by a dotted path such as `services.orders-api.ports.http.port`;
 //! only the reporters turn paths back into spans with [`SourceMap::span`]. One pass over the YAML parser's
-//! events ([`super::events`]) produces both the `serde_json::Value` that the JSON Schema validates and
+//! events ([`super::yaml`]) produces both the `serde_json::Value` that the JSON Schema validates and
 //! the path → span table. Scalars keep their YAML type (numbers stay numbers), so the schema's type
 //! checks are meaningful.
 
 use rustc_hash::FxHashMap;
-
-use serde_json::Value;
 
 /// A byte range in a source file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -137,6 +135,14 @@ impl SourceMap {
         start + delta
     }
 
+    /// A source map over `text` with the path → span table a parse produced.
+    pub(crate) fn with_entries(text: &str, entries: FxHashMap<String, Entry>) -> Self {
+        SourceMap {
+            entries,
+            ..SourceMap::lines_only(text)
+        }
+    }
+
     /// A source map with only the line index, for texts that could not be parsed.
     pub fn lines_only(text: &str) -> Self {
         SourceMap {
@@ -170,95 +176,4 @@ pub fn pointer_to_path(pointer: &str) -> String {
         .map(|s| s.replace("~1", "/").replace("~0", "~"))
         .collect::<Vec<_>>()
         .join(".")
-}
-
-/// Limits applied while parsing YAML, so hostile input ends quickly with an error.
-#[derive(Clone, Copy, Debug)]
-pub struct ParseLimits {
-    /// Deepest nesting of collections.
-    pub max_depth: usize,
-    /// Most nodes (scalars and collections) in one document.
-    pub max_nodes: usize,
-    /// Most events replayed from aliases (`*ref`) in one document: the alias-bomb guard.
-    pub max_alias_events: usize,
-}
-
-impl Default for ParseLimits {
-    fn default() -> Self {
-        ParseLimits {
-            max_depth: 32,
-            max_nodes: 2_000_000,
-            max_alias_events: 10_000,
-        }
-    }
-}
-
-/// A YAML parse failure with its place.
-#[derive(Debug)]
-pub struct ParseError {
-    /// What went wrong, without the snippet the parser adds.
-    pub message: String,
-    /// Where, when the parser knows.
-    pub span: Option<Span>,
-}
-
-/// Parses YAML text into a JSON value and the source map of its paths (see [`super::events`]).
-pub fn parse(text: &str, limits: ParseLimits) -> Result<(Value, SourceMap), ParseError> {
-    let (value, entries) = super::events::parse(text, limits)?;
-    let mut map = SourceMap::lines_only(text);
-    map.entries = entries;
-    Ok((value, map))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn spans_point_at_values_and_keys() {
-        let text = "a:\n  b: { c: \"x\" }\n  d: [1, 2]\n";
-        let (v, map) = parse(text, ParseLimits::default()).unwrap();
-        assert_eq!(v["a"]["b"]["c"], "x");
-        let s = map.span("a.b.c");
-        assert_eq!(&text[s.offset..s.offset + s.len], "\"x\"");
-        let s = map.span("a.d.1");
-        assert_eq!(&text[s.offset..s.offset + s.len], "2");
-        // block mapping: the key is underlined
-        let s = map.span("a");
-        assert_eq!(&text[s.offset..s.offset + s.len], "a");
-        // missing leaf falls back to its parent
-        assert_eq!(map.span("a.b.c.zzz"), map.span("a.b.c"));
-    }
-
-    #[test]
-    fn line_col_counts_characters() {
-        let text = "é: 1\nbb: 22\n";
-        let (_, map) = parse(text, ParseLimits::default()).unwrap();
-        let s = map.span("bb");
-        assert_eq!(map.line_col(text, s.offset), LineCol { line: 2, column: 5 });
-        let s = map.span("é");
-        assert_eq!(map.line_col(text, s.offset), LineCol { line: 1, column: 4 });
-        assert_eq!(map.offset_of(text, 2, 5), text.find("22").unwrap());
-        assert_eq!(map.offset_of(text, 1, 2), "é".len());
-    }
-
-    #[test]
-    fn duplicate_keys_are_refused_with_a_place() {
-        let err = parse("a: 1\nb: 2\na: 3\n", ParseLimits::default()).unwrap_err();
-        assert!(
-            err.message.contains("duplicate mapping key"),
-            "{}",
-            err.message
-        );
-        assert_eq!(err.span.unwrap().offset, 10);
-    }
-
-    #[test]
-    fn pointers_become_paths() {
-        assert_eq!(
-            pointer_to_path("/services/a~1b/ports"),
-            "services.a/b.ports"
-        );
-        assert_eq!(pointer_to_path(""), "");
-    }
 }

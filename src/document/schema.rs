@@ -7,9 +7,9 @@
 
 use serde_json::Value;
 
-use super::load::Problem;
+use super::Problem;
 use super::source_map::{SourceMap, join, pointer_to_path};
-use crate::suggest::did_you_mean;
+use super::suggest::did_you_mean;
 
 /// A JSON Schema of a file preflight reads, with its compiled validator.
 #[derive(Debug)]

@@ -13,7 +13,7 @@ use granit_parser::{Event, Parser, ScalarStyle, Span as GSpan};
 use rustc_hash::FxHashMap;
 use serde_json::{Map, Number, Value};
 
-use super::source_map::{Entry, ParseError, ParseLimits, Span};
+use super::source_map::{Entry, SourceMap, Span};
 
 fn span_of(s: &GSpan) -> Span {
     let start = s.start.byte_offset().unwrap_or(0);
@@ -304,8 +304,44 @@ impl<'a, I: Iterator<Item = Item<'a>>> Builder<I> {
     }
 }
 
+/// Limits applied while parsing YAML, so hostile input ends quickly with an error.
+#[derive(Clone, Copy, Debug)]
+pub struct ParseLimits {
+    /// Deepest nesting of collections.
+    pub max_depth: usize,
+    /// Most nodes (scalars and collections) in one document.
+    pub max_nodes: usize,
+    /// Most events replayed from aliases (`*ref`) in one document: the alias-bomb guard.
+    pub max_alias_events: usize,
+}
+
+impl Default for ParseLimits {
+    fn default() -> Self {
+        ParseLimits {
+            max_depth: 32,
+            max_nodes: 2_000_000,
+            max_alias_events: 10_000,
+        }
+    }
+}
+
+/// A YAML parse failure with its place.
+#[derive(Debug)]
+pub struct ParseError {
+    /// What went wrong, without the snippet the parser adds.
+    pub message: String,
+    /// Where, when the parser knows.
+    pub span: Option<Span>,
+}
+
+/// Parses one YAML document into its JSON value and the source map of its paths.
+pub fn parse(text: &str, limits: ParseLimits) -> Result<(Value, SourceMap), ParseError> {
+    let (value, entries) = parse_entries(text, limits)?;
+    Ok((value, SourceMap::with_entries(text, entries)))
+}
+
 /// Parses one YAML document into its JSON value and the path → span table.
-pub(crate) fn parse(
+fn parse_entries(
     text: &str,
     limits: ParseLimits,
 ) -> Result<(Value, FxHashMap<String, Entry>), ParseError> {
@@ -457,7 +493,7 @@ mod tests {
             i += 1;
         }
         let limits = ParseLimits::default();
-        let piped = parse(&big, limits).unwrap();
+        let piped = parse_entries(&big, limits).unwrap();
         let single = build(
             &big,
             limits,
@@ -488,5 +524,60 @@ mod tests {
                 .message
                 .contains("duplicate")
         );
+    }
+
+    /// The source map's lookups, on maps this parser built.
+    mod source_map {
+        use super::super::ParseLimits;
+        use super::super::parse;
+        use crate::document::source_map::{LineCol, pointer_to_path};
+
+        #[test]
+        fn spans_point_at_values_and_keys() {
+            let text = "a:\n  b: { c: \"x\" }\n  d: [1, 2]\n";
+            let (v, map) = parse(text, ParseLimits::default()).unwrap();
+            assert_eq!(v["a"]["b"]["c"], "x");
+            let s = map.span("a.b.c");
+            assert_eq!(&text[s.offset..s.offset + s.len], "\"x\"");
+            let s = map.span("a.d.1");
+            assert_eq!(&text[s.offset..s.offset + s.len], "2");
+            // block mapping: the key is underlined
+            let s = map.span("a");
+            assert_eq!(&text[s.offset..s.offset + s.len], "a");
+            // missing leaf falls back to its parent
+            assert_eq!(map.span("a.b.c.zzz"), map.span("a.b.c"));
+        }
+
+        #[test]
+        fn line_col_counts_characters() {
+            let text = "é: 1\nbb: 22\n";
+            let (_, map) = parse(text, ParseLimits::default()).unwrap();
+            let s = map.span("bb");
+            assert_eq!(map.line_col(text, s.offset), LineCol { line: 2, column: 5 });
+            let s = map.span("é");
+            assert_eq!(map.line_col(text, s.offset), LineCol { line: 1, column: 4 });
+            assert_eq!(map.offset_of(text, 2, 5), text.find("22").unwrap());
+            assert_eq!(map.offset_of(text, 1, 2), "é".len());
+        }
+
+        #[test]
+        fn duplicate_keys_are_refused_with_a_place() {
+            let err = parse("a: 1\nb: 2\na: 3\n", ParseLimits::default()).unwrap_err();
+            assert!(
+                err.message.contains("duplicate mapping key"),
+                "{}",
+                err.message
+            );
+            assert_eq!(err.span.unwrap().offset, 10);
+        }
+
+        #[test]
+        fn pointers_become_paths() {
+            assert_eq!(
+                pointer_to_path("/services/a~1b/ports"),
+                "services.a/b.ports"
+            );
+            assert_eq!(pointer_to_path(""), "");
+        }
     }
 }

@@ -1,0 +1,149 @@
+//! Reading an input file: size limit, text decoding, the span-aware parse and schema validation.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::yaml::{self, ParseLimits};
+use super::{Document, LoadError, Problem, Schema, SourceMap, Span};
+
+/// Limits that keep hostile or accidental input from running away, for any file preflight reads.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Largest file read, in bytes.
+    pub max_file_bytes: u64,
+    /// YAML parser limits (depth, nodes, alias expansion).
+    pub parse: ParseLimits,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_file_bytes: 16 * 1024 * 1024,
+            parse: ParseLimits::default(),
+        }
+    }
+}
+
+/// Reads a YAML file with the size limit, as UTF-8 text (a BOM is dropped).
+pub fn read_text(path: &Path, limits: &Limits) -> Result<(String, String), LoadError> {
+    let name = path.display().to_string();
+    let io = |source| LoadError::Io {
+        file: name.clone(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if meta.len() > limits.max_file_bytes {
+        return Err(LoadError::TooLarge {
+            file: name,
+            size: meta.len(),
+            limit: limits.max_file_bytes,
+        });
+    }
+    let bytes = std::fs::read(path).map_err(io)?;
+    match String::from_utf8(bytes) {
+        Ok(t) => Ok((name, t)),
+        Err(e) => {
+            let valid = e.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            let map = SourceMap::lines_only(&text);
+            let problem = Problem::at(
+                Span::new(valid, 1),
+                "the file is not UTF-8 text",
+                "invalid byte",
+            )
+            .help("save the file as UTF-8");
+            Err(LoadError::invalid("input", &name, text, map, vec![problem]))
+        }
+    }
+}
+
+/// Parses YAML text with spans and validates it against `schema`; `extra` adds checks the schema can't
+/// express (run even when the schema fails, so every problem is reported in one pass).
+pub fn parse_validated(
+    name: &str,
+    text: String,
+    limits: &Limits,
+    schema: &Schema,
+    extra: impl Fn(&Value, &SourceMap) -> Vec<Problem>,
+) -> Result<(Value, Document), LoadError> {
+    if text.len() as u64 > limits.max_file_bytes {
+        return Err(LoadError::TooLarge {
+            file: name.to_owned(),
+            size: text.len() as u64,
+            limit: limits.max_file_bytes,
+        });
+    }
+    let text = text
+        .strip_prefix('\u{feff}')
+        .map(str::to_owned)
+        .unwrap_or(text);
+    let (value, map) = match yaml::parse(&text, limits.parse) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            let map = SourceMap::lines_only(&text);
+            let problem = Problem {
+                message: format!("invalid YAML: {}", e.message),
+                span: e.span,
+                label: "here".into(),
+                help: Some(parse_help(&e.message)),
+                related: Vec::new(),
+            };
+            return Err(LoadError::invalid(
+                schema.what(),
+                name,
+                text,
+                map,
+                vec![problem],
+            ));
+        }
+    };
+    let mut problems = extra(&value, &map);
+    let specific: Vec<Option<Span>> = problems.iter().map(|p| p.span).collect();
+    problems.extend(
+        schema
+            .validate(&value, &map)
+            .into_iter()
+            .filter(|p| !specific.contains(&p.span)),
+    );
+    problems.sort_by_key(|p| p.span);
+    if !problems.is_empty() {
+        return Err(LoadError::invalid(schema.what(), name, text, map, problems));
+    }
+    Ok((
+        value,
+        Document {
+            name: name.to_owned(),
+            text,
+            map,
+        },
+    ))
+}
+
+/// Captured command output as text: UTF-16 (PowerShell's `>` redirect writes UTF-16LE with a BOM) or
+/// UTF-8, a UTF-8 BOM dropped; invalid bytes become U+FFFD.
+pub fn decode(bytes: &[u8]) -> String {
+    if let Some(rest) = bytes.strip_prefix(&[0xFF, 0xFE]) {
+        let units: Vec<u16> = rest
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .collect();
+        return String::from_utf16_lossy(&units);
+    }
+    let text = String::from_utf8_lossy(bytes);
+    text.strip_prefix('\u{feff}').unwrap_or(&text).to_owned()
+}
+
+fn parse_help(message: &str) -> String {
+    if message.contains("duplicate mapping key") {
+        "each key may appear once per mapping: remove or rename the second one".into()
+    } else if message.contains("nested")
+        || message.contains("too large")
+        || message.contains("alias")
+    {
+        "the document is nested too deeply or expands too many aliases; manifests need neither"
+            .into()
+    } else {
+        "fix the YAML syntax at this place (check indentation, quotes and brackets)".into()
+    }
+}
