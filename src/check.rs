@@ -7,6 +7,7 @@ use crate::finding::{Finding, Severity, Skipped, Summary};
 use crate::fleet::{Host, HostInfo};
 use crate::manifest::{self, LoadOptions};
 use crate::policy::Policy;
+use crate::policy::date::Date;
 use crate::rules;
 
 /// What checking one file produced.
@@ -138,4 +139,21 @@ pub fn exit_code(outcomes: &[Outcome], fail_on: Option<Severity>) -> u8 {
 /// Counts of all findings.
 pub fn summary(outcomes: &[Outcome]) -> Summary {
     Summary::of(outcomes.iter().flat_map(Outcome::findings))
+}
+
+/// One outcome per policy file that holds expired waivers, with a `waiver-expired` finding for each.
+pub fn expired_waivers(lp: &crate::policy::LoadedPolicy, today: Date) -> Vec<Outcome> {
+    rules::waiver_expired::check(lp, today)
+        .into_iter()
+        .map(|(doc, findings)| {
+            Outcome::Checked(Checked {
+                doc: doc.clone(),
+                findings,
+                hosts: Vec::new(),
+                skipped: Vec::new(),
+                waived: Vec::new(),
+                errors: Vec::new(),
+            })
+        })
+        .collect()
 }

@@ -439,6 +439,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, is_tty: bool) -> io::Result<u8> {
             let lp = match crate::policy::load_policy(
                 crate::policy::discover(std::path::Path::new("deploy.yaml")).as_deref(),
                 policy.as_deref(),
+                &rules::ids(),
             ) {
                 Ok(lp) => lp,
                 Err(e) => return policy_error(e),
@@ -450,6 +451,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, is_tty: bool) -> io::Result<u8> {
             let lp = match crate::policy::load_policy(
                 crate::policy::discover(std::path::Path::new("deploy.yaml")).as_deref(),
                 policy.as_deref(),
+                &rules::ids(),
             ) {
                 Ok(lp) => lp,
                 Err(e) => return policy_error(e),
@@ -460,6 +462,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, is_tty: bool) -> io::Result<u8> {
             match crate::policy::load_policy(
                 crate::policy::discover(&manifest).as_deref(),
                 policy.as_deref(),
+                &rules::ids(),
             ) {
                 Ok(lp) => {
                     serde_json::to_writer_pretty(&mut *out, &crate::policy::show(&lp))?;
@@ -544,7 +547,11 @@ fn run_checks(inputs: &Inputs) -> Result<Run, u8> {
         let i = match policies.iter().position(|(k, _)| *k == discovered) {
             Some(i) => i,
             None => {
-                match crate::policy::load_policy(discovered.as_deref(), inputs.policy.as_deref()) {
+                match crate::policy::load_policy(
+                    discovered.as_deref(),
+                    inputs.policy.as_deref(),
+                    &rules::ids(),
+                ) {
                     Ok(p) => policies.push((discovered, Some(p))),
                     Err(e) => {
                         outcomes.push(Outcome::Failed(e));
@@ -566,7 +573,7 @@ fn run_checks(inputs: &Inputs) -> Result<Run, u8> {
         });
     }
     for lp in policies.iter().filter_map(|(_, p)| p.as_ref()) {
-        outcomes.extend(crate::policy::expired_waivers(
+        outcomes.extend(check::expired_waivers(
             lp,
             crate::policy::date::Date::today(),
         ));
@@ -690,8 +697,6 @@ fn fail(e: &dyn std::fmt::Display) -> io::Result<u8> {
 }
 
 fn facts_command(args: FactsArgs, out: &mut dyn Write) -> io::Result<u8> {
-    use crate::facts::parse::{ImportKind, import};
-    use crate::facts::{Facts, FactsError};
     if let Some(h) = args
         .host
         .as_deref()
@@ -708,48 +713,7 @@ fn facts_command(args: FactsArgs, out: &mut dyn Write) -> io::Result<u8> {
     let facts = if args.imports.is_empty() {
         crate::facts::probe::probe()
     } else {
-        let mut facts = Facts::new();
-        let mut result = Ok(());
-        for spec in &args.imports {
-            let Some((kind, file)) = spec.split_once('=') else {
-                result = Err(FactsError::Usage(format!(
-                    "--import takes KIND=FILE, got {spec:?}"
-                )));
-                break;
-            };
-            let Some(k) = ImportKind::from_name(kind) else {
-                let names: Vec<&str> = ImportKind::ALL.iter().map(|(n, _)| *n).collect();
-                let hint = did_you_mean(kind, names.iter().copied())
-                    .map(|s| format!("did you mean `{s}`? "))
-                    .unwrap_or_default();
-                result = Err(FactsError::Usage(format!(
-                    "unknown import kind `{kind}`: {hint}kinds are {}",
-                    names.join(", ")
-                )));
-                break;
-            };
-            let text = match std::fs::read(file) {
-                Ok(b) => decode(&b),
-                Err(source) => {
-                    result = Err(FactsError::Io {
-                        file: file.to_owned(),
-                        source,
-                    });
-                    break;
-                }
-            };
-            if let Err(e) = import(k, &text, &mut facts) {
-                result = Err(FactsError::Parse {
-                    file: file.to_owned(),
-                    kind: kind.to_owned(),
-                    line: e.line,
-                    message: e.message,
-                });
-                break;
-            }
-        }
-        facts.normalize();
-        result.map(|()| facts)
+        crate::facts::import::import_files(&args.imports)
     };
     let mut facts = match facts {
         Ok(f) => f,
@@ -764,19 +728,6 @@ fn facts_command(args: FactsArgs, out: &mut dyn Write) -> io::Result<u8> {
         None => out.write_all(json.as_bytes())?,
     }
     Ok(0)
-}
-
-/// Captured output as text: UTF-16 (PowerShell's `>` redirect writes UTF-16LE with a BOM) or UTF-8.
-fn decode(bytes: &[u8]) -> String {
-    if let Some(rest) = bytes.strip_prefix(&[0xFF, 0xFE]) {
-        let units: Vec<u16> = rest
-            .chunks_exact(2)
-            .map(|c| u16::from_le_bytes([c[0], c[1]]))
-            .collect();
-        return String::from_utf16_lossy(&units);
-    }
-    let text = String::from_utf8_lossy(bytes);
-    text.strip_prefix('\u{feff}').unwrap_or(&text).to_owned()
 }
 
 /// Every rule as JSON rows, from the one catalog.
@@ -962,6 +913,7 @@ fn suggest(args: SuggestArgs, out: &mut dyn Write) -> io::Result<u8> {
     let lp = match crate::policy::load_policy(
         crate::policy::discover(&file).as_deref(),
         args.inputs.policy.as_deref(),
+        &rules::ids(),
     ) {
         Ok(lp) => lp,
         Err(e) => return policy_error(e),

@@ -4,7 +4,8 @@
 //! `cargo test`.
 
 use crate::facts::Facts;
-use crate::facts::parse::{self, ImportKind};
+use crate::facts::import::{ImportKind, import};
+use crate::facts::parse;
 use crate::manifest::{LoadOptions, load_str};
 
 fn text(data: &[u8]) -> String {
@@ -26,7 +27,7 @@ pub fn manifest(data: &[u8]) {
 
 /// The policy loader (expressions included).
 pub fn policy(data: &[u8]) {
-    let _ = crate::policy::load::load_str("fuzz.preflight.yaml", &text(data));
+    let _ = crate::policy::load::load_str("fuzz.preflight.yaml", &text(data), &crate::rules::ids());
 }
 
 /// Every command-output parser and importer.
@@ -51,7 +52,7 @@ pub fn parsers(data: &[u8]) {
         let _ = crate::facts::firewall::nft::ruleset(&v, false);
     }
     for (_, kind) in ImportKind::ALL {
-        let _ = parse::import(*kind, &t, &mut Facts::new());
+        let _ = import(*kind, &t, &mut Facts::new());
     }
 }
 

@@ -8,7 +8,8 @@ mod common;
 use std::net::IpAddr;
 
 use common::{root, run};
-use preflight::facts::parse::{self, ImportKind};
+use preflight::facts::import::{ImportKind, import};
+use preflight::facts::parse;
 use preflight::facts::{Facts, SocketState};
 use preflight::manifest::Protocol;
 use preflight::ports::PortRange;
@@ -267,7 +268,7 @@ proptest! {
         let _ = parse::port_list(&text);
         let _ = parse::two_numbers(&text);
         for (_, kind) in ImportKind::ALL {
-            let _ = parse::import(*kind, &text, &mut Facts::new());
+            let _ = import(*kind, &text, &mut Facts::new());
         }
     }
 

@@ -8,6 +8,7 @@
 
 pub mod defaults;
 pub mod firewall;
+pub mod import;
 pub mod parse;
 pub mod probe;
 

@@ -2,10 +2,11 @@
 
 use serde::Serialize;
 
+use super::quote;
 use super::render::{has_template, render};
-use super::{Fix, quote};
 use crate::check::Outcome;
 use crate::facts::Facts;
+use crate::finding::Fix;
 use crate::fleet::Host;
 
 /// The languages `fix` writes.

@@ -13,7 +13,6 @@ use crate::document::did_you_mean;
 use crate::document::{Document, LoadError, Problem};
 use crate::document::{Limits, Schema, join, parse_validated, read_text};
 use crate::finding::Severity;
-use crate::rules;
 
 /// The policy schema, as committed (a test keeps it equal to the one generated from the types).
 pub const SCHEMA_TEXT: &str = include_str!("../../schemas/policy.schema.json");
@@ -73,12 +72,14 @@ pub fn discover(manifest: &Path) -> Option<PathBuf> {
 }
 
 /// Builds the effective policy: the `baseline` pack, then `discovered`, then `explicit` (each with its
-/// `extends` applied first).
+/// `extends` applied first). `builtin` are the ids of the built-in rules, which settings and waivers may
+/// name and custom rules may not take (the rule registry lives above this layer and passes them in).
 pub fn load_policy(
     discovered: Option<&Path>,
     explicit: Option<&Path>,
+    builtin: &[&str],
 ) -> Result<LoadedPolicy, LoadError> {
-    let mut l = Loader::default();
+    let mut l = Loader::new(builtin);
     l.pack("baseline", None)?;
     for path in [discovered, explicit].into_iter().flatten() {
         l.file(path, None)?;
@@ -90,9 +91,9 @@ pub fn load_policy(
 }
 
 /// Loads a policy from text alone (no discovery; `extends` of packs only, paths resolve from the
-/// working directory), on top of the `baseline` pack.
-pub fn load_str(name: &str, text: &str) -> Result<LoadedPolicy, LoadError> {
-    let mut l = Loader::default();
+/// working directory), on top of the `baseline` pack; `builtin` as for [`load_policy`].
+pub fn load_str(name: &str, text: &str, builtin: &[&str]) -> Result<LoadedPolicy, LoadError> {
+    let mut l = Loader::new(builtin);
     l.pack("baseline", None)?;
     l.text(name, text.to_owned(), None)?;
     Ok(LoadedPolicy {
@@ -101,8 +102,9 @@ pub fn load_str(name: &str, text: &str) -> Result<LoadedPolicy, LoadError> {
     })
 }
 
-#[derive(Default)]
-struct Loader {
+struct Loader<'b> {
+    /// Ids of the built-in rules.
+    builtin: &'b [&'b str],
     policy: Policy,
     docs: Vec<Document>,
     stack: Vec<String>,
@@ -123,7 +125,16 @@ struct From<'a> {
     path: String,
 }
 
-impl Loader {
+impl<'b> Loader<'b> {
+    fn new(builtin: &'b [&'b str]) -> Self {
+        Loader {
+            builtin,
+            policy: Policy::default(),
+            docs: Vec::new(),
+            stack: Vec::new(),
+        }
+    }
+
     fn invalid(doc: &Document, problems: Vec<Problem>) -> LoadError {
         LoadError::Invalid {
             kind: "policy",
@@ -249,7 +260,7 @@ impl Loader {
         // Custom rules first, so `rules:` and waivers may name them.
         for (i, c) in file.custom.iter().enumerate() {
             let path = join("custom", &i.to_string());
-            if rules::find(&c.id).is_some() {
+            if self.builtin.contains(&c.id.as_str()) {
                 problems.push(
                     Problem::at(
                         doc.map.span(&join(&path, "id")),
@@ -281,9 +292,10 @@ impl Loader {
             }
         }
 
-        let known: Vec<String> = rules::ALL
+        let known: Vec<String> = self
+            .builtin
             .iter()
-            .map(|r| r.meta.id.to_owned())
+            .map(|id| (*id).to_owned())
             .chain(self.policy.custom.iter().map(|c| c.id.clone()))
             .collect();
         let unknown = |id: &str, span, what: &str| {

@@ -134,34 +134,6 @@ impl Policy {
     }
 }
 
-/// Metadata of `waiver-expired`, reported on the policy file.
-pub const WAIVER_EXPIRED: crate::rules::RuleMeta = crate::rules::RuleMeta {
-    id: "waiver-expired",
-    severity: Severity::Warning,
-    summary: "a waiver in the policy has passed its expiry date",
-    facts: &[],
-    docs: r#"## What it does
-Reports each waiver whose `expires:` date has passed. An expired waiver waives nothing: the finding it
-covered is reported again, and this warning points at the waiver in the policy file.
-
-## Why is this bad?
-Waivers are promises ("retired in Q3"). One that silently outlives its date turns a temporary exception
-into a permanent blind spot; one that silently stops working surprises the pipeline.
-
-## Example
-```yaml
-waivers:
-  - rule: ephemeral-range
-    path: services.legacy.ports.http
-    reason: retired in Q3
-    expires: 2026-09-30
-```
-
-## Fix
-Fix the finding and delete the waiver, or renew it with a new date and an updated reason.
-"#,
-};
-
 /// The effective policy as JSON, for `preflight policy show`.
 pub fn show(lp: &LoadedPolicy) -> serde_json::Value {
     let p = &lp.policy;
@@ -186,42 +158,6 @@ pub fn show(lp: &LoadedPolicy) -> serde_json::Value {
             "assert": c.assert_src, "message": c.message_src, "file": file(&c.origin),
         })).collect::<Vec<_>>(),
     })
-}
-
-/// One `waiver-expired` finding per expired waiver, as an outcome for each policy file that has any.
-pub fn expired_waivers(lp: &LoadedPolicy, today: Date) -> Vec<crate::check::Outcome> {
-    let mut out: Vec<crate::check::Checked> = Vec::new();
-    for w in lp.policy.waivers.iter().filter(|w| w.expired(today)) {
-        let Some(doc) = lp.docs.get(w.origin.doc) else {
-            continue;
-        };
-        let f = crate::finding::Finding::new(
-            &WAIVER_EXPIRED,
-            format!("{}.expires", w.origin.path),
-            format!(
-                "the waiver of `{}` for `{}` expired on {}; the finding it covered is reported again",
-                w.rule,
-                w.path.join("."),
-                w.expires.map(|d| d.to_string()).unwrap_or_default()
-            ),
-        )
-        .label("expired")
-        .help("fix the finding and delete the waiver, or renew it with a new date and reason");
-        match out.iter_mut().find(|c| c.doc.name == doc.name) {
-            Some(c) => c.findings.push(f),
-            None => out.push(crate::check::Checked {
-                doc: doc.clone(),
-                findings: vec![f],
-                hosts: Vec::new(),
-                skipped: Vec::new(),
-                waived: Vec::new(),
-                errors: Vec::new(),
-            }),
-        }
-    }
-    out.into_iter()
-        .map(crate::check::Outcome::Checked)
-        .collect()
 }
 
 #[cfg(test)]

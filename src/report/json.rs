@@ -17,8 +17,8 @@ use serde::Serialize;
 
 use crate::check::Outcome;
 use crate::document::LoadError;
+use crate::finding::Fix;
 use crate::finding::{Severity, Skipped, Summary};
-use crate::fix::Fix;
 
 /// Version of the JSON document's shape; bumped on incompatible changes.
 pub const FORMAT_VERSION: u32 = 1;

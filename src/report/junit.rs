@@ -167,7 +167,7 @@ pub fn write(
         .into_iter()
         .map(|r| (r.id().to_owned(), r.reads_facts()))
         .filter(|(id, _)| {
-            id != crate::policy::WAIVER_EXPIRED.id
+            id != crate::rules::waiver_expired::META.id
                 && policy.setting(id) != Some(crate::policy::RuleSetting::Off)
         })
         .collect();

@@ -1,9 +1,10 @@
 //! `env-unresolved`: a `${VAR}` reference with no value and no default.
 
-use super::{Context, RuleMeta};
+use super::Context;
 use crate::document::did_you_mean;
+use crate::finding::Fix;
+use crate::finding::RuleMeta;
 use crate::finding::{Finding, Findings, Severity};
-use crate::fix::Fix;
 
 /// Metadata of `env-unresolved`.
 pub const META: RuleMeta = RuleMeta {

@@ -1,9 +1,10 @@
 //! `ephemeral-range`: a fixed listen port inside the target's dynamic (ephemeral) port range.
 
-use super::{Context, RuleMeta, suggest_port};
+use super::{Context, suggest_port};
 use crate::facts::defaults;
+use crate::finding::Fix;
+use crate::finding::RuleMeta;
 use crate::finding::{Finding, Findings, Severity};
-use crate::fix::Fix;
 use crate::manifest::Platform;
 
 /// Metadata of `ephemeral-range`.

@@ -1,8 +1,9 @@
 //! `excluded-range`: the port lies in a Windows excluded port range.
 
-use super::{Context, RuleMeta, host_facts};
+use super::{Context, host_facts};
+use crate::finding::Fix;
+use crate::finding::RuleMeta;
 use crate::finding::{Finding, Findings, Severity};
-use crate::fix::Fix;
 
 /// Metadata of `excluded-range`.
 pub const META: RuleMeta = RuleMeta {

@@ -1,9 +1,10 @@
 //! `firewall-blocked`: the host firewall drops or rejects new inbound connections to a port others must reach.
 
-use super::{Context, RuleMeta, host_facts};
+use super::{Context, host_facts};
 use crate::facts::firewall::Verdict;
+use crate::finding::Fix;
+use crate::finding::RuleMeta;
 use crate::finding::{Finding, Findings, Severity};
-use crate::fix::Fix;
 use crate::manifest::{Expose, Platform, Port};
 use crate::ports::is_loopback;
 

@@ -9,7 +9,7 @@ use std::cell::{OnceCell, RefCell};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::facts::Facts;
-use crate::finding::{Finding, Findings, Severity};
+use crate::finding::{Finding, Findings, RuleMeta, Severity};
 use crate::manifest::interpolate::VarSource;
 use crate::manifest::{Manifest, Protocol, Service};
 use crate::policy::{Policy, RuleSetting};
@@ -29,6 +29,7 @@ mod reuse_address;
 mod shared_port_purpose;
 mod time_wait;
 mod unreachable_bind;
+pub mod waiver_expired;
 mod well_known_port;
 
 pub use well_known_port::{WELL_KNOWN, WellKnown};
@@ -138,28 +139,6 @@ pub fn suggest_port(cx: &Context<'_>, svc: &Service, protocol: Protocol) -> Opti
     });
     cx.suggestions.borrow_mut().insert(key, found);
     found
-}
-
-/// What a rule is, for `rules`, `explain` and SARIF.
-#[derive(Debug)]
-pub struct RuleMeta {
-    /// Stable kebab-case id; never reused.
-    pub id: &'static str,
-    /// Severity when the policy does not say otherwise.
-    pub severity: Severity,
-    /// One line: what the rule reports.
-    pub summary: &'static str,
-    /// Host facts the rule reads (empty: the manifest alone decides).
-    pub facts: &'static [&'static str],
-    /// Long documentation in Markdown: `## What it does`, `## Why is this bad?`, `## Example`, `## Fix`.
-    pub docs: &'static str,
-}
-
-impl RuleMeta {
-    /// Whether the rule reads host facts; such a rule runs once per host of a fleet.
-    pub fn reads_facts(&self) -> bool {
-        !self.facts.is_empty()
-    }
 }
 
 /// Which rules a run of [`evaluate_scope`] covers.
@@ -288,11 +267,16 @@ pub fn catalog(policy: &Policy) -> Vec<Listed<'_>> {
     let mut all: Vec<Listed<'_>> = ALL
         .iter()
         .map(|r| Listed::BuiltIn(r.meta))
-        .chain([Listed::BuiltIn(&crate::policy::WAIVER_EXPIRED)])
+        .chain([Listed::BuiltIn(&waiver_expired::META)])
         .chain(policy.custom.iter().map(Listed::Custom))
         .collect();
     all.sort_by(|a, b| a.id().cmp(b.id()));
     all
+}
+
+/// The ids of the built-in rules that run on manifests, sorted (what a policy may configure).
+pub fn ids() -> Vec<&'static str> {
+    ALL.iter().map(|r| r.meta.id).collect()
 }
 
 /// The rule with this id.

@@ -1,9 +1,10 @@
 //! `overexposed`: a port reachable from more places than its `expose` says.
 
-use super::{Context, RuleMeta};
+use super::Context;
 use crate::facts::firewall::Verdict;
+use crate::finding::Fix;
+use crate::finding::RuleMeta;
 use crate::finding::{Finding, Findings, Severity};
-use crate::fix::Fix;
 use crate::manifest::Expose;
 use crate::ports::is_loopback;
 

@@ -1,7 +1,8 @@
 //! `plan-in-ephemeral`: a team block of the port plan overlaps the dynamic (ephemeral) range.
 
-use super::{Context, RuleMeta};
+use super::Context;
 use crate::facts::defaults;
+use crate::finding::RuleMeta;
 use crate::finding::{Finding, Findings, Severity};
 use crate::manifest::{Platform, Protocol};
 

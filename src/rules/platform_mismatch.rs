@@ -1,6 +1,7 @@
 //! `platform-mismatch`: the host facts come from another operating system than the manifest targets.
 
-use super::{Context, RuleMeta, host_facts};
+use super::{Context, host_facts};
+use crate::finding::RuleMeta;
 use crate::finding::{Finding, Findings, Severity};
 use crate::manifest::Platform;
 

@@ -2,9 +2,10 @@
 
 use std::collections::HashMap;
 
-use super::{Context, RuleMeta, suggest_port};
+use super::{Context, suggest_port};
+use crate::finding::Fix;
+use crate::finding::RuleMeta;
 use crate::finding::{Finding, Findings, Severity};
-use crate::fix::Fix;
 use crate::manifest::{Platform, Port, Protocol, Service};
 use crate::ports::binds_overlap;
 

@@ -1,9 +1,10 @@
 //! `port-occupied`: another socket already listens on (or, for UDP, is bound to) the port.
 
-use super::{Context, RuleMeta, host_facts};
+use super::{Context, host_facts};
 use crate::facts::{Origin, Socket, SocketState};
+use crate::finding::Fix;
+use crate::finding::RuleMeta;
 use crate::finding::{Finding, Findings, Severity};
-use crate::fix::Fix;
 use crate::manifest::{Platform, Protocol};
 use crate::ports::binds_overlap;
 

@@ -1,9 +1,10 @@
 //! `port-plan`: a service listens outside its team's block of the port plan.
 
-use super::{Context, RuleMeta, suggest_port};
+use super::{Context, suggest_port};
 use crate::document::did_you_mean;
+use crate::finding::Fix;
+use crate::finding::RuleMeta;
 use crate::finding::{Finding, Findings, Severity};
-use crate::fix::Fix;
 
 /// Metadata of `port-plan`.
 pub const META: RuleMeta = RuleMeta {

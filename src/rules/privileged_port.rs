@@ -1,9 +1,10 @@
 //! `privileged-port`: a port the service's account is not allowed to bind.
 
-use super::{Context, RuleMeta};
+use super::Context;
 use crate::facts::defaults;
+use crate::finding::Fix;
+use crate::finding::RuleMeta;
 use crate::finding::{Finding, Findings, Severity};
-use crate::fix::Fix;
 use crate::manifest::Platform;
 
 /// Metadata of `privileged-port`.

@@ -1,8 +1,9 @@
 //! `reuse-address`: SO_REUSEADDR where it matters — missing on Unix, dangerous on Windows.
 
-use super::{Context, RuleMeta};
+use super::Context;
+use crate::finding::Fix;
+use crate::finding::RuleMeta;
 use crate::finding::{Finding, Findings, Severity};
-use crate::fix::Fix;
 use crate::manifest::{Expose, Platform, Protocol, Runtime};
 
 /// Metadata of `reuse-address`.

@@ -1,6 +1,7 @@
 //! `shared-port-purpose`: health or metrics endpoints reachable by public traffic.
 
-use super::{Context, RuleMeta};
+use super::Context;
+use crate::finding::RuleMeta;
 use crate::finding::{Finding, Findings, Severity};
 use crate::manifest::Expose;
 use crate::ports::binds_overlap;

@@ -1,9 +1,10 @@
 //! `time-wait`: connections on the port sit in TIME_WAIT, so a restart may not be able to bind it.
 
-use super::{Context, RuleMeta, host_facts};
+use super::{Context, host_facts};
 use crate::facts::SocketState;
+use crate::finding::Fix;
+use crate::finding::RuleMeta;
 use crate::finding::{Finding, Findings, Severity};
-use crate::fix::Fix;
 use crate::manifest::{Platform, Protocol};
 use crate::ports::binds_overlap;
 

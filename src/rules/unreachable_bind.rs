@@ -1,8 +1,9 @@
 //! `unreachable-bind`: a port meant for other hosts bound to a loopback address.
 
-use super::{Context, RuleMeta};
+use super::Context;
+use crate::finding::Fix;
+use crate::finding::RuleMeta;
 use crate::finding::{Finding, Findings, Severity};
-use crate::fix::Fix;
 use crate::manifest::Expose;
 use crate::ports::is_loopback;
 

@@ -1,8 +1,9 @@
 //! `well-known-port`: the port is the default of a widely deployed server, which may already hold it.
 
-use super::{Context, RuleMeta};
+use super::Context;
+use crate::finding::Fix;
+use crate::finding::RuleMeta;
 use crate::finding::{Finding, Findings, Severity};
-use crate::fix::Fix;
 use crate::manifest::{Platform, Protocol, Runtime};
 
 /// Metadata of `well-known-port`.

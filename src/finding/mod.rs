@@ -5,7 +5,9 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::fix::Fix;
+mod fix;
+
+pub use fix::Fix;
 
 /// How serious a finding is. Ordered: `Info < Warning < Error`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -33,6 +35,28 @@ impl Severity {
 impl fmt::Display for Severity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// What a rule is, for `rules`, `explain` and SARIF.
+#[derive(Debug)]
+pub struct RuleMeta {
+    /// Stable kebab-case id; never reused.
+    pub id: &'static str,
+    /// Severity when the policy does not say otherwise.
+    pub severity: Severity,
+    /// One line: what the rule reports.
+    pub summary: &'static str,
+    /// Host facts the rule reads (empty: the manifest alone decides).
+    pub facts: &'static [&'static str],
+    /// Long documentation in Markdown: `## What it does`, `## Why is this bad?`, `## Example`, `## Fix`.
+    pub docs: &'static str,
+}
+
+impl RuleMeta {
+    /// Whether the rule reads host facts; such a rule runs once per host of a fleet.
+    pub fn reads_facts(&self) -> bool {
+        !self.facts.is_empty()
     }
 }
 
@@ -76,11 +100,7 @@ pub struct Finding {
 
 impl Finding {
     /// A finding of `rule` at `path` with the rule's default severity.
-    pub fn new(
-        meta: &crate::rules::RuleMeta,
-        path: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Self {
+    pub fn new(meta: &RuleMeta, path: impl Into<String>, message: impl Into<String>) -> Self {
         Finding {
             rule: meta.id.to_owned(),
             severity: meta.severity,

@@ -1,0 +1,243 @@
+//! `preflight facts --import KIND=FILE`: the import kinds and the dispatcher that turns captured command
+//! output into [`Facts`], above the leaf parsers of [`super::parse`] and [`super::firewall`].
+
+use std::path::Path;
+
+use super::parse::{ParseError, dynamicport, excludedportrange, netstat_ano, netstat_linux, ss};
+use super::{Fact, Facts, FactsError, Origin, Socket, firewall};
+use crate::document::{decode, did_you_mean};
+use crate::ports::Protocol;
+
+/// The kinds `preflight facts --import KIND=FILE` reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImportKind {
+    /// `netsh int ipv4 show excludedportrange protocol=tcp|udp`
+    NetshExcludedPortRange,
+    /// `netsh int ipv4 show dynamicport tcp|udp`
+    NetshDynamicPort,
+    /// Windows `netstat -ano`
+    NetstatAno,
+    /// `ss -tlnp` and friends (any listing with `-p -n`)
+    Ss,
+    /// Linux `netstat -tulpn` / `-tanp`
+    Netstat,
+    /// `nft -j list ruleset`
+    NftJson,
+    /// `iptables-save` (add `iptables -V` output's variant with the `iptables-version` kind)
+    IptablesSave,
+    /// `ip6tables-save`
+    Ip6tablesSave,
+    /// `iptables -V` (tells nf_tables from legacy)
+    IptablesVersion,
+    /// `netsh advfirewall firewall show rule name=all verbose`
+    NetshFirewall,
+    /// `netsh advfirewall show allprofiles`
+    NetshAllProfiles,
+    /// The PowerShell export of rules and profiles (see the README)
+    PowershellFirewall,
+}
+
+impl ImportKind {
+    /// Every kind with its name on the command line.
+    pub const ALL: &'static [(&'static str, ImportKind)] = &[
+        (
+            "netsh-excludedportrange",
+            ImportKind::NetshExcludedPortRange,
+        ),
+        ("netsh-dynamicport", ImportKind::NetshDynamicPort),
+        ("netstat-ano", ImportKind::NetstatAno),
+        ("ss", ImportKind::Ss),
+        ("netstat", ImportKind::Netstat),
+        ("nft-json", ImportKind::NftJson),
+        ("iptables-save", ImportKind::IptablesSave),
+        ("ip6tables-save", ImportKind::Ip6tablesSave),
+        ("iptables-version", ImportKind::IptablesVersion),
+        ("netsh-firewall", ImportKind::NetshFirewall),
+        ("netsh-allprofiles", ImportKind::NetshAllProfiles),
+        ("powershell-firewall", ImportKind::PowershellFirewall),
+    ];
+
+    /// The kind with this name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.iter().find(|(n, _)| *n == name).map(|(_, k)| *k)
+    }
+
+    /// Its name on the command line.
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, k)| *k == self)
+            .map_or("?", |(n, _)| n)
+    }
+}
+
+fn captured<T>(value: T, detail: &str) -> Fact<T> {
+    Fact {
+        value,
+        origin: Origin::Captured,
+        detail: detail.to_owned(),
+    }
+}
+
+/// The firewall part of `facts`, created on first use.
+fn firewall_of<'a>(facts: &'a mut Facts, detail: &str) -> &'a mut firewall::FirewallFacts {
+    &mut facts
+        .firewall
+        .get_or_insert_with(|| captured(Default::default(), detail))
+        .value
+}
+
+/// Adds what one captured output says to `facts`. Sockets from several captures are merged.
+pub fn import(kind: ImportKind, text: &str, facts: &mut Facts) -> Result<(), ParseError> {
+    let add_sockets = |facts: &mut Facts, mut s: Vec<Socket>, detail: &str, os: &str| {
+        match &mut facts.sockets {
+            Some(f) => f.value.append(&mut s),
+            None => facts.sockets = Some(captured(s, detail)),
+        }
+        facts.os.get_or_insert_with(|| os.to_owned());
+    };
+    match kind {
+        ImportKind::NftJson => {
+            let v: serde_json::Value = serde_json::from_str(text).map_err(|e| ParseError {
+                line: e.line(),
+                message: format!("not JSON: {e}"),
+            })?;
+            // Validate now, so a bad capture fails at import rather than at check time.
+            firewall::nft::ruleset(&v, false).map_err(|message| ParseError { line: 1, message })?;
+            firewall_of(facts, "nft -j list ruleset").nftables = Some(v);
+            facts.os.get_or_insert_with(|| "linux".to_owned());
+        }
+        ImportKind::IptablesSave | ImportKind::Ip6tablesSave => {
+            let (family, label) = match kind {
+                ImportKind::IptablesSave => (firewall::engine::Family::V4, "iptables"),
+                _ => (firewall::engine::Family::V6, "ip6tables"),
+            };
+            firewall::iptables::ruleset(text, family, label)?;
+            let fw = firewall_of(facts, "iptables-save");
+            match family {
+                firewall::engine::Family::V4 => fw.iptables_v4 = Some(text.to_owned()),
+                firewall::engine::Family::V6 => fw.iptables_v6 = Some(text.to_owned()),
+            }
+            facts.os.get_or_insert_with(|| "linux".to_owned());
+        }
+        ImportKind::IptablesVersion => {
+            let variant = if text.contains("nf_tables") {
+                "nf_tables"
+            } else if text.contains("legacy") {
+                "legacy"
+            } else {
+                return Err(ParseError {
+                    line: 1,
+                    message: "expected `iptables v1.8.9 (nf_tables)` or `(legacy)`".into(),
+                });
+            };
+            firewall_of(facts, "iptables -V").iptables_variant = Some(variant.to_owned());
+        }
+        ImportKind::NetshFirewall => {
+            let rules = firewall::windows::netsh_rules(text)?;
+            firewall_of(
+                facts,
+                "netsh advfirewall firewall show rule name=all verbose",
+            )
+            .windows_rules = Some(rules);
+            facts.os.get_or_insert_with(|| "windows".to_owned());
+        }
+        ImportKind::NetshAllProfiles => {
+            let profiles = firewall::windows::netsh_profiles(text)?;
+            firewall_of(facts, "netsh advfirewall show allprofiles").windows_profiles =
+                Some(profiles);
+            facts.os.get_or_insert_with(|| "windows".to_owned());
+        }
+        ImportKind::PowershellFirewall => {
+            let (rules, profiles) = firewall::windows::powershell(text)?;
+            let fw = firewall_of(facts, "Get-NetFirewallRule / Get-NetFirewallProfile");
+            fw.windows_rules = Some(rules);
+            if !profiles.is_empty() {
+                fw.windows_profiles = Some(profiles);
+            }
+            facts.os.get_or_insert_with(|| "windows".to_owned());
+        }
+        ImportKind::NetshExcludedPortRange => {
+            let (proto, ex) = excludedportrange(text)?;
+            let proto = proto.unwrap_or(Protocol::Tcp);
+            let detail = format!(
+                "netsh int ipv4 show excludedportrange protocol={}",
+                proto.as_str()
+            );
+            let slot = match proto {
+                Protocol::Tcp => &mut facts.excluded_tcp,
+                Protocol::Udp => &mut facts.excluded_udp,
+            };
+            match slot {
+                Some(f) => f.value.extend(ex),
+                None => *slot = Some(captured(ex, &detail)),
+            }
+            facts.os.get_or_insert_with(|| "windows".to_owned());
+        }
+        ImportKind::NetshDynamicPort => {
+            let (proto, range) = dynamicport(text)?;
+            let proto = proto.unwrap_or(Protocol::Tcp);
+            let detail = format!("netsh int ipv4 show dynamicport {}", proto.as_str());
+            match proto {
+                Protocol::Tcp => facts.ephemeral_tcp = Some(captured(range, &detail)),
+                Protocol::Udp => facts.ephemeral_udp = Some(captured(range, &detail)),
+            }
+            facts.os.get_or_insert_with(|| "windows".to_owned());
+        }
+        ImportKind::NetstatAno => {
+            let s = netstat_ano(text)?;
+            add_sockets(facts, s, "netstat -ano", "windows");
+            facts.owners_visible = Some(true);
+        }
+        ImportKind::Ss => {
+            let s = ss(text)?;
+            let visible = s.iter().any(|x| x.pid.is_some());
+            add_sockets(facts, s, "ss", "linux");
+            facts.owners_visible = Some(facts.owners_visible.unwrap_or(false) || visible);
+        }
+        ImportKind::Netstat => {
+            let s = netstat_linux(text)?;
+            let visible = s.iter().any(|x| x.pid.is_some());
+            add_sockets(facts, s, "netstat", "linux");
+            facts.owners_visible = Some(facts.owners_visible.unwrap_or(false) || visible);
+        }
+    }
+    Ok(())
+}
+
+/// Builds facts from `KIND=FILE` specs, in order; the first one that can't be used stops the import.
+/// Files may be UTF-8 or UTF-16 (PowerShell's `>` redirect).
+pub fn import_files(specs: &[String]) -> Result<Facts, FactsError> {
+    let mut facts = Facts::new();
+    for spec in specs {
+        let Some((kind, file)) = spec.split_once('=') else {
+            return Err(FactsError::Usage(format!(
+                "--import takes KIND=FILE, got {spec:?}"
+            )));
+        };
+        let Some(k) = ImportKind::from_name(kind) else {
+            let names: Vec<&str> = ImportKind::ALL.iter().map(|(n, _)| *n).collect();
+            let hint = did_you_mean(kind, names.iter().copied())
+                .map(|s| format!("did you mean `{s}`? "))
+                .unwrap_or_default();
+            return Err(FactsError::Usage(format!(
+                "unknown import kind `{kind}`: {hint}kinds are {}",
+                names.join(", ")
+            )));
+        };
+        let text = std::fs::read(Path::new(file))
+            .map(|b| decode(&b))
+            .map_err(|source| FactsError::Io {
+                file: file.to_owned(),
+                source,
+            })?;
+        import(k, &text, &mut facts).map_err(|e| FactsError::Parse {
+            file: file.to_owned(),
+            kind: kind.to_owned(),
+            line: e.line,
+            message: e.message,
+        })?;
+    }
+    facts.normalize();
+    Ok(facts)
+}
