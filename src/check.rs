@@ -59,20 +59,28 @@ impl Outcome {
 }
 
 /// Loads and checks one manifest against `hosts` (none: the manifest alone).
-pub fn check_file(path: &Path, load: &LoadOptions, policy: &Policy, hosts: &[Host]) -> Outcome {
+pub fn check_file(
+    path: &Path,
+    load: &LoadOptions,
+    policy: &Policy,
+    hosts: &[Host],
+    today: Date,
+) -> Outcome {
     match manifest::load(path, load) {
-        Ok((m, doc)) => Outcome::Checked(check_manifest(&m, doc, policy, hosts)),
+        Ok((m, doc)) => Outcome::Checked(check_manifest(&m, doc, policy, hosts, today)),
         Err(e) => Outcome::Failed(e),
     }
 }
 
 /// Runs the rules on a loaded manifest, once for the manifest and once per host for the rules that read
-/// host facts (see [`rules::evaluate_fleet`]), and sorts what they found.
+/// host facts (see [`rules::evaluate_fleet`]), and sorts what they found. Waivers that expired before
+/// `today` waive nothing.
 pub fn check_manifest(
     m: &manifest::Manifest,
     doc: Document,
     policy: &Policy,
     hosts: &[Host],
+    today: Date,
 ) -> Checked {
     let found = rules::evaluate_fleet(m, policy, hosts);
     let mut findings: Vec<(usize, Finding)> = found
@@ -91,7 +99,6 @@ pub fn check_manifest(
     skipped.sort_by(|a, b| (&a.host, &a.rule, &a.reason).cmp(&(&b.host, &b.rule, &b.reason)));
     skipped.dedup();
     let host_names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
-    let today = crate::policy::date::Date::today();
     let (mut kept, mut waived) = (Vec::new(), Vec::new());
     for (_, f) in findings {
         match policy.waivers.iter().find(|w| {

@@ -9,7 +9,6 @@
 //! Hosts are loaded in parallel and returned sorted by name, so reports are the same however the
 //! files were listed.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -61,11 +60,13 @@ impl Host {
 }
 
 /// Why the fleet could not be loaded.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum FleetError {
     /// A facts file could not be read or is invalid.
-    Facts(FactsError),
+    #[error(transparent)]
+    Facts(#[from] FactsError),
     /// A directory given to `--facts` could not be listed, or holds no facts file.
+    #[error("--facts {dir}: {message}")]
     Dir {
         /// The directory.
         dir: String,
@@ -73,6 +74,10 @@ pub enum FleetError {
         message: String,
     },
     /// Two facts files name the same host.
+    #[error(
+        "host `{host}` has two facts files, {first} and {second}: remove the stale one, or capture \
+         them again with distinct names (`preflight facts --host NAME`)"
+    )]
     Duplicate {
         /// The host's name.
         host: String,
@@ -82,6 +87,10 @@ pub enum FleetError {
         second: String,
     },
     /// A host name that can't be used (it names output files such as `DIR/HOST.ps1`).
+    #[error(
+        "{file}: host name {host:?} may only use letters, digits, `.`, `-` and `_`, and must not start \
+         with `.`; capture the facts again with `preflight facts --host NAME`"
+    )]
     BadName {
         /// The name.
         host: String,
@@ -89,31 +98,6 @@ pub enum FleetError {
         file: String,
     },
 }
-
-impl fmt::Display for FleetError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            FleetError::Facts(e) => e.fmt(f),
-            FleetError::Dir { dir, message } => write!(f, "--facts {dir}: {message}"),
-            FleetError::Duplicate {
-                host,
-                first,
-                second,
-            } => write!(
-                f,
-                "host `{host}` has two facts files, {first} and {second}: remove the stale one, or capture \
-                 them again with distinct names (`preflight facts --host NAME`)"
-            ),
-            FleetError::BadName { host, file } => write!(
-                f,
-                "{file}: host name {host:?} may only use letters, digits, `.`, `-` and `_`, and must not start \
-                 with `.`; capture the facts again with `preflight facts --host NAME`"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for FleetError {}
 
 /// Longest host name: a DNS name is at most 253 bytes, and `DIR/HOST.EXT` must stay under the 255-byte
 /// file-name limit.

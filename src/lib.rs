@@ -8,6 +8,7 @@
 pub mod advise;
 pub mod check;
 pub mod cli;
+pub mod commands;
 pub mod diagnose;
 pub mod document;
 pub mod facts;

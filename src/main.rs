@@ -7,5 +7,5 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    std::process::ExitCode::from(preflight::cli::main())
+    preflight::commands::main(<preflight::cli::Cli as clap::Parser>::parse())
 }

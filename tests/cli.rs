@@ -279,7 +279,8 @@ fn graphical_report_underlines_the_value() {
     use preflight::check::{Outcome, check_file};
     use preflight::report::human::{Style, write};
     let path = root().join("tests/fixtures/rules/unreachable-bind/fires.yaml");
-    let outcome = check_file(&path, &Default::default(), &Default::default(), &[]);
+    let today = "2026-11-29".parse().unwrap();
+    let outcome = check_file(&path, &Default::default(), &Default::default(), &[], today);
     let Outcome::Checked(mut c) = outcome else {
         panic!("not checked")
     };

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use super::render::render;
+use super::render::{FixError, render};
 use crate::manifest::{Expose, Manifest, Platform};
 use crate::ports::is_loopback;
 
@@ -180,7 +180,7 @@ pub fn firewall(
     names: &[&str],
     host: Option<&str>,
     opts: &GenOptions,
-) -> Result<String, String> {
+) -> Result<String, FixError> {
     let title = match host {
         Some(h) => format!("{} on host {h}", names.join(", ")),
         None => names.join(", "),
@@ -197,7 +197,7 @@ pub fn firewall(
 }
 
 /// Kubernetes objects for every service of the manifests.
-pub fn k8s(manifests: &[&Manifest], names: &[&str]) -> Result<String, String> {
+pub fn k8s(manifests: &[&Manifest], names: &[&str]) -> Result<String, FixError> {
     let title = names.join(", ");
     let cx = GenContext {
         title: &title,

@@ -163,14 +163,35 @@ pub fn has_template(name: &str) -> bool {
     TEMPLATES.iter().any(|(n, _)| *n == name)
 }
 
+/// Why a fix or a config could not be rendered (exit code 2). Every one is a bug of preflight's own
+/// templates or a value no quoting can make safe, never a problem of the user's system.
+#[derive(Debug, thiserror::Error)]
+pub enum FixError {
+    /// The embedded templates did not compile.
+    #[error("templates failed to load: {0}")]
+    Load(String),
+    /// No template has this name.
+    #[error(transparent)]
+    Missing(Error),
+    /// A template failed while rendering (an undefined value, a name that can't be quoted, out of fuel).
+    #[error("{template}: {source}")]
+    Render {
+        /// The template.
+        template: String,
+        /// minijinja's error, with the template's line.
+        source: Error,
+    },
+}
+
 /// Renders a template with a serializable context.
-pub fn render<S: Serialize>(name: &str, ctx: &S) -> Result<String, String> {
-    let env = env()
-        .as_ref()
-        .map_err(|e| format!("templates failed to load: {e}"))?;
-    let t = env.get_template(name).map_err(|e| e.to_string())?;
+pub fn render<S: Serialize>(name: &str, ctx: &S) -> Result<String, FixError> {
+    let env = env().as_ref().map_err(|e| FixError::Load(e.to_string()))?;
+    let t = env.get_template(name).map_err(FixError::Missing)?;
     t.render(minijinja::value::Serde(ctx))
-        .map_err(|e| format!("{name}: {e}"))
+        .map_err(|source| FixError::Render {
+            template: name.to_owned(),
+            source,
+        })
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::quote;
-use super::render::{has_template, render};
+use super::render::{FixError, has_template, render};
 use crate::check::Outcome;
 use crate::facts::Facts;
 use crate::finding::Fix;
@@ -108,7 +108,7 @@ pub fn fix_script(
     dialect: Dialect,
     outcomes: &[Outcome],
     host: Option<&Host>,
-) -> Result<String, String> {
+) -> Result<String, FixError> {
     let facts: Option<&Facts> = host.map(|h| &h.facts);
     let host_name = host.map(|h| h.name.as_str());
     let (dir, c, _) = dialect.parts();

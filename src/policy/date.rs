@@ -62,14 +62,8 @@ impl Date {
         Date { year, month, day }
     }
 
-    /// Today in UTC; `PREFLIGHT_TODAY=YYYY-MM-DD` overrides it (for reproducible runs and tests).
-    pub fn today() -> Date {
-        if let Some(d) = std::env::var("PREFLIGHT_TODAY")
-            .ok()
-            .and_then(|s| s.parse().ok())
-        {
-            return d;
-        }
+    /// Today in UTC, from the system clock.
+    pub fn today_utc() -> Date {
         let secs = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());

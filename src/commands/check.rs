@@ -1,0 +1,49 @@
+//! `preflight check`: the report of every manifest, in a format, and the exit code CI reads.
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use super::{Error, inputs};
+use crate::check;
+use crate::cli::args::CheckArgs;
+use crate::policy::Policy;
+use crate::policy::date::Date;
+use crate::report::{self, Format, human::Style};
+
+/// Checks the inputs and writes the report: in `--format` to the terminal, or to `--output` with the
+/// human report on the terminal (unless `quiet`).
+pub(super) fn run(
+    args: &CheckArgs,
+    out: &mut dyn Write,
+    style: Style,
+    quiet: bool,
+    today: Date,
+) -> Result<ExitCode, Error> {
+    let run = inputs::check(&args.inputs, today)?;
+    let outcomes = &run.outcomes;
+    let default_policy = Policy::default();
+    let policy = run.policy.as_ref().map_or(&default_policy, |p| &p.policy);
+    let fail_on = args.fail_on.level();
+    let write_format = |w: &mut dyn Write, format: Format| -> io::Result<()> {
+        match format {
+            Format::Human => report::human::write(w, outcomes, style),
+            Format::Json => report::json::write(w, outcomes),
+            Format::Sarif => report::sarif::write(w, outcomes, policy),
+            Format::Junit => report::junit::write(w, outcomes, policy, fail_on),
+            Format::Github => report::github::write(w, outcomes),
+        }
+    };
+    match &args.output {
+        Some(path) => {
+            let mut file = io::BufWriter::new(std::fs::File::create(path)?);
+            write_format(&mut file, args.format)?;
+            file.flush()?;
+            if !quiet {
+                report::human::write(out, outcomes, style)?;
+            }
+        }
+        None if quiet && args.format == Format::Human => {}
+        None => write_format(out, args.format)?,
+    }
+    Ok(ExitCode::from(check::exit_code(outcomes, fail_on)))
+}

@@ -1,0 +1,120 @@
+//! The inputs `check`, `fix` and `suggest` share: manifests, each one's policy, and the hosts' facts.
+
+use std::path::{Path, PathBuf};
+
+use super::Error;
+use crate::check::{self, Outcome};
+use crate::cli::args::Inputs;
+use crate::document::{Document, LoadError};
+use crate::facts::probe::{Interest, probe_for};
+use crate::fleet::{self, Host};
+use crate::manifest::{self, LoadOptions, Manifest};
+use crate::policy::date::Date;
+use crate::policy::{self, LoadedPolicy};
+use crate::rules;
+
+/// The effective policy for a manifest: the nearest `.preflight.yaml` from its directory up, then
+/// `explicit` (`--policy`) on top.
+pub(super) fn policy_for(manifest: &Path, explicit: Option<&Path>) -> Result<LoadedPolicy, Error> {
+    let discovered = policy::discover(manifest);
+    Ok(policy::load_policy(
+        discovered.as_deref(),
+        explicit,
+        &rules::ids(),
+    )?)
+}
+
+/// A manifest as loaded: resolved with its document, or why it could not be.
+pub(super) type LoadedManifest = Result<(Manifest, Document), LoadError>;
+
+/// Each input manifest, loaded or why it could not be, and the hosts the inputs name.
+pub(super) struct Loaded {
+    /// The manifests in the order given.
+    pub manifests: Vec<(PathBuf, LoadedManifest)>,
+    /// The hosts: this one with `--local`, one per facts file with `--facts`, none otherwise.
+    pub hosts: Vec<Host>,
+}
+
+/// Loads every manifest once, then the hosts: with `--local`, this host, where only the sockets on the
+/// manifests' ports are probed (owners are looked up for those sockets alone); with `--facts`, every
+/// facts file given.
+pub(super) fn load(inputs: &Inputs) -> Result<Loaded, Error> {
+    let load = LoadOptions {
+        process_env: inputs.env,
+        ..LoadOptions::default()
+    };
+    let manifests: Vec<_> = inputs
+        .files
+        .iter()
+        .map(|f| (f.clone(), manifest::load(f, &load)))
+        .collect();
+    let hosts = if inputs.local {
+        let interest: Interest = manifests
+            .iter()
+            .filter_map(|(_, r)| r.as_ref().ok())
+            .flat_map(|(m, _)| m.ports().filter_map(|(_, p)| Some((p.protocol, p.number?))))
+            .collect();
+        vec![Host::live(probe_for(Some(&interest))?)]
+    } else {
+        fleet::load(&inputs.facts)?
+    };
+    Ok(Loaded { manifests, hosts })
+}
+
+/// A checked run: what each file produced, the hosts, and the first policy loaded (for rule metadata
+/// in reports).
+pub(super) struct Run {
+    /// One outcome per manifest, then one per policy file with expired waivers.
+    pub outcomes: Vec<Outcome>,
+    /// The hosts checked.
+    pub hosts: Vec<Host>,
+    /// The first policy that loaded.
+    pub policy: Option<LoadedPolicy>,
+}
+
+/// Loads the inputs and checks every manifest under its policy (one per distinct nearest
+/// `.preflight.yaml`, loaded once) against the hosts.
+pub(super) fn check(inputs: &Inputs, today: Date) -> Result<Run, Error> {
+    let Loaded { manifests, hosts } = load(inputs)?;
+    let mut policies: Vec<(Option<PathBuf>, Option<LoadedPolicy>)> = Vec::new();
+    let mut outcomes = Vec::new();
+    for (f, loaded) in manifests {
+        let discovered = policy::discover(&f);
+        let i = match policies.iter().position(|(k, _)| *k == discovered) {
+            Some(i) => i,
+            None => {
+                match policy::load_policy(
+                    discovered.as_deref(),
+                    inputs.policy.as_deref(),
+                    &rules::ids(),
+                ) {
+                    Ok(p) => policies.push((discovered, Some(p))),
+                    Err(e) => {
+                        outcomes.push(Outcome::Failed(e));
+                        policies.push((discovered, None));
+                    }
+                }
+                policies.len() - 1
+            }
+        };
+        outcomes.push(match (&policies[i].1, loaded) {
+            (Some(lp), Ok((m, doc))) => {
+                Outcome::Checked(check::check_manifest(&m, doc, &lp.policy, &hosts, today))
+            }
+            (Some(_), Err(e)) => Outcome::Failed(e),
+            (None, _) => Outcome::Failed(LoadError::Io {
+                file: f.display().to_string(),
+                source: std::io::Error::other("its policy file is invalid (see above)"),
+            }),
+        });
+    }
+    for lp in policies.iter().filter_map(|(_, p)| p.as_ref()) {
+        outcomes.extend(check::expired_waivers(lp, today));
+    }
+    let policy = policies.into_iter().find_map(|(_, p)| p);
+    Ok(Run {
+        outcomes,
+        hosts,
+        policy,
+    })
+}
