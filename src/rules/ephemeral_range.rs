@@ -98,12 +98,7 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
             )
             .label(format!("in {}", range.value))
             .help(help)
-            .fix(Fix::ChoosePort {
-                service: svc.name.clone(),
-                port: port.name.clone(),
-                suggested,
-                within: None,
-            })
+            .fix(super::choose_port(svc, port, suggested))
             .fix(Fix::ReserveFromEphemeral { port: n, protocol: port.protocol })
             .evidence("range", range.value.to_string())
             .evidence("source", range.origin.as_str()),

@@ -82,7 +82,7 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
                 hit.range,
                 port.protocol.as_str()
             ))
-            .fix(Fix::ChoosePort { service: svc.name.clone(), port: port.name.clone(), suggested: super::suggest_port(cx, svc, port.protocol), within: None })
+            .fix(super::choose_port(svc, port, super::suggest_port(cx, svc, port.protocol)))
             .fix(Fix::ResetWinnatExclusion { port: n, protocol: port.protocol })
             .evidence("range", hit.range.to_string())
             .evidence("administered", hit.administered)

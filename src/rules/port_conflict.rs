@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 
 use super::{Context, suggest_port};
-use crate::finding::Fix;
 use crate::finding::RuleMeta;
 use crate::finding::{Finding, Findings, Severity};
 use crate::manifest::{Platform, Port, Protocol, Service};
@@ -82,12 +81,7 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
                     format!("first used by `{}` here", other_svc.name),
                 )
                 .help(help)
-                .fix(Fix::ChoosePort {
-                    service: svc.name.clone(),
-                    port: port.name.clone(),
-                    suggested,
-                    within: None,
-                }),
+                .fix(super::choose_port(svc, port, suggested)),
             );
         }
         earlier.push((svc, port));

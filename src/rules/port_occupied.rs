@@ -98,12 +98,11 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
         )
         .label("in use")
         .help(format!("move the service to a free port, or {stop}"))
-        .fix(Fix::ChoosePort {
-            service: svc.name.clone(),
-            port: port.name.clone(),
-            suggested: super::suggest_port(cx, svc, port.protocol),
-            within: None,
-        })
+        .fix(super::choose_port(
+            svc,
+            port,
+            super::suggest_port(cx, svc, port.protocol),
+        ))
         .evidence("state", s.state.as_str())
         .evidence("address", s.address.to_string())
         .evidence("source", sockets.origin.as_str());

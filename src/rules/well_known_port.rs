@@ -1,7 +1,6 @@
 //! `well-known-port`: the port is the default of a widely deployed server, which may already hold it.
 
 use super::Context;
-use crate::finding::Fix;
 use crate::finding::RuleMeta;
 use crate::finding::{Finding, Findings, Severity};
 use crate::manifest::{Platform, Protocol, Runtime};
@@ -214,12 +213,7 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
             )
             .label("well-known port")
             .help(help)
-            .fix(Fix::ChoosePort {
-                service: svc.name.clone(),
-                port: port.name.clone(),
-                suggested,
-                within: None,
-            }),
+            .fix(super::choose_port(svc, port, suggested)),
         );
     }
 }

@@ -1,0 +1,92 @@
+//! Rules over a fleet: static rules once, host rules once per host in parallel, and a host rule's
+//! finding that holds on every host (and without facts) reported once, without a host.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::finding::{Finding, Findings, Severity};
+use crate::fleet::Host;
+use crate::manifest::Manifest;
+use crate::policy::Policy;
+
+use super::Context;
+use super::engine::{Scope, evaluate, evaluate_scope};
+
+/// Runs the rules for a fleet of hosts. Rules that read no facts run once; the others run once per host,
+/// in parallel, and their findings carry the host's name. A host rule's finding that does not depend on
+/// the host (the rule reports it, word for word, without any facts and on every host too, such as
+/// `overexposed` on a `local` port bound to a public address) is reported once, without a host, like a
+/// static finding. Without hosts this is [`evaluate`] without facts.
+pub fn evaluate_fleet(manifest: &Manifest, policy: &Policy, hosts: &[Host]) -> Findings {
+    use rayon::prelude::*;
+    if hosts.is_empty() {
+        return evaluate(&Context::new(manifest, policy, None));
+    }
+    let mut all = evaluate_scope(&Context::for_fleet(manifest, policy, hosts), Scope::Static);
+    let baseline = evaluate_scope(&Context::new(manifest, policy, None), Scope::HostBuiltIn);
+    let mut per_host: Vec<Findings> = hosts
+        .par_iter()
+        .map(|h| {
+            let mut found =
+                evaluate_scope(&Context::new(manifest, policy, Some(&h.facts)), Scope::Host);
+            for f in &mut found.items {
+                f.host = Some(h.name.clone());
+            }
+            for s in &mut found.skipped {
+                s.host = Some(h.name.clone());
+            }
+            for e in &mut found.errors {
+                *e = format!("host `{}`: {e}", h.name);
+            }
+            found
+        })
+        .collect();
+    // Findings of the baseline that every host reports identically hold regardless of the host.
+    fn key(f: &Finding) -> (&str, &str, &str, Severity, Option<&str>) {
+        (
+            f.rule.as_str(),
+            f.path.as_str(),
+            f.message.as_str(),
+            f.severity,
+            f.help.as_deref(),
+        )
+    }
+    // Each key names its first baseline finding; exact duplicates say nothing more and are dropped.
+    let mut index: HashMap<_, usize> = HashMap::new();
+    for (i, f) in baseline.items.iter().enumerate() {
+        index.entry(key(f)).or_insert(i);
+    }
+    let mut common: HashSet<usize> = index.values().copied().collect();
+    for found in &per_host {
+        if common.is_empty() {
+            break;
+        }
+        let here: HashSet<usize> = found
+            .items
+            .iter()
+            .filter_map(|f| index.get(&key(f)).copied())
+            .collect();
+        common.retain(|i| here.contains(i));
+    }
+    if !common.is_empty() {
+        for found in &mut per_host {
+            found
+                .items
+                .retain(|f| index.get(&key(f)).is_none_or(|i| !common.contains(i)));
+        }
+    }
+    drop(index);
+    all.items.extend(
+        baseline
+            .items
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| common.contains(i))
+            .map(|(_, f)| f),
+    );
+    for found in per_host {
+        all.items.extend(found.items);
+        all.skipped.extend(found.skipped);
+        all.errors.extend(found.errors);
+    }
+    all
+}
