@@ -5,7 +5,6 @@
 //! [`finding::Finding`]s, and [`report`] renders them; [`fix`] holds the fix intents. [`check`] wires the
 //! stages together for one file and [`cli`] is the command line.
 
-pub mod advise;
 pub mod check;
 pub mod cli;
 pub mod commands;
@@ -21,3 +20,4 @@ pub mod policy;
 pub mod ports;
 pub mod report;
 pub mod rules;
+pub mod suggest;

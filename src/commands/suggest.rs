@@ -4,11 +4,11 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use super::{Error, inputs};
-use crate::advise;
 use crate::check::Outcome;
 use crate::cli::args::{ListFormat, ProtocolArg, SuggestArgs};
 use crate::document::did_you_mean;
 use crate::ports::{PortRange, Protocol};
+use crate::suggest;
 
 /// Searches the range for the first manifest given; exit 1 when no port passes.
 pub(super) fn run(args: &SuggestArgs, out: &mut dyn Write) -> Result<ExitCode, Error> {
@@ -55,7 +55,7 @@ pub(super) fn run(args: &SuggestArgs, out: &mut dyn Write) -> Result<ExitCode, E
         ProtocolArg::Udp => Protocol::Udp,
     };
     let facts: Vec<_> = hosts.iter().map(|h| &h.facts).collect();
-    let found = advise::lowest_passing(
+    let found = suggest::lowest_passing(
         &manifest,
         &lp.policy,
         &facts,

@@ -21,8 +21,8 @@ fn span_of(s: &GSpan) -> Span {
     Span::new(start, end - start)
 }
 
-fn err(message: impl Into<String>, span: Span) -> ParseError {
-    ParseError {
+fn err(message: impl Into<String>, span: Span) -> YamlError {
+    YamlError {
         message: message.into(),
         span: Some(span),
     }
@@ -82,10 +82,10 @@ fn count(v: &Value) -> usize {
 }
 
 /// One parser event with its span, or the parse error that ended the stream.
-type Item<'a> = Result<(Event<'a>, GSpan), ParseError>;
+type Item<'a> = Result<(Event<'a>, GSpan), YamlError>;
 
-fn scan_error(e: granit_parser::ScanError) -> ParseError {
-    ParseError {
+fn scan_error(e: granit_parser::ScanError) -> YamlError {
+    YamlError {
         message: e.info().to_string(),
         span: e.marker().byte_offset().map(|o| Span::new(o, 0)),
     }
@@ -147,14 +147,14 @@ struct Builder<I> {
 }
 
 impl<'a, I: Iterator<Item = Item<'a>>> Builder<I> {
-    fn next(&mut self) -> Result<(Event<'a>, GSpan), ParseError> {
+    fn next(&mut self) -> Result<(Event<'a>, GSpan), YamlError> {
         loop {
             match self.events.next() {
                 Some(Ok((Event::Comment(..) | Event::Anchor(..), _))) => continue,
                 Some(Ok(e)) => return Ok(e),
                 Some(Err(e)) => return Err(e),
                 None => {
-                    return Err(ParseError {
+                    return Err(YamlError {
                         message: "unexpected end of the document".into(),
                         span: None,
                     });
@@ -163,7 +163,7 @@ impl<'a, I: Iterator<Item = Item<'a>>> Builder<I> {
         }
     }
 
-    fn bump(&mut self, span: Span) -> Result<(), ParseError> {
+    fn bump(&mut self, span: Span) -> Result<(), YamlError> {
         self.nodes += 1;
         if self.nodes > self.limits.max_nodes {
             return Err(err(
@@ -199,7 +199,7 @@ impl<'a, I: Iterator<Item = Item<'a>>> Builder<I> {
         gspan: GSpan,
         key: Option<Span>,
         depth: usize,
-    ) -> Result<Value, ParseError> {
+    ) -> Result<Value, YamlError> {
         let span = span_of(&gspan);
         self.bump(span)?;
         let (value, anchor) = match event {
@@ -327,7 +327,7 @@ impl Default for ParseLimits {
 
 /// A YAML parse failure with its place.
 #[derive(Debug)]
-pub struct ParseError {
+pub struct YamlError {
     /// What went wrong, without the snippet the parser adds.
     pub message: String,
     /// Where, when the parser knows.
@@ -335,7 +335,7 @@ pub struct ParseError {
 }
 
 /// Parses one YAML document into its JSON value and the source map of its paths.
-pub fn parse(text: &str, limits: ParseLimits) -> Result<(Value, SourceMap), ParseError> {
+pub fn parse(text: &str, limits: ParseLimits) -> Result<(Value, SourceMap), YamlError> {
     let (value, entries) = parse_entries(text, limits)?;
     Ok((value, SourceMap::with_entries(text, entries)))
 }
@@ -344,7 +344,7 @@ pub fn parse(text: &str, limits: ParseLimits) -> Result<(Value, SourceMap), Pars
 fn parse_entries(
     text: &str,
     limits: ParseLimits,
-) -> Result<(Value, FxHashMap<String, Entry>), ParseError> {
+) -> Result<(Value, FxHashMap<String, Entry>), YamlError> {
     if text.len() < PIPELINE_BYTES {
         return build(
             text,
@@ -368,7 +368,7 @@ fn build<'a>(
     text: &'a str,
     limits: ParseLimits,
     events: impl Iterator<Item = Item<'a>>,
-) -> Result<(Value, FxHashMap<String, Entry>), ParseError> {
+) -> Result<(Value, FxHashMap<String, Entry>), YamlError> {
     let mut b = Builder {
         events,
         limits,

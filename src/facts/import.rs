@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::parse::{ParseError, dynamicport, excludedportrange, netstat_ano, netstat_linux, ss};
+use super::parse::{CaptureError, dynamicport, excludedportrange, netstat_ano, netstat_linux, ss};
 use super::{Fact, Facts, FactsError, Origin, Socket, firewall};
 use crate::document::{decode, did_you_mean};
 use crate::ports::Protocol;
@@ -88,7 +88,7 @@ fn firewall_of<'a>(facts: &'a mut Facts, detail: &str) -> &'a mut firewall::Fire
 }
 
 /// Adds what one captured output says to `facts`. Sockets from several captures are merged.
-pub fn import(kind: ImportKind, text: &str, facts: &mut Facts) -> Result<(), ParseError> {
+pub fn import(kind: ImportKind, text: &str, facts: &mut Facts) -> Result<(), CaptureError> {
     let add_sockets = |facts: &mut Facts, mut s: Vec<Socket>, detail: &str, os: &str| {
         match &mut facts.sockets {
             Some(f) => f.value.append(&mut s),
@@ -98,12 +98,15 @@ pub fn import(kind: ImportKind, text: &str, facts: &mut Facts) -> Result<(), Par
     };
     match kind {
         ImportKind::NftJson => {
-            let v: serde_json::Value = serde_json::from_str(text).map_err(|e| ParseError {
+            let v: serde_json::Value = serde_json::from_str(text).map_err(|e| CaptureError {
                 line: e.line(),
                 message: format!("not JSON: {e}"),
             })?;
             // Validate now, so a bad capture fails at import rather than at check time.
-            firewall::nft::ruleset(&v, false).map_err(|message| ParseError { line: 1, message })?;
+            firewall::nft::ruleset(&v, false).map_err(|e| CaptureError {
+                line: 1,
+                message: e.to_string(),
+            })?;
             firewall_of(facts, "nft -j list ruleset").nftables = Some(v);
             facts.os.get_or_insert_with(|| "linux".to_owned());
         }
@@ -126,7 +129,7 @@ pub fn import(kind: ImportKind, text: &str, facts: &mut Facts) -> Result<(), Par
             } else if text.contains("legacy") {
                 "legacy"
             } else {
-                return Err(ParseError {
+                return Err(CaptureError {
                     line: 1,
                     message: "expected `iptables v1.8.9 (nf_tables)` or `(legacy)`".into(),
                 });

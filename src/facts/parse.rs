@@ -11,15 +11,15 @@ use crate::ports::Protocol;
 
 /// A line that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseError {
+pub struct CaptureError {
     /// 1-based line number.
     pub line: usize,
     /// What is wrong.
     pub message: String,
 }
 
-fn err<T>(line: usize, message: impl Into<String>) -> Result<T, ParseError> {
-    Err(ParseError {
+fn err<T>(line: usize, message: impl Into<String>) -> Result<T, CaptureError> {
+    Err(CaptureError {
         line,
         message: message.into(),
     })
@@ -48,7 +48,7 @@ fn header_protocol(text: &str) -> Option<Protocol> {
 
 /// `netsh interface ipv4 show excludedportrange protocol=tcp|udp`: rows of `START END` with an optional
 /// `*` for administered exclusions. Returns the protocol named in the header, when there is one.
-pub fn excludedportrange(text: &str) -> Result<(Option<Protocol>, Vec<Exclusion>), ParseError> {
+pub fn excludedportrange(text: &str) -> Result<(Option<Protocol>, Vec<Exclusion>), CaptureError> {
     let mut out = Vec::new();
     for (n, l) in lines(text) {
         let tokens: Vec<&str> = l.split_whitespace().collect();
@@ -84,7 +84,7 @@ pub fn excludedportrange(text: &str) -> Result<(Option<Protocol>, Vec<Exclusion>
 
 /// `netsh int ipv4 show dynamicport tcp|udp`: the first two numbers after a colon are the start port
 /// and the number of ports, whatever the labels' language.
-pub fn dynamicport(text: &str) -> Result<(Option<Protocol>, PortRange), ParseError> {
+pub fn dynamicport(text: &str) -> Result<(Option<Protocol>, PortRange), CaptureError> {
     let mut nums = Vec::new();
     let mut last_line = 0;
     for (n, l) in lines(text) {
@@ -169,7 +169,7 @@ fn tcp_state(word: &str) -> SocketState {
 }
 
 /// `ss` with `-p` and `-n`: `-tlnp`, `-tanp`, `-tulpn`, with or without the Netid column.
-pub fn ss(text: &str) -> Result<Vec<Socket>, ParseError> {
+pub fn ss(text: &str) -> Result<Vec<Socket>, CaptureError> {
     let mut out = Vec::new();
     for (n, l) in lines(text) {
         let tokens: Vec<&str> = l.split_whitespace().collect();
@@ -233,7 +233,7 @@ pub fn ss(text: &str) -> Result<Vec<Socket>, ParseError> {
 
 /// Linux `netstat -tulpn` / `-tanp`: `Proto Recv-Q Send-Q Local Foreign [State] PID/Program`, with `-`
 /// where the PID is hidden (not root).
-pub fn netstat_linux(text: &str) -> Result<Vec<Socket>, ParseError> {
+pub fn netstat_linux(text: &str) -> Result<Vec<Socket>, CaptureError> {
     let mut out = Vec::new();
     for (n, l) in lines(text) {
         let tokens: Vec<&str> = l.split_whitespace().collect();
@@ -290,7 +290,7 @@ pub fn netstat_linux(text: &str) -> Result<Vec<Socket>, ParseError> {
 /// Windows `netstat -ano`: `Proto Local Foreign State PID`, UDP rows without a state. The state column
 /// is localized, so a TCP row whose foreign address is `0.0.0.0:0` or `[::]:0` is taken as listening
 /// whatever the word says.
-pub fn netstat_ano(text: &str) -> Result<Vec<Socket>, ParseError> {
+pub fn netstat_ano(text: &str) -> Result<Vec<Socket>, CaptureError> {
     let mut out = Vec::new();
     for (n, l) in lines(text) {
         let tokens: Vec<&str> = l.split_whitespace().collect();
@@ -344,7 +344,7 @@ pub fn netstat_ano(text: &str) -> Result<Vec<Socket>, ParseError> {
 }
 
 /// `/proc/sys/net/ipv4/ip_local_reserved_ports`: `8080,30000-32767` (empty: none).
-pub fn port_list(text: &str) -> Result<Vec<PortRange>, ParseError> {
+pub fn port_list(text: &str) -> Result<Vec<PortRange>, CaptureError> {
     let t = text.trim();
     if t.is_empty() {
         return Ok(Vec::new());
@@ -362,7 +362,7 @@ pub fn port_list(text: &str) -> Result<Vec<PortRange>, ParseError> {
 }
 
 /// `/proc/sys/net/ipv4/ip_local_port_range`: two numbers separated by white space.
-pub fn two_numbers(text: &str) -> Result<PortRange, ParseError> {
+pub fn two_numbers(text: &str) -> Result<PortRange, CaptureError> {
     let nums: Vec<u16> = text
         .split_whitespace()
         .filter_map(|t| t.parse().ok())

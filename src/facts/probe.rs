@@ -209,7 +209,7 @@ mod platform {
     }
 
     pub fn probe(facts: &mut Facts) -> Result<(), FactsError> {
-        let bad = |name: &str, e: parse::ParseError| {
+        let bad = |name: &str, e: parse::CaptureError| {
             FactsError::Probe(format!("{SYS}/{name}: {}", e.message))
         };
         if let Some(t) = read("ip_local_port_range") {

@@ -65,9 +65,25 @@ impl Variables {
     }
 }
 
+/// A `${…}` reference that can't be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InterpolateError {
+    /// `${` without its `}`; holds the whole value.
+    #[error("`${{` without a closing `}}` in {0:?}")]
+    Unclosed(String),
+    /// A form other than `${VAR}`, `${VAR:-default}` and `${VAR-default}`; holds what is inside `${…}`.
+    #[error(
+        "unsupported form `${{{0}}}`: use `${{VAR}}`, `${{VAR:-default}}` or `${{VAR-default}}`"
+    )]
+    Unsupported(String),
+    /// Not a variable name.
+    #[error("`{0}` is not a variable name: use letters, digits and `_`, not starting with a digit")]
+    BadName(String),
+}
+
 /// Substitutes the references in `input`. Fails only on malformed syntax (an unclosed `${`, an empty or
 /// invalid name); unset variables are reported through [`Interpolated::unresolved`].
-pub fn interpolate(input: &str, vars: &Variables) -> Result<Interpolated, String> {
+pub fn interpolate(input: &str, vars: &Variables) -> Result<Interpolated, InterpolateError> {
     let mut text = String::with_capacity(input.len());
     let mut uses = Vec::new();
     let mut rest = input;
@@ -85,7 +101,7 @@ pub fn interpolate(input: &str, vars: &Variables) -> Result<Interpolated, String
             continue;
         };
         let Some(end) = body_start.find('}') else {
-            return Err(format!("`${{` without a closing `}}` in {input:?}"));
+            return Err(InterpolateError::Unclosed(input.to_owned()));
         };
         let body = &body_start[..end];
         rest = &body_start[end + 1..];
@@ -93,16 +109,12 @@ pub fn interpolate(input: &str, vars: &Variables) -> Result<Interpolated, String
             Some(j) if body[j..].starts_with(":-") => (&body[..j], Some((&body[j + 2..], true))),
             Some(j) if body[j..].starts_with('-') => (&body[..j], Some((&body[j + 1..], false))),
             Some(_) => {
-                return Err(format!(
-                    "unsupported form `${{{body}}}`: use `${{VAR}}`, `${{VAR:-default}}` or `${{VAR-default}}`"
-                ));
+                return Err(InterpolateError::Unsupported(body.to_owned()));
             }
             None => (body, None),
         };
         if !is_var_name(name) {
-            return Err(format!(
-                "`{name}` is not a variable name: use letters, digits and `_`, not starting with a digit"
-            ));
+            return Err(InterpolateError::BadName(name.to_owned()));
         }
         let found = vars.lookup(name);
         let (value, source) = match (found, default) {

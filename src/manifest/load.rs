@@ -188,9 +188,9 @@ impl Resolver<'_> {
                 }
                 Some(i)
             }
-            Err(msg) => {
+            Err(e) => {
                 self.problems.push(
-                    Problem::at(self.map.span(path), msg, "bad reference")
+                    Problem::at(self.map.span(path), e.to_string(), "bad reference")
                         .help("write `${VAR}` or `${VAR:-default}`; `$$` is a literal `$`"),
                 );
                 None

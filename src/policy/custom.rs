@@ -6,7 +6,7 @@
 
 use std::sync::OnceLock;
 
-use super::Origin;
+use super::Location;
 use crate::finding::Severity;
 use minijinja::{Environment, Expression, UndefinedBehavior};
 
@@ -45,7 +45,7 @@ pub struct CustomRule {
     /// the others once per manifest.
     pub uses_facts: bool,
     /// Where it was written.
-    pub origin: Origin,
+    pub origin: Location,
 }
 
 impl std::fmt::Debug for CustomRule {
@@ -77,7 +77,7 @@ impl CustomRule {
         when: Option<&str>,
         assert: &str,
         message: &str,
-        origin: Origin,
+        origin: Location,
     ) -> Result<CustomRule, ExprError> {
         let compile = |field: &'static str, src: &str| {
             env()
@@ -172,7 +172,7 @@ mod tests {
             when,
             assert,
             "{{ port.number }} is bad",
-            Origin {
+            Location {
                 doc: 0,
                 path: "custom.0".into(),
             },

@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::custom::CustomRule;
 use super::date::Date;
 use super::model::{Level, PolicyFile, RuleConfig};
-use super::{Origin, Policy, RuleSetting, Waiver};
+use super::{Location, Policy, RuleSetting, Waiver};
 use crate::document::did_you_mean;
 use crate::document::{Document, LoadError, Problem};
 use crate::document::{Limits, Schema, join, parse_validated, read_text};
@@ -46,7 +46,7 @@ pub fn schema() -> &'static Schema {
 pub struct LoadedPolicy {
     /// The effective policy.
     pub policy: Policy,
-    /// Every policy file read, packs included; [`super::Origin::doc`] indexes this.
+    /// Every policy file read, packs included; [`super::Location::doc`] indexes this.
     pub docs: Vec<Document>,
 }
 
@@ -276,7 +276,7 @@ impl<'b> Loader<'b> {
                 Some(RuleSetting::Off) => continue,
                 None => Severity::Error,
             };
-            let origin = Origin {
+            let origin = Location {
                 doc: doc_index,
                 path: path.clone(),
             };
@@ -384,7 +384,7 @@ impl<'b> Loader<'b> {
                 reason: w.reason.clone(),
                 expires,
                 hosts: w.hosts.clone(),
-                origin: Origin {
+                origin: Location {
                     doc: doc_index,
                     path,
                 },

@@ -30,7 +30,7 @@ pub enum RuleSetting {
 
 /// Where a policy entry was written: the policy file and the path inside it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Origin {
+pub struct Location {
     /// Index of the file in [`LoadedPolicy::docs`].
     pub doc: usize,
     /// Path inside the file (`waivers.0`).
@@ -51,7 +51,7 @@ pub struct Waiver {
     /// Host name patterns it is limited to (empty: not limited).
     pub hosts: Vec<String>,
     /// Where it was written.
-    pub origin: Origin,
+    pub origin: Location,
 }
 
 impl Waiver {
@@ -137,7 +137,7 @@ impl Policy {
 /// The effective policy as JSON, for `preflight policy show`.
 pub fn show(lp: &LoadedPolicy) -> serde_json::Value {
     let p = &lp.policy;
-    let file = |o: &Origin| {
+    let file = |o: &Location| {
         lp.docs
             .get(o.doc)
             .map_or_else(String::new, |d| d.name.clone())
@@ -171,7 +171,7 @@ mod tests {
             reason: "r".into(),
             expires: None,
             hosts: Vec::new(),
-            origin: Origin {
+            origin: Location {
                 doc: 0,
                 path: "waivers.0".into(),
             },

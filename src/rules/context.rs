@@ -73,7 +73,8 @@ impl<'a> Context<'a> {
         protocol: Protocol,
         port: u16,
         bind: std::net::IpAddr,
-    ) -> Result<Option<crate::facts::firewall::PortDecision>, String> {
+    ) -> Result<Option<crate::facts::firewall::PortDecision>, crate::facts::firewall::DumpError>
+    {
         let prepared = self.firewall.get_or_init(|| {
             self.facts
                 .and_then(|f| f.firewall.as_ref())

@@ -7,7 +7,7 @@
 //! `-m recent`, `-m set`, …) is an unknown condition, quoted in messages.
 
 use super::engine::{Action, BaseChain, Chain, Cond, Family, Rule, Ruleset};
-use crate::facts::parse::ParseError;
+use crate::facts::parse::CaptureError;
 use crate::ports::PortRange;
 use crate::ports::Protocol;
 
@@ -60,7 +60,7 @@ fn protocol(spec: &str) -> Option<Protocol> {
 
 /// Builds the ruleset of the `*filter` table for `family`; `label` names it in messages
 /// (`iptables`, `ip6tables`).
-pub fn ruleset(text: &str, family: Family, label: &str) -> Result<Ruleset, ParseError> {
+pub fn ruleset(text: &str, family: Family, label: &str) -> Result<Ruleset, CaptureError> {
     let mut rs = Ruleset::default();
     let mut in_filter = false;
     for (i, raw) in text.split('\n').enumerate() {
@@ -79,7 +79,7 @@ pub fn ruleset(text: &str, family: Family, label: &str) -> Result<Ruleset, Parse
         if let Some(decl) = line.strip_prefix(':') {
             let w: Vec<&str> = decl.split_whitespace().collect();
             let (Some(name), Some(policy)) = (w.first(), w.get(1)) else {
-                return Err(ParseError {
+                return Err(CaptureError {
                     line: n,
                     message: format!("expected `:CHAIN POLICY [p:b]`, found {line:?}"),
                 });
@@ -97,8 +97,10 @@ pub fn ruleset(text: &str, family: Family, label: &str) -> Result<Ruleset, Parse
             continue;
         }
         let w = words(line);
-        let (chain, rule) =
-            parse_rule(&w, label).map_err(|message| ParseError { line: n, message })?;
+        let (chain, rule) = parse_rule(&w, label).map_err(|e| CaptureError {
+            line: n,
+            message: e.to_string(),
+        })?;
         rs.chains
             .entry(chain)
             .or_insert_with(Chain::default)
@@ -108,7 +110,21 @@ pub fn ruleset(text: &str, family: Family, label: &str) -> Result<Ruleset, Parse
     Ok(rs)
 }
 
-fn parse_rule(w: &[String], label: &str) -> Result<(String, Rule), String> {
+/// Why one `-A` line of a save dump can't be read.
+#[derive(Debug, thiserror::Error)]
+enum RuleError {
+    /// An option without its value.
+    #[error("`{0}` needs a value")]
+    MissingValue(String),
+    /// A port list that isn't one.
+    #[error("cannot read ports {0:?}")]
+    BadPorts(String),
+    /// A line that names no chain.
+    #[error("a rule line must start with `-A CHAIN`")]
+    NoChain,
+}
+
+fn parse_rule(w: &[String], label: &str) -> Result<(String, Rule), RuleError> {
     let mut chain = None;
     let mut conds = Vec::new();
     let mut action = Action::Continue;
@@ -119,7 +135,7 @@ fn parse_rule(w: &[String], label: &str) -> Result<(String, Rule), String> {
     let arg = |i: usize| {
         w.get(i + 1)
             .map(String::as_str)
-            .ok_or_else(|| format!("`{}` needs a value", w[i]))
+            .ok_or_else(|| RuleError::MissingValue(w[i].clone()))
     };
     while i < w.len() {
         let opt = w[i].as_str();
@@ -158,7 +174,7 @@ fn parse_rule(w: &[String], label: &str) -> Result<(String, Rule), String> {
             "--dport" | "--destination-port" | "--dports" | "--destination-ports" => {
                 let spec = arg(i)?;
                 let ranges =
-                    port_ranges(spec).ok_or_else(|| format!("cannot read ports {spec:?}"))?;
+                    port_ranges(spec).ok_or_else(|| RuleError::BadPorts(spec.to_owned()))?;
                 if proto.is_none() {
                     conds.push(Cond::Unknown(format!("{opt} {spec} without -p")));
                 }
@@ -223,7 +239,7 @@ fn parse_rule(w: &[String], label: &str) -> Result<(String, Rule), String> {
         }
         neg = false;
     }
-    let chain = chain.ok_or("a rule line must start with `-A CHAIN`")?;
+    let chain = chain.ok_or(RuleError::NoChain)?;
     let desc = format!("{label} rule `{}`", w.join(" "));
     Ok((
         chain,

@@ -114,8 +114,8 @@ impl FirewallFacts {
         name
     }
 
-    /// The Linux rulesets to evaluate; a reader error is returned as text for the finding.
-    fn rulesets(&self) -> Result<Vec<Ruleset>, String> {
+    /// The Linux rulesets to evaluate; a dump that can't be read is an error for the finding to name.
+    fn rulesets(&self) -> Result<Vec<Ruleset>, DumpError> {
         let mut out = Vec::new();
         let have_save = self.iptables_v4.is_some() || self.iptables_v6.is_some();
         if let Some(j) = &self.nftables {
@@ -129,13 +129,34 @@ impl FirewallFacts {
         ] {
             if let Some(t) = text {
                 out.push(
-                    iptables::ruleset(t, family, label)
-                        .map_err(|e| format!("{label}-save line {}: {}", e.line, e.message))?,
+                    iptables::ruleset(t, family, label).map_err(|e| DumpError::Save {
+                        label,
+                        line: e.line,
+                        message: e.message,
+                    })?,
                 );
             }
         }
         Ok(out)
     }
+}
+
+/// A captured firewall dump in the facts that can't be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DumpError {
+    /// The `nft -j list ruleset` capture.
+    #[error(transparent)]
+    Nft(#[from] nft::NftError),
+    /// An `iptables-save` or `ip6tables-save` capture.
+    #[error("{label}-save line {line}: {message}")]
+    Save {
+        /// `iptables` or `ip6tables`.
+        label: &'static str,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 /// Combines the decisions of rulesets that all see the packet: the first drop is final; otherwise the
@@ -165,7 +186,7 @@ pub fn decide(
     protocol: Protocol,
     port: u16,
     bind: IpAddr,
-) -> Result<Option<PortDecision>, String> {
+) -> Result<Option<PortDecision>, DumpError> {
     fw.prepare().decide(protocol, port, bind)
 }
 
@@ -174,7 +195,7 @@ pub fn decide(
 pub struct Prepared<'a> {
     fw: &'a FirewallFacts,
     backend: String,
-    rulesets: Result<Vec<Ruleset>, String>,
+    rulesets: Result<Vec<Ruleset>, DumpError>,
 }
 
 impl FirewallFacts {
@@ -199,7 +220,7 @@ impl Prepared<'_> {
         protocol: Protocol,
         port: u16,
         bind: IpAddr,
-    ) -> Result<Option<PortDecision>, String> {
+    ) -> Result<Option<PortDecision>, DumpError> {
         let fw = self.fw;
         let backend = self.backend.clone();
         if let Some(rules) = &fw.windows_rules {

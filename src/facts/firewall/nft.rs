@@ -40,12 +40,20 @@ pub fn is_iptables_compat(objects: &[Value], family: &str, table: &str) -> bool 
         })
 }
 
+/// Why a JSON text is not an nftables ruleset.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NftError {
+    /// The JSON has no top-level `nftables` array.
+    #[error("not `nft -j list ruleset` output: no top-level `nftables` array")]
+    NotARuleset,
+}
+
 /// Builds the ruleset; `skip_compat` leaves out iptables-nft's tables (read from iptables-save instead).
-pub fn ruleset(json: &Value, skip_compat: bool) -> Result<Ruleset, String> {
+pub fn ruleset(json: &Value, skip_compat: bool) -> Result<Ruleset, NftError> {
     let objects = json
         .get("nftables")
         .and_then(Value::as_array)
-        .ok_or("not `nft -j list ruleset` output: no top-level `nftables` array")?;
+        .ok_or(NftError::NotARuleset)?;
     let mut rs = Ruleset::default();
     let sets: Vec<&Value> = objects.iter().filter_map(|o| o.get("set")).collect();
     let skip =

@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::facts::parse::ParseError;
+use crate::facts::parse::CaptureError;
 use crate::ports::PortRange;
 use crate::ports::Protocol;
 
@@ -185,12 +185,12 @@ fn profiles_of(spec: &str) -> Vec<String> {
 
 /// `netsh advfirewall firewall show rule name=all [verbose]`: blocks of `Key: value` lines. Keys are
 /// English; localized output is refused with a pointer to the PowerShell export.
-pub fn netsh_rules(text: &str) -> Result<Vec<WinRule>, ParseError> {
+pub fn netsh_rules(text: &str) -> Result<Vec<WinRule>, CaptureError> {
     let mut out = Vec::new();
     let mut cur: Vec<(String, String)> = Vec::new();
     let mut start_line = 0;
     let mut saw_rule_name = false;
-    let mut flush = |cur: &mut Vec<(String, String)>, line: usize| -> Result<(), ParseError> {
+    let mut flush = |cur: &mut Vec<(String, String)>, line: usize| -> Result<(), CaptureError> {
         if cur.is_empty() {
             return Ok(());
         }
@@ -205,7 +205,7 @@ pub fn netsh_rules(text: &str) -> Result<Vec<WinRule>, ParseError> {
             cur.clear();
             return Ok(());
         }
-        let action = get("Action").ok_or(ParseError {
+        let action = get("Action").ok_or(CaptureError {
             line,
             message: format!("rule '{name}' has no `Action:` line"),
         })?;
@@ -247,7 +247,7 @@ pub fn netsh_rules(text: &str) -> Result<Vec<WinRule>, ParseError> {
     }
     flush(&mut cur, start_line)?;
     if !saw_rule_name && !text.trim().is_empty() && !text.contains("No rules match") {
-        return Err(ParseError {
+        return Err(CaptureError {
             line: 1,
             message: "no `Rule Name:` lines: is this `netsh advfirewall firewall show rule name=all verbose` output in English? For other languages use the PowerShell export (`powershell-firewall`)".into(),
         });
@@ -257,7 +257,7 @@ pub fn netsh_rules(text: &str) -> Result<Vec<WinRule>, ParseError> {
 
 /// `netsh advfirewall show allprofiles`: `Domain Profile Settings:` blocks with `State ON|OFF` and
 /// `Firewall Policy BlockInbound,AllowOutbound`.
-pub fn netsh_profiles(text: &str) -> Result<Vec<WinProfile>, ParseError> {
+pub fn netsh_profiles(text: &str) -> Result<Vec<WinProfile>, CaptureError> {
     let mut out: Vec<WinProfile> = Vec::new();
     for (i, raw) in text.split('\n').enumerate() {
         let line = raw.trim_end_matches('\r').trim();
@@ -277,7 +277,7 @@ pub fn netsh_profiles(text: &str) -> Result<Vec<WinProfile>, ParseError> {
         match (w.next(), w.next()) {
             (Some("State"), Some(v)) => cur.enabled = v.eq_ignore_ascii_case("on"),
             (Some("Firewall"), Some("Policy")) => {
-                let policy = w.next().ok_or(ParseError {
+                let policy = w.next().ok_or(CaptureError {
                     line: i + 1,
                     message: "`Firewall Policy` without a value".into(),
                 })?;
@@ -287,7 +287,7 @@ pub fn netsh_profiles(text: &str) -> Result<Vec<WinProfile>, ParseError> {
         }
     }
     if out.is_empty() {
-        return Err(ParseError { line: 1, message: "no `… Profile Settings:` blocks: is this `netsh advfirewall show allprofiles` output in English?".into() });
+        return Err(CaptureError { line: 1, message: "no `… Profile Settings:` blocks: is this `netsh advfirewall show allprofiles` output in English?".into() });
     }
     Ok(out)
 }
@@ -322,9 +322,9 @@ fn list_text(v: &Value) -> String {
 /// Profile, Protocol, LocalPort, RemoteAddress, Program, Service}], "Profiles":[{Name, Enabled,
 /// DefaultInboundAction}]}`, or just the rules array. Enums may be names or the numbers `ConvertTo-Json`
 /// writes by default.
-pub fn powershell(text: &str) -> Result<(Vec<WinRule>, Vec<WinProfile>), ParseError> {
+pub fn powershell(text: &str) -> Result<(Vec<WinRule>, Vec<WinProfile>), CaptureError> {
     let v: Value =
-        serde_json::from_str(text.trim_start_matches('\u{feff}')).map_err(|e| ParseError {
+        serde_json::from_str(text.trim_start_matches('\u{feff}')).map_err(|e| CaptureError {
             line: e.line(),
             message: format!("not JSON: {e}"),
         })?;
@@ -335,7 +335,7 @@ pub fn powershell(text: &str) -> Result<(Vec<WinRule>, Vec<WinProfile>), ParseEr
             o.get("Profiles").cloned().unwrap_or(Value::Null),
         ),
         _ => {
-            return Err(ParseError {
+            return Err(CaptureError {
                 line: 1,
                 message: "expected an array of rules or {\"Rules\": …, \"Profiles\": …}".into(),
             });
