@@ -5,9 +5,11 @@
 //! it into a [`Manifest`]: services and ports in document order with defaults applied, each carrying the
 //! dotted path that later stages use to name places. Every problem found is collected, not only the first.
 
+mod checks;
 pub mod interpolate;
 pub mod load;
 pub mod model;
+mod resolve;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;

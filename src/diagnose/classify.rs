@@ -1,0 +1,206 @@
+//! Reading an error text: which error (errno names and numbers, Winsock codes, the words runtimes
+//! print), which operation, and the port and address, in the forms Go, Node, Python, Java, .NET, Rust,
+//! nginx and Docker print. A table of patterns: each compiled once.
+
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+use super::{ErrorKind, Operation};
+
+/// A constant pattern, compiled once (`None` only if the pattern itself were broken; tests compile all).
+fn re(cell: &'static OnceLock<Option<Regex>>, pattern: &str) -> Option<&'static Regex> {
+    cell.get_or_init(|| Regex::new(pattern).ok()).as_ref()
+}
+
+pub(super) fn classify(t: &str) -> (ErrorKind, Option<String>, Option<&'static str>) {
+    let l = t.to_ascii_lowercase();
+    let has = |needles: &[&str]| needles.iter().any(|n| l.contains(n));
+    if has(&[
+        "10048",
+        "only one usage of each socket address",
+        "wsaeaddrinuse",
+    ]) {
+        return (
+            ErrorKind::AddressInUse,
+            Some("WSAEADDRINUSE (10048)".into()),
+            Some("windows"),
+        );
+    }
+    if has(&["10013", "forbidden by its access permissions", "wsaeacces"]) {
+        return (
+            ErrorKind::AccessDenied,
+            Some("WSAEACCES (10013)".into()),
+            Some("windows"),
+        );
+    }
+    if has(&["10049", "not valid in its context", "wsaeaddrnotavail"]) {
+        return (
+            ErrorKind::AddressNotAvailable,
+            Some("WSAEADDRNOTAVAIL (10049)".into()),
+            Some("windows"),
+        );
+    }
+    if has(&["10055", "lacked sufficient buffer space", "wsaenobufs"]) {
+        return (
+            ErrorKind::NoBuffers,
+            Some("WSAENOBUFS (10055)".into()),
+            Some("windows"),
+        );
+    }
+    if has(&["10061", "actively refused"]) {
+        return (
+            ErrorKind::ConnectionRefused,
+            Some("WSAECONNREFUSED (10061)".into()),
+            Some("windows"),
+        );
+    }
+    let errno = |n: &str| {
+        has(&[
+            &format!("errno {n}]"),
+            &format!("os error {n})"),
+            &format!("({n}:"),
+            &format!("errno {n} "),
+        ])
+    };
+    if has(&[
+        "address already in use",
+        "eaddrinuse",
+        "jvm_bind",
+        "address in use",
+    ]) {
+        let platform = if errno("48") {
+            Some("macos")
+        } else if errno("98") {
+            Some("linux")
+        } else {
+            None
+        };
+        return (ErrorKind::AddressInUse, Some("EADDRINUSE".into()), platform);
+    }
+    if has(&[
+        "cannot assign requested address",
+        "eaddrnotavail",
+        "address not available",
+        "can't assign requested address",
+    ]) {
+        let platform = if errno("49") || l.contains("can't assign") {
+            Some("macos")
+        } else if errno("99") {
+            Some("linux")
+        } else {
+            None
+        };
+        return (
+            ErrorKind::AddressNotAvailable,
+            Some("EADDRNOTAVAIL".into()),
+            platform,
+        );
+    }
+    if has(&["permission denied", "eacces", "access denied"]) {
+        return (ErrorKind::AccessDenied, Some("EACCES".into()), None);
+    }
+    if has(&["no buffer space available", "enobufs"]) {
+        return (ErrorKind::NoBuffers, Some("ENOBUFS".into()), None);
+    }
+    if has(&["connection refused", "econnrefused"]) {
+        return (
+            ErrorKind::ConnectionRefused,
+            Some("ECONNREFUSED".into()),
+            None,
+        );
+    }
+    (ErrorKind::Unknown, None, None)
+}
+
+pub(super) fn operation(t: &str, kind: ErrorKind) -> Operation {
+    let l = t.to_ascii_lowercase();
+    let connect = [
+        "dial ",
+        "connect:",
+        "connect(",
+        "connect ",
+        "connection refused",
+        "actively refused",
+        "cannot connect",
+        "connecting",
+    ];
+    let bind = [
+        "listen ",
+        "bind",
+        "failed to bind",
+        "userland proxy",
+        "ports are not available",
+        "startup",
+        "serve",
+    ];
+    if connect.iter().any(|k| l.contains(k)) && !l.contains("bind:") && !l.contains("listen tcp") {
+        return Operation::Connect;
+    }
+    if bind.iter().any(|k| l.contains(k)) {
+        return Operation::Bind;
+    }
+    match kind {
+        ErrorKind::ConnectionRefused | ErrorKind::NoBuffers => Operation::Connect,
+        ErrorKind::AddressInUse | ErrorKind::AccessDenied => Operation::Bind,
+        _ => Operation::Unknown,
+    }
+}
+
+/// The address and port the text names: `0.0.0.0:80`, `[::1]:8080`, `:::3000`, `:8080`,
+/// `('127.0.0.1', 3005)`, `http://127.0.0.1:5000`, `port 8080`.
+pub(super) fn endpoint(t: &str) -> (Option<String>, Option<u16>) {
+    static PY: OnceLock<Option<Regex>> = OnceLock::new();
+    static URL: OnceLock<Option<Regex>> = OnceLock::new();
+    static HOSTPORT: OnceLock<Option<Regex>> = OnceLock::new();
+    static PORT: OnceLock<Option<Regex>> = OnceLock::new();
+    let port = |s: &str| {
+        s.parse::<u32>()
+            .ok()
+            .filter(|p| (1..=65535).contains(p))
+            .map(|p| p as u16)
+    };
+    if let Some(c) = re(&PY, r"\('([0-9a-fA-F:.]+)',\s*(\d{1,5})").and_then(|r| r.captures(t)) {
+        return (Some(c[1].to_owned()), port(&c[2]));
+    }
+    if let Some(c) = re(
+        &URL,
+        r"https?://(\[[0-9a-fA-F:.]+\]|[0-9.]+|localhost|\*|\+):(\d{1,5})",
+    )
+    .and_then(|r| r.captures(t))
+    {
+        return (Some(c[1].trim_matches(['[', ']']).to_owned()), port(&c[2]));
+    }
+    // The last address:port in the text is the local one in "dial tcp A:P" and "listen tcp A:P"
+    // alike, except Docker's "exposing port TCP 0.0.0.0:8080 -> 0.0.0.0:0", where the first is.
+    let all: Vec<(String, Option<u16>)> = re(
+        &HOSTPORT,
+        r"(\[[0-9a-fA-F:.%a-z]+\]|::|[0-9]{1,3}(?:\.[0-9]{1,3}){3}|\*)?:(\d{1,5})\b",
+    )
+    .map(|r| {
+        r.captures_iter(t)
+            .map(|c| {
+                (
+                    c.get(1).map_or(String::new(), |m| {
+                        m.as_str().trim_matches(['[', ']']).to_owned()
+                    }),
+                    port(&c[2]),
+                )
+            })
+            .filter(|(_, p)| p.is_some())
+            .collect()
+    })
+    .unwrap_or_default();
+    // Prefer an address:port; a bare `:port` (Go's `listen tcp :8080`) is taken last-first, so a
+    // timestamp earlier on the line (`12:30:45`) doesn't win.
+    if let Some((a, p)) = all.iter().find(|(a, _)| !a.is_empty()) {
+        return (Some(a.clone()), *p);
+    }
+    if let Some((_, p)) = all.last() {
+        return (None, *p);
+    }
+    if let Some(c) = re(&PORT, r"(?i)\bport\s+(\d{1,5})\b").and_then(|r| r.captures(t)) {
+        return (None, port(&c[1]));
+    }
+    (None, None)
+}

@@ -1,0 +1,161 @@
+//! Tests of the event-based YAML reader and of the source maps it builds.
+
+use super::*;
+
+fn v(text: &str) -> Value {
+    parse(text, ParseLimits::default()).unwrap().0
+}
+
+#[test]
+fn scalars_follow_the_core_schema() {
+    let d = v(
+        "a: 1\nb: -2\nc: 1.5\nd: true\ne: off\nf: yes\ng: ~\nh: '1'\ni: 0755\nj: 0x1F\nk: abc\nl: \"true\"\nm: !!str 12\n",
+    );
+    assert_eq!(d["a"], 1);
+    assert_eq!(d["b"], -2);
+    assert_eq!(d["c"], 1.5);
+    assert_eq!(d["d"], true);
+    assert_eq!(d["e"], "off");
+    assert_eq!(d["f"], "yes");
+    assert!(d["g"].is_null());
+    assert_eq!(d["h"], "1");
+    assert_eq!(d["i"], "0755");
+    assert_eq!(d["j"], 31);
+    assert_eq!(d["k"], "abc");
+    assert_eq!(d["l"], "true");
+    assert_eq!(d["m"], "12");
+}
+
+#[test]
+fn anchors_aliases_and_merge_keys() {
+    let d = v("base: &b { port: 80, bind: 0.0.0.0 }\nweb:\n  <<: *b\n  port: 8080\nother: *b\n");
+    assert_eq!(d["web"]["port"], 8080, "written keys win over merged ones");
+    assert_eq!(d["web"]["bind"], "0.0.0.0");
+    assert_eq!(d["other"]["port"], 80);
+}
+
+#[test]
+fn guards() {
+    let e = parse("a: 1\na: 2\n", ParseLimits::default()).unwrap_err();
+    assert!(e.message.contains("duplicate mapping key: a"));
+    assert_eq!(e.span, Some(Span::new(5, 1)));
+    let deep = format!("x: {}{}\n", "[".repeat(40), "]".repeat(40));
+    assert!(
+        parse(&deep, ParseLimits::default())
+            .unwrap_err()
+            .message
+            .contains("nested too deeply")
+    );
+    let limits = ParseLimits {
+        max_alias_events: 5,
+        ..ParseLimits::default()
+    };
+    let bomb = "a: &a [1, 2, 3]\nb: [*a, *a, *a]\n";
+    assert!(parse(bomb, limits).unwrap_err().message.contains("alias"));
+    assert!(
+        parse("a: 1\n---\nb: 2\n", ParseLimits::default())
+            .unwrap_err()
+            .message
+            .contains("several")
+    );
+    assert!(parse("a: *nope\n", ParseLimits::default()).is_err());
+}
+
+/// A document past `PIPELINE_BYTES` goes through the two-thread pipeline; it must give exactly
+/// what the single-thread path gives, and report errors (from either side) at the same place.
+#[test]
+fn the_pipeline_matches_the_single_thread_parse() {
+    let mut big = String::from("services:\n");
+    let mut i = 0;
+    while big.len() < PIPELINE_BYTES * 2 {
+        big.push_str(&format!("  s{i}: {{ port: {i}, bind: \"x\" }}\n"));
+        i += 1;
+    }
+    let limits = ParseLimits::default();
+    let piped = parse_entries(&big, limits).unwrap();
+    let single = build(
+        &big,
+        limits,
+        Parser::new_from_str(&big).map(|i| i.map_err(scan_error)),
+    )
+    .unwrap();
+    assert_eq!(piped.0, single.0);
+    assert_eq!(piped.1.len(), single.1.len());
+    assert_eq!(
+        piped.1.get("services.s7.port"),
+        single.1.get("services.s7.port")
+    );
+
+    // A scanner error near the end arrives through the channel with its place.
+    let broken = format!("{big}  bad: [1, 2\n");
+    let e = parse(&broken, limits).unwrap_err();
+    assert!(e.span.unwrap().offset >= big.len(), "{e:?}");
+    // The builder stopping early (node limit, duplicate key) hangs up on the scanner thread.
+    let few = ParseLimits {
+        max_nodes: 100,
+        ..limits
+    };
+    assert!(parse(&big, few).unwrap_err().message.contains("too large"));
+    let dup = format!("{big}  s0: 1\n");
+    assert!(
+        parse(&dup, limits)
+            .unwrap_err()
+            .message
+            .contains("duplicate")
+    );
+}
+
+/// The source map's lookups, on maps this parser built.
+mod source_map {
+    use super::super::ParseLimits;
+    use super::super::parse;
+    use crate::document::source_map::{LineCol, pointer_to_path};
+
+    #[test]
+    fn spans_point_at_values_and_keys() {
+        let text = "a:\n  b: { c: \"x\" }\n  d: [1, 2]\n";
+        let (v, map) = parse(text, ParseLimits::default()).unwrap();
+        assert_eq!(v["a"]["b"]["c"], "x");
+        let s = map.span("a.b.c");
+        assert_eq!(&text[s.offset..s.offset + s.len], "\"x\"");
+        let s = map.span("a.d.1");
+        assert_eq!(&text[s.offset..s.offset + s.len], "2");
+        // block mapping: the key is underlined
+        let s = map.span("a");
+        assert_eq!(&text[s.offset..s.offset + s.len], "a");
+        // missing leaf falls back to its parent
+        assert_eq!(map.span("a.b.c.zzz"), map.span("a.b.c"));
+    }
+
+    #[test]
+    fn line_col_counts_characters() {
+        let text = "é: 1\nbb: 22\n";
+        let (_, map) = parse(text, ParseLimits::default()).unwrap();
+        let s = map.span("bb");
+        assert_eq!(map.line_col(text, s.offset), LineCol { line: 2, column: 5 });
+        let s = map.span("é");
+        assert_eq!(map.line_col(text, s.offset), LineCol { line: 1, column: 4 });
+        assert_eq!(map.offset_of(text, 2, 5), text.find("22").unwrap());
+        assert_eq!(map.offset_of(text, 1, 2), "é".len());
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused_with_a_place() {
+        let err = parse("a: 1\nb: 2\na: 3\n", ParseLimits::default()).unwrap_err();
+        assert!(
+            err.message.contains("duplicate mapping key"),
+            "{}",
+            err.message
+        );
+        assert_eq!(err.span.unwrap().offset, 10);
+    }
+
+    #[test]
+    fn pointers_become_paths() {
+        assert_eq!(
+            pointer_to_path("/services/a~1b/ports"),
+            "services.a/b.ports"
+        );
+        assert_eq!(pointer_to_path(""), "");
+    }
+}

@@ -1,0 +1,283 @@
+//! Resolving a validated manifest: `${VAR}` interpolation, defaults applied, services and ports in file
+//! order with the dotted path of each, and every problem that only resolution can find.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use super::interpolate::{Interpolated, VarSource, Variables, interpolate};
+use super::load::LoadOptions;
+use super::model::{ManifestFile, PortEntry, PortSpec, PortValue};
+use super::{Manifest, PlanBlock, Port, Service, Target, Unresolved};
+use crate::document::{Problem, SourceMap, Span, join};
+
+struct Resolver<'a> {
+    map: &'a SourceMap,
+    vars: Variables,
+    problems: Vec<Problem>,
+    unresolved: Vec<Unresolved>,
+    interpolations: BTreeMap<String, Vec<super::interpolate::VarUse>>,
+}
+
+impl Resolver<'_> {
+    /// Interpolates the string at `path`; `None` when it is malformed (a problem is recorded).
+    fn interpolate(&mut self, path: &str, s: &str) -> Option<Interpolated> {
+        match interpolate(s, &self.vars) {
+            Ok(i) => {
+                for name in i.unresolved() {
+                    self.unresolved.push(Unresolved {
+                        path: path.to_owned(),
+                        name: name.to_owned(),
+                    });
+                }
+                if !i.uses.is_empty() {
+                    self.interpolations.insert(path.to_owned(), i.uses.clone());
+                }
+                Some(i)
+            }
+            Err(e) => {
+                self.problems.push(
+                    Problem::at(self.map.span(path), e.to_string(), "bad reference")
+                        .help("write `${VAR}` or `${VAR:-default}`; `$$` is a literal `$`"),
+                );
+                None
+            }
+        }
+    }
+
+    /// Labels pointing at the definitions of the variables an interpolated value used.
+    fn var_labels(&self, i: &Interpolated) -> Vec<(Span, String)> {
+        i.uses
+            .iter()
+            .filter_map(|u| match &u.source {
+                Some(VarSource::Manifest(def)) => {
+                    Some((self.map.span(def), format!("`{}` defined here", u.name)))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn origin(i: &Interpolated) -> String {
+        let parts: Vec<String> = i
+            .uses
+            .iter()
+            .map(|u| match &u.source {
+                Some(VarSource::Process) => format!("`{}` from the process environment", u.name),
+                Some(VarSource::Default) => format!("the default of `{}`", u.name),
+                _ => format!("`{}`", u.name),
+            })
+            .collect();
+        parts.join(", ")
+    }
+
+    fn port_number(&mut self, path: &str, value: &PortValue) -> Option<u16> {
+        match value {
+            PortValue::Number(n) => Some(*n),
+            PortValue::Expr(s) => {
+                let i = self.interpolate(path, s)?;
+                if i.unresolved().next().is_some() {
+                    return None;
+                }
+                match i.text.trim().parse::<u32>() {
+                    Ok(n @ 1..=65535) => Some(n as u16),
+                    _ => {
+                        let mut p = Problem::at(
+                            self.map.span(path),
+                            format!(
+                                "`{s}` resolves to {:?} (from {}), which is not a port number",
+                                i.text,
+                                Self::origin(&i)
+                            ),
+                            "not a port",
+                        )
+                        .help("set the variable to a number from 1 to 65535");
+                        p.related = self.var_labels(&i);
+                        self.problems.push(p);
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    fn bind(&mut self, path: &str, value: Option<&str>) -> IpAddr {
+        let default = IpAddr::from([0, 0, 0, 0]);
+        let Some(raw) = value else { return default };
+        let (text, labels, origin) = if raw.contains('$') {
+            let Some(i) = self.interpolate(path, raw) else {
+                return default;
+            };
+            if i.unresolved().next().is_some() {
+                return default;
+            }
+            let labels = self.var_labels(&i);
+            let origin = format!(" (from {})", Self::origin(&i));
+            (i.text, labels, origin)
+        } else {
+            (raw.to_owned(), Vec::new(), String::new())
+        };
+        let t = text.trim();
+        let t = t
+            .strip_prefix('[')
+            .and_then(|s| s.strip_suffix(']'))
+            .unwrap_or(t);
+        match t.parse::<IpAddr>() {
+            Ok(ip) => ip,
+            Err(_) => {
+                let hint = if t.eq_ignore_ascii_case("localhost") {
+                    "use `127.0.0.1` (or `::1`): `bind` takes an address, not a host name"
+                } else if t == "*" {
+                    "use `0.0.0.0` (every IPv4 address) or `::` (every address)"
+                } else {
+                    "use an IPv4 or IPv6 address such as `0.0.0.0`, `127.0.0.1` or `::`"
+                };
+                let mut p = Problem::at(
+                    self.map.span(path),
+                    format!("{text:?}{origin} is not an IP address"),
+                    "not an address",
+                )
+                .help(hint);
+                p.related = labels;
+                self.problems.push(p);
+                default
+            }
+        }
+    }
+}
+
+pub(super) fn resolve(
+    file: ManifestFile,
+    map: &SourceMap,
+    opts: &LoadOptions,
+) -> Result<Manifest, Vec<Problem>> {
+    let mut vars = Variables::default();
+    for (name, value) in &file.environment {
+        vars.manifest
+            .insert(name.clone(), (value.as_text(), join("environment", name)));
+    }
+    if opts.process_env {
+        vars.process = Some(
+            std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                .collect(),
+        );
+    }
+    let mut r = Resolver {
+        map,
+        vars,
+        problems: Vec::new(),
+        unresolved: Vec::new(),
+        interpolations: BTreeMap::new(),
+    };
+
+    if file.services.len() > opts.limits.max_services {
+        r.problems.push(
+            Problem::at(
+                map.span("services"),
+                format!(
+                    "{} services, over the limit of {}",
+                    file.services.len(),
+                    opts.limits.max_services
+                ),
+                "too many services",
+            )
+            .help("split the manifest into several files"),
+        );
+        return Err(r.problems);
+    }
+
+    let mut port_plan = Vec::new();
+    for (team, text) in &file.port_plan {
+        let path = join("port_plan", team);
+        // `value_checks` has already refused ranges that do not parse.
+        if let Ok(range) = text.0.parse() {
+            port_plan.push(PlanBlock {
+                team: team.clone(),
+                range,
+                path,
+            });
+        }
+    }
+
+    let mut capabilities: Vec<String> = file
+        .target
+        .capabilities
+        .iter()
+        .map(|c| c.canonical())
+        .collect();
+    capabilities.sort();
+    capabilities.dedup();
+
+    let mut services = Vec::with_capacity(file.services.len());
+    for (name, svc) in file.services {
+        let spath = join("services", &name);
+        if svc.ports.len() > opts.limits.max_ports_per_service {
+            r.problems.push(Problem::at(
+                map.span(&join(&spath, "ports")),
+                format!(
+                    "{} ports, over the limit of {} for one service",
+                    svc.ports.len(),
+                    opts.limits.max_ports_per_service
+                ),
+                "too many ports",
+            ));
+            continue;
+        }
+        let mut ports = Vec::with_capacity(svc.ports.len());
+        for (pname, entry) in svc.ports {
+            let ppath = join(&join(&spath, "ports"), &pname);
+            let spec = match entry {
+                PortEntry::Short(v) => PortSpec {
+                    port: v,
+                    protocol: Default::default(),
+                    bind: None,
+                    expose: Default::default(),
+                    purpose: None,
+                },
+                PortEntry::Full(s) => s,
+            };
+            let number_path = if map.contains(&join(&ppath, "port")) {
+                join(&ppath, "port")
+            } else {
+                ppath.clone()
+            };
+            let number = r.port_number(&number_path, &spec.port);
+            let bind = r.bind(&join(&ppath, "bind"), spec.bind.as_deref());
+            ports.push(Port {
+                name: pname,
+                number,
+                protocol: spec.protocol,
+                bind,
+                expose: spec.expose,
+                purpose: spec.purpose,
+                path: ppath,
+                number_path,
+            });
+        }
+        services.push(Service {
+            name,
+            team: svc.team,
+            description: svc.description,
+            runtime: svc.runtime,
+            socket: svc.socket.unwrap_or_default(),
+            ports,
+            path: spath,
+        });
+    }
+
+    if !r.problems.is_empty() {
+        return Err(r.problems);
+    }
+    Ok(Manifest {
+        target: Target {
+            platform: file.target.platform,
+            run_as: file.target.run_as,
+            capabilities,
+        },
+        port_plan,
+        services,
+        environment: file.environment.keys().cloned().collect(),
+        unresolved: r.unresolved,
+        interpolations: r.interpolations,
+    })
+}
