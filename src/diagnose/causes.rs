@@ -1,7 +1,7 @@
 //! The likely causes of an address-in-use or access-denied error, ranked for the platform, each with
 //! the commands that confirm and fix it and the rule that would have caught it before the deploy.
 
-use super::Cause;
+use super::model::Cause;
 
 pub(super) fn in_use_causes(port: Option<u16>, platform: Option<&str>) -> Vec<Cause> {
     let p = port.map_or_else(|| "PORT".to_owned(), |p| p.to_string());

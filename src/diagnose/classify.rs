@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
-use super::{ErrorKind, Operation};
+use super::model::{ErrorKind, Operation};
 
 /// A constant pattern, compiled once (`None` only if the pattern itself were broken; tests compile all).
 fn re(cell: &'static OnceLock<Option<Regex>>, pattern: &str) -> Option<&'static Regex> {

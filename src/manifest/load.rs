@@ -9,41 +9,12 @@ use std::sync::OnceLock;
 use super::Manifest;
 use super::checks::value_checks;
 use super::model::ManifestFile;
+use super::options::LoadOptions;
 use super::resolve::resolve;
-use crate::document::{self, Document, LoadError, Problem, Schema, parse_validated, read_text};
+use crate::document::{Document, LoadError, Problem, Schema, parse_validated, read_text};
 
 /// The manifest's JSON Schema, as committed (a test keeps it equal to the one generated from the types).
 pub const SCHEMA_TEXT: &str = include_str!("../../schemas/deploy.schema.json");
-
-/// Limits that keep hostile or accidental input from running away.
-#[derive(Clone, Copy, Debug)]
-pub struct Limits {
-    /// Limits of reading and parsing the file.
-    pub input: document::Limits,
-    /// Most services in one manifest.
-    pub max_services: usize,
-    /// Most ports in one service.
-    pub max_ports_per_service: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            input: document::Limits::default(),
-            max_services: 100_000,
-            max_ports_per_service: 1_000,
-        }
-    }
-}
-
-/// How to load a manifest.
-#[derive(Clone, Debug, Default)]
-pub struct LoadOptions {
-    /// Let `${VAR}` see the process environment (`--env`); it then takes precedence over `environment:`.
-    pub process_env: bool,
-    /// Input limits.
-    pub limits: Limits,
-}
 
 /// Reads and resolves the manifest at `path`.
 pub fn load(path: &Path, opts: &LoadOptions) -> Result<(Manifest, Document), LoadError> {

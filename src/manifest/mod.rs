@@ -9,13 +9,15 @@ mod checks;
 pub mod interpolate;
 pub mod load;
 pub mod model;
+mod options;
 mod resolve;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-pub use load::{LoadOptions, load, load_str};
+pub use load::{load, load_str};
 pub use model::{Expose, Platform, Protocol, Purpose, RunAs, Runtime};
+pub use options::{Limits, LoadOptions};
 
 use crate::ports::PortRange;
 use interpolate::VarUse;

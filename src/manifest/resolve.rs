@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use super::interpolate::{Interpolated, VarSource, Variables, interpolate};
-use super::load::LoadOptions;
 use super::model::{ManifestFile, PortEntry, PortSpec, PortValue};
+use super::options::LoadOptions;
 use super::{Manifest, PlanBlock, Port, Service, Target, Unresolved};
 use crate::document::{Problem, SourceMap, Span, join};
 

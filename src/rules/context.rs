@@ -111,7 +111,7 @@ pub fn suggest_port(cx: &Context<'_>, svc: &Service, protocol: Protocol) -> Opti
                 .avoid
                 .iter()
                 .any(|(p, r)| *p == protocol && r.contains(n))
-            && super::well_known_port::lookup(n, protocol, platform).is_none()
+            && super::well_known::lookup(n, protocol, platform).is_none()
     });
     cx.suggestions.borrow_mut().insert(key, found);
     found

@@ -7,7 +7,7 @@ use crate::finding::{Finding, Findings, Severity};
 use crate::policy::RuleSetting;
 
 use super::Context;
-use super::engine::{Scope, add_variable_labels};
+use super::scope::Scope;
 
 /// Runs the policy's custom rules of `scope` on every port with a number.
 pub(super) fn run(cx: &Context<'_>, out: &mut Findings, scope: Scope) {
@@ -74,7 +74,7 @@ pub(super) fn run(cx: &Context<'_>, out: &mut Findings, scope: Scope) {
                 match rule.check(&ctx) {
                     Ok(None) => {}
                     Ok(Some(message)) => {
-                        let mut f = Finding {
+                        let f = Finding {
                             rule: rule.id.clone(),
                             severity,
                             message,
@@ -86,7 +86,6 @@ pub(super) fn run(cx: &Context<'_>, out: &mut Findings, scope: Scope) {
                             fixes: Vec::new(),
                             evidence: BTreeMap::new(),
                         };
-                        add_variable_labels(m, &mut f);
                         out.push(f);
                     }
                     Err(e) => {

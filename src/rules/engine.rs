@@ -6,31 +6,8 @@ use crate::manifest::Manifest;
 use crate::manifest::interpolate::VarSource;
 use crate::policy::RuleSetting;
 
+use super::scope::Scope;
 use super::{ALL, Context, custom};
-
-/// Which rules a run of [`evaluate_scope`] covers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Scope {
-    /// Every rule.
-    All,
-    /// Rules that read no host facts: the manifest alone decides them.
-    Static,
-    /// Rules that read host facts (built-in, and custom rules whose expressions name `facts`).
-    Host,
-    /// Built-in rules that read host facts, without custom rules.
-    HostBuiltIn,
-}
-
-impl Scope {
-    pub(super) fn includes(self, reads_facts: bool, custom: bool) -> bool {
-        match self {
-            Scope::All => true,
-            Scope::Static => !reads_facts,
-            Scope::Host => reads_facts,
-            Scope::HostBuiltIn => reads_facts && !custom,
-        }
-    }
-}
 
 /// Runs every rule the policy enables and returns what they found, with severities from the policy and
 /// a related label at the definition of every `${VAR}` that fed a reported value.
@@ -60,7 +37,13 @@ pub fn evaluate_scope(cx: &Context<'_>, scope: Scope) -> Findings {
         }
         all.skipped.extend(found.skipped);
     }
-    custom::run(cx, &mut all, scope);
+    let mut found = Findings::default();
+    custom::run(cx, &mut found, scope);
+    for mut f in found.items {
+        add_variable_labels(cx.manifest, &mut f);
+        all.push(f);
+    }
+    all.errors.extend(found.errors);
     all
 }
 

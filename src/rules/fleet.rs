@@ -9,7 +9,8 @@ use crate::manifest::Manifest;
 use crate::policy::Policy;
 
 use super::Context;
-use super::engine::{Scope, evaluate, evaluate_scope};
+use super::engine::{evaluate, evaluate_scope};
+use super::scope::Scope;
 
 /// Runs the rules for a fleet of hosts. Rules that read no facts run once; the others run once per host,
 /// in parallel, and their findings carry the host's name. A host rule's finding that does not depend on

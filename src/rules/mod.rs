@@ -12,6 +12,7 @@ mod context;
 mod custom;
 mod engine;
 mod fleet;
+mod scope;
 
 mod env_unresolved;
 mod ephemeral_range;
@@ -29,13 +30,15 @@ mod shared_port_purpose;
 mod time_wait;
 mod unreachable_bind;
 pub mod waiver_expired;
+mod well_known;
 mod well_known_port;
 
-pub use well_known_port::{WELL_KNOWN, WellKnown};
+pub use well_known::{WELL_KNOWN, WellKnown};
 
 pub use context::{Context, choose_port, host_facts, suggest_port};
-pub use engine::{Scope, evaluate, evaluate_scope};
+pub use engine::{evaluate, evaluate_scope};
 pub use fleet::evaluate_fleet;
+pub use scope::Scope;
 
 /// A rule: its metadata and its check.
 pub struct Rule {

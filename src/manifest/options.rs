@@ -1,0 +1,33 @@
+//! How a manifest is loaded: whether `${VAR}` may read the process environment, and the input limits.
+
+use crate::document;
+
+/// Limits that keep hostile or accidental input from running away.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Limits of reading and parsing the file.
+    pub input: document::Limits,
+    /// Most services in one manifest.
+    pub max_services: usize,
+    /// Most ports in one service.
+    pub max_ports_per_service: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            input: document::Limits::default(),
+            max_services: 100_000,
+            max_ports_per_service: 1_000,
+        }
+    }
+}
+
+/// How to load a manifest.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// Let `${VAR}` see the process environment (`--env`); it then takes precedence over `environment:`.
+    pub process_env: bool,
+    /// Input limits.
+    pub limits: Limits,
+}
