@@ -5,32 +5,20 @@
 //! above the fail level is a `<failure>`; below it the testcase passes and carries the finding in
 //! `<system-out>`; rules that could not run are `<skipped>`; files that could not be checked get an
 //! `<error>`. Passing checks appear as passing testcases, so dashboards show what was covered.
+//!
+//! The XML is written by [`quick-junit`](https://docs.rs/quick-junit) (nextest's JUnit writer), which
+//! escapes text and drops what XML 1.0 forbids. Several failing findings of one rule at one place make
+//! one `<failure>`: its message joins theirs and its text lists each with its line and column.
 
 use std::collections::BTreeSet;
 use std::io::{self, Write};
+
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use crate::check::Outcome;
 use crate::document::LoadError;
 use crate::finding::Severity;
 use crate::policy::Policy;
-
-/// Escapes text for XML content and attributes; characters XML 1.0 forbids are dropped.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || matches!(c, '\u{FFFE}' | '\u{FFFF}') => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// The place a finding belongs to: its port entry (`services.a.ports.http`) or its own path.
 fn place_of(path: &str) -> String {
@@ -58,98 +46,85 @@ struct Suite<'a> {
 }
 
 impl Suite<'_> {
-    fn write(
+    fn build(
         &self,
-        out: &mut dyn Write,
         c: &crate::check::Checked,
         places: &BTreeSet<String>,
         fail_on: Option<Severity>,
-    ) -> io::Result<()> {
+    ) -> TestSuite {
         let mut places = places.clone();
         places.extend(self.part.findings.iter().map(|f| place_of(&f.path)));
-        let mut cases = Vec::new();
-        let (mut failures, mut skipped) = (0, 0);
+        let mut suite = TestSuite::new(self.name);
         for &rule in self.rule_ids {
             let skip = self.part.skipped.iter().find(|s| s.rule == rule);
             for spot in &places {
                 if self.elsewhere.contains(&(rule, spot.clone())) {
                     continue;
                 }
-                let name = format!("{rule}: {spot}");
                 let here: Vec<_> = self
                     .part
                     .findings
                     .iter()
                     .filter(|f| f.rule == rule && place_of(&f.path) == *spot)
                     .collect();
-                let mut case = format!(
-                    r#"    <testcase classname="{}" name="{}">"#,
-                    escape(self.name),
-                    escape(&name)
-                );
                 let failing: Vec<_> = here
                     .iter()
                     .filter(|f| fail_on.is_some_and(|l| f.severity >= l))
                     .collect();
-                if !failing.is_empty() {
-                    failures += 1;
-                    for f in &failing {
-                        let (line, col, _, _) = c.doc.place(&f.path);
-                        case.push_str(&format!(
-                            "\n      <failure type=\"{}\" message=\"{}\">{}:{line}:{col}: {}{}</failure>",
-                            f.severity,
-                            escape(&f.message),
-                            escape(&c.doc.name),
-                            escape(&f.message),
-                            f.help
-                                .as_ref()
-                                .map(|h| format!("\nhelp: {}", escape(h)))
-                                .unwrap_or_default()
-                        ));
-                    }
-                } else if here.is_empty() && skip.is_some() {
-                    skipped += 1;
-                    case.push_str(&format!(
-                        "\n      <skipped message=\"{}\"/>",
-                        escape(&skip.map(|s| s.reason.clone()).unwrap_or_default())
-                    ));
-                } else if !here.is_empty() {
-                    let text: Vec<String> = here
+                let mut out = None;
+                let status = if let Some(worst) = failing.iter().map(|f| f.severity).max() {
+                    let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                    let messages: Vec<&str> = failing.iter().map(|f| f.message.as_str()).collect();
+                    let text: Vec<String> = failing
                         .iter()
-                        .map(|f| format!("{}: {}", f.severity, f.message))
+                        .map(|f| {
+                            let (line, col, _, _) = c.doc.place(&f.path);
+                            let help = f.help.as_ref().map(|h| format!("\nhelp: {h}"));
+                            format!(
+                                "{}:{line}:{col}: {}{}",
+                                c.doc.name,
+                                f.message,
+                                help.unwrap_or_default()
+                            )
+                        })
                         .collect();
-                    case.push_str(&format!(
-                        "\n      <system-out>{}</system-out>",
-                        escape(&text.join("\n"))
-                    ));
+                    status
+                        .set_type(worst.as_str())
+                        .set_message(messages.join("; "))
+                        .set_description(text.join("\n"));
+                    status
+                } else if here.is_empty()
+                    && let Some(s) = skip
+                {
+                    let mut status = TestCaseStatus::skipped();
+                    status.set_message(s.reason.as_str());
+                    status
                 } else {
-                    case.push_str("</testcase>");
-                    cases.push(case);
-                    continue;
+                    if !here.is_empty() {
+                        let text: Vec<String> = here
+                            .iter()
+                            .map(|f| format!("{}: {}", f.severity, f.message))
+                            .collect();
+                        out = Some(text.join("\n"));
+                    }
+                    TestCaseStatus::success()
+                };
+                let mut case = TestCase::new(format!("{rule}: {spot}"), status);
+                case.set_classname(self.name);
+                if let Some(o) = out {
+                    case.set_system_out(o);
                 }
-                case.push_str("\n    </testcase>");
-                cases.push(case);
+                suite.add_test_case(case);
             }
         }
-        writeln!(
-            out,
-            r#"  <testsuite name="{}" tests="{}" failures="{failures}" errors="{}" skipped="{skipped}">"#,
-            escape(self.name),
-            cases.len(),
-            self.errors.len()
-        )?;
-        for case in cases {
-            writeln!(out, "{case}")?;
-        }
         for e in self.errors {
-            writeln!(
-                out,
-                r#"    <testcase classname="{}" name="custom rules"><error message="{}"/></testcase>"#,
-                escape(self.name),
-                escape(e)
-            )?;
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+            status.set_message(e.as_str());
+            let mut case = TestCase::new("custom rules", status);
+            case.set_classname(self.name);
+            suite.add_test_case(case);
         }
-        writeln!(out, "  </testsuite>")
+        suite
     }
 }
 
@@ -171,8 +146,7 @@ pub fn write(
                 && policy.setting(id) != Some(crate::policy::RuleSetting::Off)
         })
         .collect();
-    writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
-    writeln!(out, r#"<testsuites name="preflight">"#)?;
+    let mut report = Report::new("preflight");
     for o in outcomes {
         match o {
             Outcome::Checked(c) => {
@@ -200,7 +174,7 @@ pub fn write(
                     errors: &c.errors,
                     elsewhere: &BTreeSet::new(),
                 };
-                suite.write(out, c, &places, fail_on)?;
+                report.add_test_suite(suite.build(c, &places, fail_on));
                 if c.hosts.is_empty() {
                     continue;
                 }
@@ -222,7 +196,7 @@ pub fn write(
                         errors: &[],
                         elsewhere: &in_manifest_suite,
                     };
-                    suite.write(out, c, &places, fail_on)?;
+                    report.add_test_suite(suite.build(c, &places, fail_on));
                 }
             }
             Outcome::Failed(e) => {
@@ -246,23 +220,17 @@ pub fn write(
                         .join("\n"),
                     other => other.to_string(),
                 };
-                writeln!(
-                    out,
-                    r#"  <testsuite name="{}" tests="1" failures="0" errors="1" skipped="0">"#,
-                    escape(&name)
-                )?;
-                writeln!(
-                    out,
-                    r#"    <testcase classname="{}" name="load"><error message="{}">{}</error></testcase>"#,
-                    escape(&name),
-                    escape(&e.to_string()),
-                    escape(&detail)
-                )?;
-                writeln!(out, "  </testsuite>")?;
+                let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+                status.set_message(e.to_string()).set_description(detail);
+                let mut case = TestCase::new("load", status);
+                case.set_classname(name.as_str());
+                let mut suite = TestSuite::new(name);
+                suite.add_test_case(case);
+                report.add_test_suite(suite);
             }
         }
     }
-    writeln!(out, "</testsuites>")
+    report.serialize(out).map_err(io::Error::other)
 }
 
 #[cfg(test)]
@@ -270,8 +238,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn escapes_markup_and_drops_forbidden_characters() {
-        assert_eq!(escape("a<b>&\"c'\u{1}"), "a&lt;b&gt;&amp;&quot;c&apos;");
+    fn findings_belong_to_their_port_entry() {
         assert_eq!(
             place_of("services.a.ports.http.port"),
             "services.a.ports.http"

@@ -1,9 +1,12 @@
-//! Plain-text diagnostics in the style of rustc's: no colours, no box drawing, stable for logs and diffs.
+//! Plain-text diagnostics for logs, pipes and `NO_COLOR`, rendered by rustc's own renderer,
+//! [`annotate-snippets`](https://docs.rs/annotate-snippets) with `Renderer::plain()`.
 //!
-//! Used when stdout is not a terminal or `NO_COLOR` is set. miette's `NarratableReportHandler` was the
-//! first choice, but in miette 7.6.0 it attaches labels to the last line of a snippet's context with
-//! wrong columns ("columns 23 to 22") whenever a diagnostic has labels far apart, which is the common case
-//! here (a port and the team block it must lie in), so this small renderer replaces it.
+//! It measures columns by display width (wide and combining characters, tabs), draws spans that run
+//! over several lines, and never colours. miette's `NarratableReportHandler` was the first choice, but in
+//! miette 7.6.0 it attaches labels to the last line of a snippet's context with wrong columns whenever a
+//! diagnostic has labels far apart, which is the common case here (a port and the team block it must lie
+//! in). Each label gets a snippet of just its own lines, so rendering stays linear in the size of the
+//! report, not of the file.
 //!
 //! ```text
 //! error[port-plan]: port 9182/tcp of `metrics-exporter` is outside team `monitoring`'s block 13000-13999
@@ -13,14 +16,19 @@
 //!    |                        ^^^^ outside the block
 //!    |
 //!   ::: examples/deploy.yaml:16:15
+//!    |
 //! 16 |   monitoring: 13000-13999
 //!    |               ----------- `monitoring`'s block
 //!    = help: move it into 13000-13999: 13000 is the lowest free port there
 //! ```
 
-use std::fmt::Write;
+use annotate_snippets::{Annotation, AnnotationKind, Group, Level, Origin, Renderer, Snippet};
 
 use crate::document::{Document, Span};
+
+/// Width the renderer may use: plain output goes to logs and files, which don't wrap, so long source
+/// lines are shown whole rather than cut at a terminal's width.
+const WIDTH: usize = 10_000;
 
 /// One label to draw.
 pub struct Label<'a> {
@@ -30,7 +38,8 @@ pub struct Label<'a> {
     pub text: &'a str,
 }
 
-/// Renders one diagnostic: `severity[code]: message`, the primary label's line, related labels, help.
+/// Renders one diagnostic: `severity[code]: message`, the primary label's lines, each related label's
+/// lines, and the help.
 pub fn render(
     severity: &str,
     code: &str,
@@ -40,69 +49,52 @@ pub fn render(
     related: &[Label<'_>],
     help: Option<&str>,
 ) -> String {
-    let mut s = String::new();
-    let _ = writeln!(s, "{severity}[{code}]: {message}");
-    let lines: Vec<usize> = primary
-        .iter()
-        .chain(related)
-        .map(|l| doc.map.line_col(&doc.text, l.span.offset).line)
-        .collect();
-    let width = lines.iter().max().map_or(1, |n| n.to_string().len());
-    let pad = " ".repeat(width);
-    match &primary {
-        Some(p) => {
-            let lc = doc.map.line_col(&doc.text, p.span.offset);
-            let _ = writeln!(s, "{pad}--> {}:{}:{}", doc.name, lc.line, lc.column);
-            let _ = writeln!(s, "{pad} |");
-            snippet(&mut s, doc, p, '^', width);
-        }
-        None => {
-            let _ = writeln!(s, "{pad}--> {}", doc.name);
-        }
-    }
+    let level = match severity {
+        "error" => Level::ERROR,
+        "warning" => Level::WARNING,
+        _ => Level::INFO,
+    };
+    let title = level.primary_title(message).id(code);
+    let mut group: Group<'_> = match &primary {
+        Some(p) => title.element(snippet(doc, p, AnnotationKind::Primary)),
+        None => title.element(Origin::path(doc.name.as_str())),
+    };
     for r in related {
-        let lc = doc.map.line_col(&doc.text, r.span.offset);
-        let _ = writeln!(s, "{pad} |");
-        let _ = writeln!(s, "{pad}::: {}:{}:{}", doc.name, lc.line, lc.column);
-        snippet(&mut s, doc, r, '-', width);
+        group = group.element(snippet(doc, r, AnnotationKind::Context));
     }
     if let Some(h) = help {
-        let _ = writeln!(s, "{pad} = help: {h}");
+        group = group.element(Level::HELP.message(h));
     }
-    s
+    let mut out = Renderer::plain().term_width(WIDTH).render(&[group]);
+    out.push('\n');
+    out
 }
 
-fn snippet(s: &mut String, doc: &Document, label: &Label<'_>, mark: char, width: usize) {
-    let lc = doc.map.line_col(&doc.text, label.span.offset);
-    let offset = label.span.offset.min(doc.text.len());
-    let line_start = doc
-        .text
-        .get(..offset)
-        .and_then(|t| t.rfind('\n'))
-        .map_or(0, |i| i + 1);
-    let rest = doc.text.get(line_start..).unwrap_or("");
-    let line = rest.split('\n').next().unwrap_or("").trim_end_matches('\r');
-    let prefix: String = line
-        .chars()
-        .take(lc.column - 1)
-        .map(|c| if c == '\t' { '\t' } else { ' ' })
-        .collect();
-    let span_text = doc
-        .text
-        .get(label.span.offset..label.span.offset + label.span.len)
-        .unwrap_or("");
-    let first_line = span_text.split('\n').next().unwrap_or("");
-    let marks = first_line.chars().count().max(1);
-    let _ = writeln!(s, "{:>width$} | {line}", lc.line);
-    let text = if label.text.is_empty() {
-        String::new()
-    } else {
-        format!(" {}", label.text)
-    };
-    let _ = writeln!(
-        s,
-        "{} | {prefix}{}{text}",
-        " ".repeat(width),
-        mark.to_string().repeat(marks)
-    );
+/// The lines of `doc` that `label` covers, with the label on its span.
+fn snippet<'a>(
+    doc: &'a Document,
+    label: &Label<'a>,
+    kind: AnnotationKind,
+) -> Snippet<'a, Annotation<'a>> {
+    let text = doc.text.as_str();
+    let start = floor_char(text, label.span.offset.min(text.len()));
+    let end = floor_char(text, (label.span.offset + label.span.len).min(text.len())).max(start);
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[end..].find('\n').map_or(text.len(), |i| end + i);
+    let line = doc.map.line_col(text, start).line;
+    let annotation = kind
+        .span(start - line_start..end - line_start)
+        .label((!label.text.is_empty()).then_some(label.text));
+    Snippet::source(&text[line_start..line_end])
+        .line_start(line)
+        .path(doc.name.as_str())
+        .annotation(annotation)
+}
+
+/// The largest char boundary at or below `i`.
+fn floor_char(text: &str, mut i: usize) -> usize {
+    while i > 0 && !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
 }
