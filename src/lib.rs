@@ -36,8 +36,8 @@
 //! - [`manifest`], [`policy`], [`facts`]: each reads its own model (`deploy.yaml`; policy packs and
 //!   files; live or captured host facts, with the import kinds above the leaf parsers).
 //! - [`fleet`] (hosts from facts files), [`rules`] (the registry, the engine, one file per rule, custom
-//!   rules, fleet dedup), and the two analyses built on them: [`diagnose`] (an error text's causes) and
-//!   [`suggest`] (the lowest port that passes every rule).
+//!   rules, fleet dedup), and the two analyses built on them: `diagnose` (an error text's causes) and
+//!   `suggest` (the lowest port that passes every rule).
 //! - [`check`]: one run, inputs to sorted findings, waivers applied.
 //! - [`report`] and [`fix`]: they only read findings and places.
 //! - [`cli`] (the clap definitions), [`commands`] (one file per subcommand, each returning
@@ -46,12 +46,12 @@
 //!
 //! Hand-written code stays where it is measured better or no crate covers it, and says so in its module
 //! doc: the event-based YAML builder ([`document::yaml`]), the quoting of values for each shell and
-//! firewall dialect ([`fix::quote`]), and the socket-owner walk of the Linux probe ([`facts::probe`]).
+//! firewall dialect (`fix::quote`), and the socket-owner walk of the Linux probe (`facts::probe`).
 
 pub mod check;
 pub mod cli;
 pub mod commands;
-pub mod diagnose;
+pub(crate) mod diagnose;
 pub mod document;
 pub mod facts;
 pub mod finding;
@@ -63,4 +63,4 @@ pub mod policy;
 pub mod ports;
 pub mod report;
 pub mod rules;
-pub mod suggest;
+pub(crate) mod suggest;

@@ -1,6 +1,6 @@
-//! The command line: the clap definitions in [`args`]. `main.rs` parses them and hands over to
+//! The command line: the clap definitions in `args`. `main.rs` parses them and hands over to
 //! [`crate::commands`]; nothing here does any work.
 
-pub mod args;
+pub(crate) mod args;
 
 pub use args::Cli;

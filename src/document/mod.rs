@@ -1,17 +1,17 @@
 //! Text in: the bottom layer, shared by every reader of a file preflight is given.
 //!
-//! It reads a file with a size limit ([`read`]), parses YAML (or JSON, which is YAML) into a
+//! It reads a file with a size limit (`read`), parses YAML (or JSON, which is YAML) into a
 //! `serde_json::Value` together with a path → span table in one pass over the parser's events
-//! ([`yaml`], [`source_map`]), validates the value against a JSON Schema with messages that point into
-//! the text ([`schema`]), and gathers what is wrong into located [`Problem`]s and a typed [`LoadError`].
+//! (`yaml`, `source_map`), validates the value against a JSON Schema with messages that point into
+//! the text (`schema`), and gathers what is wrong into located `Problem`s and a typed `LoadError`.
 //! It knows nothing of ports, manifests or policies: `manifest`, `policy` and `facts` build their own
 //! models on top of it, and only the reporters turn paths back into places ([`Document::place`]).
 
-pub mod problem;
-pub mod read;
-pub mod schema;
-pub mod source_map;
-pub mod suggest;
+pub(crate) mod problem;
+pub(crate) mod read;
+pub(crate) mod schema;
+pub(crate) mod source_map;
+pub(crate) mod suggest;
 pub mod yaml;
 
 pub use problem::{LoadError, Problem};

@@ -1,16 +1,16 @@
 //! Facts about the target host, each tagged with where it came from.
 //!
-//! A [`Facts`] value is what host rules read. It is filled from the live host ([`probe`], `--local`), from
+//! A `Facts` value is what host rules read. It is filled from the live host (`probe`, `--local`), from
 //! a file captured on the target (`--facts`, written by `preflight facts -o` or built from pasted command
-//! output with `preflight facts --import`, see [`parse`]), or left empty; in the last case [`defaults`]
+//! output with `preflight facts --import`, see `parse`), or left empty; in the last case `defaults`
 //! supplies the documented defaults of `target.platform` where one exists, and rules that need a fact
 //! nobody can supply report themselves as skipped. This module only reads; it never changes the host.
 
-pub mod defaults;
+pub(crate) mod defaults;
 pub mod firewall;
 pub mod import;
 pub mod parse;
-pub mod probe;
+pub(crate) mod probe;
 
 use std::net::IpAddr;
 use std::path::Path;

@@ -1,6 +1,11 @@
 //! Quoting for every dialect a template writes. Each function turns arbitrary text into something the
 //! target language reads back as exactly that text (or, where the language can't, a safe subset with the
 //! loss reported). Templates pass every value through one of these; none interpolates raw text.
+//!
+//! Hand-written on purpose: shell-quoting crates (`shell-escape`, `shlex`) cover POSIX shells only, and
+//! no crate quotes for PowerShell (with its typographic quotes), `cmd.exe`, nftables comments, YAML
+//! scalars and DNS-1123 names together. `tests/properties.rs` checks each against its reader (a real
+//! `sh` for the POSIX quoting) on generated text.
 
 /// POSIX shell: a single-quoted word. `'` becomes `'\''`; nothing inside single quotes is special.
 pub fn sh(s: &str) -> String {

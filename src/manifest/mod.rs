@@ -1,14 +1,14 @@
 //! The deploy manifest: loading, validation, interpolation and the resolved form the rules read.
 //!
 //! [`load`] reads a file (with a size limit), parses it once with spans (`document`), validates it against
-//! the JSON Schema generated from [`model`], deserializes it, interpolates `${VAR}` references and resolves
+//! the JSON Schema generated from `model`, deserializes it, interpolates `${VAR}` references and resolves
 //! it into a [`Manifest`]: services and ports in document order with defaults applied, each carrying the
 //! dotted path that later stages use to name places. Every problem found is collected, not only the first.
 
 mod checks;
-pub mod interpolate;
-pub mod load;
-pub mod model;
+pub(crate) mod interpolate;
+pub(crate) mod load;
+pub(crate) mod model;
 mod options;
 mod resolve;
 

@@ -6,10 +6,10 @@
 //! itself. Policy files are validated like manifests: every problem with its place, unknown fields and
 //! rule ids with a "did you mean", expressions compiled at load.
 
-pub mod custom;
-pub mod date;
+pub(crate) mod custom;
+pub(crate) mod date;
 pub mod load;
-pub mod model;
+pub(crate) mod model;
 
 use std::collections::BTreeMap;
 

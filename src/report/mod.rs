@@ -1,11 +1,11 @@
 //! Reporters: turn findings (which name places by manifest path) into output, resolving paths to spans.
 
-pub mod github;
+pub(crate) mod github;
 pub mod human;
-pub mod json;
-pub mod junit;
+pub(crate) mod json;
+pub(crate) mod junit;
 pub mod plain;
-pub mod sarif;
+pub(crate) mod sarif;
 
 /// An output format of `check`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

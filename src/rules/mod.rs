@@ -29,7 +29,7 @@ mod reuse_address;
 mod shared_port_purpose;
 mod time_wait;
 mod unreachable_bind;
-pub mod waiver_expired;
+pub(crate) mod waiver_expired;
 mod well_known;
 mod well_known_port;
 

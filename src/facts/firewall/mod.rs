@@ -6,9 +6,9 @@
 //! name) or the policy that decided. Linux packets pass every backend in use (legacy iptables and
 //! nftables both hook input): a drop in any is final.
 
-pub mod engine;
-pub mod iptables;
-pub mod nft;
+pub(crate) mod engine;
+pub(crate) mod iptables;
+pub(crate) mod nft;
 pub mod windows;
 
 use std::net::IpAddr;
