@@ -29,7 +29,7 @@ $names = @{}
 Get-Process | ForEach-Object { $names[[int]$_.Id] = $_.ProcessName }
 
 $sockets = @()
-foreach ($c in (Get-NetTCPConnection -State Listen, TimeWait -ErrorAction SilentlyContinue)) {
+foreach ($c in (Get-NetTCPConnection -State 'Listen','TimeWait' -ErrorAction SilentlyContinue)) {
     $state = if ($c.State -eq 'Listen') { 'listen' } else { 'time-wait' }
     $s = [ordered]@{ protocol = 'tcp'; address = $c.LocalAddress; port = [int]$c.LocalPort; state = $state }
     if ($state -eq 'listen') { $s.pid = [int]$c.OwningProcess; if ($names.ContainsKey([int]$c.OwningProcess)) { $s.process = $names[[int]$c.OwningProcess] } }
