@@ -11,8 +11,9 @@ use std::path::Path;
 use common::{check_json, root, run};
 use serde_json::Value;
 
-/// A Windows manifest: `http` on 11001, `callbacks` on 50001 (in the dynamic range on every host), and
-/// `sql` on 1433 (a well-known port: a finding of the manifest alone).
+/// A Windows manifest: `http` on 11001, `callbacks` on 49700 (in the dynamic range on every host, and in
+/// win-b's Hyper-V/WinNAT block 49671-49770), `events` on 52000 (in the dynamic range on every host and in
+/// no excluded range), and `sql` on 1433 (a well-known port: a finding of the manifest alone).
 const MANIFEST: &str = "\
 version: 1
 target: { platform: windows }
@@ -25,10 +26,11 @@ services:
     socket: { exclusive_address: true }
     ports:
       http: { port: 11001, expose: local, bind: 127.0.0.1 }
-      callbacks: { port: 50001, expose: local, bind: 127.0.0.1 }
+      callbacks: { port: 49700, expose: local, bind: 127.0.0.1 }
   reports:
     ports:
       sql: { port: 1433, expose: local, bind: 127.0.0.1 }
+      events: { port: 52000, expose: local, bind: 127.0.0.1 }
 ";
 
 /// `netstat -ano` of a host where PID 5000 listens on 11001.
@@ -48,8 +50,8 @@ Active Connections
   TCP    0.0.0.0:135            0.0.0.0:0              LISTENING       1032
 ";
 
-/// Builds three Windows hosts' facts in `dir/facts`: `win-a` has 11001 taken, `win-b` has an
-/// administered exclusion over 50000-50059, `win-c` has neither. Returns the facts directory.
+/// Builds three Windows hosts' facts in `dir/facts`: `win-a` has 11001 taken, `win-b` has the excluded
+/// ranges of a real capture (a Hyper-V/WinNAT block 49671-49770 among them), `win-c` has neither. Returns the facts directory.
 fn fleet(dir: &Path) -> std::path::PathBuf {
     let fixtures = root().join("tests/fixtures/facts");
     std::fs::write(dir.join("deploy.yaml"), MANIFEST).unwrap();
@@ -126,8 +128,11 @@ fn each_finding_lands_on_its_host_and_nowhere_else() {
     // The manifest's own finding, once, without a host.
     assert_eq!(on("well-known-port"), [None], "{found:?}");
     // The default dynamic range applies to all three hosts alike (none of them captured its own), so
-    // that finding does not depend on the host: once, without a host.
-    assert_eq!(on("ephemeral-range"), [None], "{found:?}");
+    // `events` (52000) is reported once, without a host. `callbacks` (49700) lies in win-b's WinNAT
+    // block, which no outbound connection takes (excluded-range reports it there), so its
+    // ephemeral-range finding belongs to win-a and win-c.
+    let (a, c) = (Some("win-a".to_owned()), Some("win-c".to_owned()));
+    assert_eq!(on("ephemeral-range"), [None, a, c], "{found:?}");
     // The message names the owner.
     let occupied = common::finding(&report, "port-occupied");
     assert!(
@@ -152,9 +157,11 @@ fn each_finding_lands_on_its_host_and_nowhere_else() {
         hosts,
         [
             // No host captured its firewall: firewall-blocked is skipped on each, never passed.
-            ("win-a".to_owned(), 1, 1),
+            // win-a: port-occupied and callbacks' ephemeral-range; win-b: excluded-range; win-c:
+            // callbacks' ephemeral-range.
+            ("win-a".to_owned(), 2, 1),
             ("win-b".to_owned(), 1, 1),
-            ("win-c".to_owned(), 0, 1)
+            ("win-c".to_owned(), 1, 1)
         ]
     );
     // The same fleet given as files, in another order, gives the same report.
@@ -193,7 +200,10 @@ fn each_finding_lands_on_its_host_and_nowhere_else() {
         assert_eq!(h["findings"].as_u64().unwrap(), of("findings"), "{h}");
         assert_eq!(h["skipped"].as_u64().unwrap(), of("skipped"), "{h}");
     }
-    assert_eq!(report["hosts"][0]["findings"], 2, "one per manifest");
+    assert_eq!(
+        report["hosts"][0]["findings"], 4,
+        "win-a's two, once per manifest"
+    );
 }
 
 #[test]
@@ -240,9 +250,9 @@ fn every_format_names_the_host() {
     assert_eq!(
         tail,
         [
-            "  host win-c: 0 errors, 0 warnings, 0 info, 1 rule skipped",
+            "  host win-c: 0 errors, 1 warning, 0 info, 1 rule skipped",
             "  host win-b: 1 error, 0 warnings, 0 info, 1 rule skipped",
-            "  host win-a: 1 error, 0 warnings, 0 info, 1 rule skipped",
+            "  host win-a: 1 error, 1 warning, 0 info, 1 rule skipped",
             "  the manifest itself: 1 error, 2 warnings, 0 info",
         ],
         "{human}"
@@ -285,7 +295,7 @@ fn every_format_names_the_host() {
     assert_eq!(
         suites,
         [
-            // port-plan: 50001 is outside the orders block.
+            // port-plan: 49700 is outside the orders block.
             ("deploy.yaml".to_owned(), "1".to_owned()),
             ("deploy.yaml on host win-a".to_owned(), "1".to_owned()),
             ("deploy.yaml on host win-b".to_owned(), "1".to_owned()),
@@ -489,7 +499,7 @@ waivers:
     reason: only waived on win-c, which has no such exclusion
     hosts: [win-c]
   - rule: ephemeral-range
-    path: services.api.ports.callbacks
+    path: services.reports.ports.events
     reason: reported once for all hosts, and this waiver names them all
     hosts: ["win-*"]
   - rule: port-plan
@@ -526,9 +536,9 @@ custom:
         [("ephemeral-range", None), ("port-occupied", Some("win-a"))]
     );
     assert_eq!(on("port-plan"), [None], "{found:?}");
-    // The rule that reads facts runs per host (three ports on win-c); the other once.
+    // The rule that reads facts runs per host (four ports on win-c); the other once.
     let c = Some("win-c".to_owned());
-    assert_eq!(on("no-legacy-host"), [c.clone(), c.clone(), c]);
+    assert_eq!(on("no-legacy-host"), [c.clone(), c.clone(), c.clone(), c]);
     assert_eq!(on("low-ports"), [None]);
 }
 
@@ -824,7 +834,8 @@ fn a_fleet_run_reports_for_each_host_what_a_run_on_that_host_alone_reports() {
         assert_eq!(got, expected, "{host}");
     }
     // win-d's captured range words its finding differently, so no host's ephemeral-range finding is
-    // the same on every host: each host carries its own.
+    // the same on every host: each host carries its own, for both ports, except win-b, where
+    // `callbacks` lies in an excluded block (no outbound connection takes it).
     let eph: Vec<Option<&str>> = fleet_findings
         .iter()
         .filter(|f| f["rule"] == "ephemeral-range")
@@ -832,6 +843,14 @@ fn a_fleet_run_reports_for_each_host_what_a_run_on_that_host_alone_reports() {
         .collect();
     assert_eq!(
         eph,
-        [Some("win-a"), Some("win-b"), Some("win-c"), Some("win-d")]
+        [
+            Some("win-a"),
+            Some("win-a"),
+            Some("win-b"),
+            Some("win-c"),
+            Some("win-c"),
+            Some("win-d"),
+            Some("win-d")
+        ]
     );
 }

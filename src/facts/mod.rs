@@ -138,6 +138,21 @@ pub struct Socket {
     /// The owning process's name, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub process: Option<String>,
+    /// Windows services hosted by the owning process (a shared `svchost.exe` runs several), sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<String>,
+}
+
+/// A fact the probe tried to read and could not. The rules that need it say so when they skip, naming
+/// the command; the rest of the facts stand.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Unavailable {
+    /// The fact's field in this file (`excluded_tcp`).
+    pub fact: String,
+    /// The command or source that failed (`netsh int ipv4 show excludedportrange protocol=tcp`).
+    pub command: String,
+    /// What went wrong (`printed nothing`, `exited with code 1`).
+    pub reason: String,
 }
 
 /// A Windows excluded port range (`netsh int ipv4 show excludedportrange`).
@@ -208,6 +223,9 @@ pub struct Facts {
     /// The collecting process's uid and capabilities (Linux).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub process: Option<ProcessFacts>,
+    /// Facts the probe could not read, each with the command that failed and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unavailable: Vec<Unavailable>,
 }
 
 impl Facts {
@@ -217,6 +235,15 @@ impl Facts {
             version: FACTS_VERSION,
             ..Facts::default()
         }
+    }
+
+    /// Why the probe could not read `fact` (a field name such as `excluded_tcp`), as a sentence naming the
+    /// command: `None` when it did not try or did not fail.
+    pub fn why_unavailable(&self, fact: &str) -> Option<String> {
+        self.unavailable
+            .iter()
+            .find(|u| u.fact == fact)
+            .map(|u| format!("`{}` {} on the host", u.command, u.reason))
     }
 
     /// Whether the facts come from Windows: they say so, or they hold the Windows firewall.

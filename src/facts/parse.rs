@@ -226,6 +226,7 @@ pub fn ss(text: &str) -> Result<Vec<Socket>, CaptureError> {
             state,
             pid,
             process,
+            services: Vec::new(),
         });
     }
     Ok(out)
@@ -282,6 +283,7 @@ pub fn netstat_linux(text: &str) -> Result<Vec<Socket>, CaptureError> {
             state,
             pid,
             process,
+            services: Vec::new(),
         });
     }
     Ok(out)
@@ -336,8 +338,10 @@ pub fn netstat_ano(text: &str) -> Result<Vec<Socket>, CaptureError> {
             address,
             port,
             state,
-            pid: Some(pid),
+            // PID 0 is the System Idle Process, which owns TIME_WAIT sockets: never an owner.
+            pid: Some(pid).filter(|p| *p != 0),
             process: None,
+            services: Vec::new(),
         });
     }
     Ok(out)

@@ -65,6 +65,16 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
         {
             continue;
         }
+        // Windows hands out no port of an excluded range automatically: an administered one reserves the
+        // port already, and an unmarked one is `excluded-range`'s error (where adding another exclusion
+        // inside it would fail anyway).
+        if cx
+            .facts
+            .and_then(|f| f.excluded(port.protocol))
+            .is_some_and(|ex| ex.value.iter().any(|e| e.range.contains(n)))
+        {
+            continue;
+        }
         let reserve = match platform {
             Platform::Linux => format!(
                 "or keep it and reserve it: `sysctl -w net.ipv4.ip_local_reserved_ports={n}` (persist it under /etc/sysctl.d/)"

@@ -13,9 +13,12 @@ pub const META: RuleMeta = RuleMeta {
     facts: &["excluded_tcp", "excluded_udp"],
     docs: r#"## What it does
 With Windows host facts, reports a port inside a range of
-`netsh interface ipv4 show excludedportrange protocol=tcp|udp`. Ranges marked `*` were added by an
-administrator; the others, typically blocks of 100 ports, are reserved from the dynamic range by the
-Hyper-V Host Network Service / WinNAT (WSL2, Docker Desktop, Windows Sandbox, containers).
+`netsh interface ipv4 show excludedportrange protocol=tcp|udp`. Unmarked ranges, typically blocks of 100
+ports, are reserved from the dynamic range by the Hyper-V Host Network Service / WinNAT (WSL2, Docker
+Desktop, Windows Sandbox, containers): an error. Ranges marked `*` were added by an administrator and are
+reservations, not traps: a program that asks for the port explicitly usually gets it, and Hyper-V/WinNAT
+can't take it (KB 812873; a `net.Listen` over every excluded port bound only the `*` range). A port in one
+is reported as info, with no fix.
 
 ## Why is this bad?
 The port shows up nowhere in `netstat -ano`, yet `bind` fails with `WSAEACCES` 10013: "An attempt was made
@@ -48,7 +51,11 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
         return;
     };
     if facts.excluded_tcp.is_none() && facts.excluded_udp.is_none() {
-        out.skip(META.id, "the host facts have no Windows excluded port ranges (import `netsh int ipv4 show excludedportrange protocol=tcp` output)");
+        let why = facts
+            .why_unavailable("excluded_tcp")
+            .map(|w| format!(": {w}"))
+            .unwrap_or_default();
+        out.skip(META.id, format!("the host facts have no Windows excluded port ranges{why} (import `netsh int ipv4 show excludedportrange protocol=tcp` output)"));
         return;
     }
     for (svc, port) in cx.manifest.ports() {
@@ -56,20 +63,32 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
         let Some(ex) = facts.excluded(port.protocol) else {
             continue;
         };
-        let Some(hit) = ex.value.iter().find(|e| e.range.contains(n)) else {
+        // An unmarked block decides it; an administered range alone only reserves the port.
+        let hits = || ex.value.iter().filter(|e| e.range.contains(n));
+        let Some(hit) = hits().find(|e| !e.administered).or_else(|| hits().next()) else {
             continue;
         };
-        let kind = if hit.administered {
-            "an administered exclusion (`*`)"
-        } else {
-            "a system reservation by Hyper-V/WinNAT, WSL2 or Docker Desktop"
-        };
-        out.push(
+        let finding = if hit.administered {
             Finding::new(
                 &META,
                 port.number_path.clone(),
                 format!(
-                    "port {} of `{}` lies in the excluded range {}, {kind} ({}): bind will fail with WSAEACCES 10013 although nothing listens there",
+                    "port {} of `{}` lies in the administered excluded range {} ({}): a reservation, so Hyper-V/WinNAT can't take it, and a service that binds it explicitly usually gets it",
+                    port.label(),
+                    svc.name,
+                    hit.range,
+                    ex.describe()
+                ),
+            )
+            .severity(Severity::Info)
+            .label(format!("reserved {}", hit.range))
+            .help("nothing to do if this service is the one the range was reserved for; if another program asks for the same port, one of them must move")
+        } else {
+            Finding::new(
+                &META,
+                port.number_path.clone(),
+                format!(
+                    "port {} of `{}` lies in the excluded range {}, a system reservation by Hyper-V/WinNAT, WSL2 or Docker Desktop ({}): bind will fail with WSAEACCES 10013 although nothing listens there",
                     port.label(),
                     svc.name,
                     hit.range,
@@ -84,9 +103,12 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
             ))
             .fix(super::choose_port(svc, port, super::suggest_port(cx, svc, port.protocol)))
             .fix(Fix::ResetWinnatExclusion { port: n, protocol: port.protocol })
-            .evidence("range", hit.range.to_string())
-            .evidence("administered", hit.administered)
-            .evidence("source", ex.origin.as_str()),
+        };
+        out.push(
+            finding
+                .evidence("range", hit.range.to_string())
+                .evidence("administered", hit.administered)
+                .evidence("source", ex.origin.as_str()),
         );
     }
 }

@@ -40,14 +40,20 @@ a PID blindly.
 "#,
 };
 
-/// Describes a socket's owner for a message.
+/// Describes a socket's owner for a message. PID 0 (the System Idle Process, or an owner the table
+/// could not tell) is never named as an owner.
 pub fn owner(s: &Socket, platform_windows: bool, owners_visible: bool) -> String {
-    match (s.pid, &s.process) {
+    let services = match s.services.as_slice() {
+        [] => String::new(),
+        [one] => format!(", service {one}"),
+        many => format!(", services {}", many.join(", ")),
+    };
+    match (s.pid.filter(|p| *p != 0), &s.process) {
         (Some(4), _) if platform_windows && s.protocol == Protocol::Tcp => {
             "the HTTP.sys kernel driver (System, PID 4), which serves IIS/W3SVC, WinRM, SSRS and other registered URLs; `netsh http show servicestate` names the application".to_owned()
         }
-        (Some(pid), Some(name)) => format!("{name} (PID {pid})"),
-        (Some(pid), None) => format!("PID {pid}"),
+        (Some(pid), Some(name)) => format!("{name} (PID {pid}{services})"),
+        (Some(pid), None) => format!("PID {pid}{services}"),
         (None, _) if !owners_visible => "a process whose owner is unknown (run as root to see it)".to_owned(),
         (None, _) => "a process whose owner is unknown".to_owned(),
     }
@@ -79,7 +85,7 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
             Origin::Live => "on this host",
             _ => "in the captured facts",
         };
-        let stop = match (s.pid, windows) {
+        let stop = match (s.pid.filter(|p| *p != 0), windows) {
             (Some(4), true) => "find the application with `netsh http show servicestate` and stop or move it".to_owned(),
             (Some(pid), true) => format!("if it should not run there, find its service with `tasklist /SVC /FI \"PID eq {pid}\"` and `Stop-Service` it"),
             (Some(pid), false) => format!("if it should not run there, find its unit with `systemctl status {pid}` and `systemctl stop` it"),
@@ -106,7 +112,7 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
         .evidence("state", s.state.as_str())
         .evidence("address", s.address.to_string())
         .evidence("source", sockets.origin.as_str());
-        if let Some(pid) = s.pid {
+        if let Some(pid) = s.pid.filter(|p| *p != 0) {
             f = f.evidence("pid", pid);
             f = f.fix(Fix::FreePort {
                 port: n,
