@@ -389,3 +389,28 @@ fn windows_firewall_verdicts_per_profile() {
         got[4].2
     );
 }
+
+#[test]
+fn network_profiles_from_real_get_netconnectionprofile_captures() {
+    use preflight::facts::firewall::windows::{NetworkProfile, connection_profiles};
+    let on = |interface: &str, profile: &str| NetworkProfile {
+        interface: interface.into(),
+        profile: profile.into(),
+    };
+    // A prompt line, then one Private network.
+    assert_eq!(
+        connection_profiles(&fixture("netconnectionprofile-private.txt")).unwrap(),
+        [on("Ethernet", "Private")]
+    );
+    // A PowerShell prompt, blank lines, two networks (one named in Chinese), sorted by interface.
+    assert_eq!(
+        connection_profiles(&fixture("netconnectionprofile-private-public.txt")).unwrap(),
+        [
+            on("WLAN", "Private"),
+            on("ZeroTier One [272f5eae1628958e]", "Public")
+        ]
+    );
+    let e = connection_profiles("Name : x\nNetworkCategory : Hotspot\n").unwrap_err();
+    assert_eq!(e.line, 2, "{e:?}");
+    assert!(connection_profiles("nothing here").is_err());
+}

@@ -129,6 +129,10 @@ fn facts_import_of_every_windows_kind_matches_the_linux_build() {
         ("netsh-firewall", "netsh-firewall.txt"),
         ("netsh-allprofiles", "netsh-allprofiles.txt"),
         ("powershell-firewall", "powershell-firewall.json"),
+        (
+            "netconnectionprofile",
+            "netconnectionprofile-private-public.txt",
+        ),
     ] {
         let spec = format!("{kind}={file}");
         same(&dir, &["facts", "--import", &spec, "--host", "win-01"]);
@@ -261,8 +265,13 @@ fn facts_under_wines_stub_netsh_keep_the_socket_table_and_mark_the_ranges_defaul
         );
         assert!(facts.get(format!("excluded_{p}")).is_none(), "{facts:#}");
     }
+    // Four netsh facts, and the network profiles (Wine has no PowerShell).
     let unavailable = facts["unavailable"].as_array().unwrap();
-    assert_eq!(unavailable.len(), 4, "{unavailable:?}");
+    assert_eq!(unavailable.len(), 5, "{unavailable:?}");
+    assert!(
+        unavailable.iter().any(|u| u["fact"] == "network_profiles"),
+        "{unavailable:?}"
+    );
     // A check with these facts says why excluded-range did not run.
     std::fs::write(tmp.path().join("host.json"), &out.stdout).unwrap();
     manifest_on(tmp.path(), 8080);
@@ -361,7 +370,11 @@ fn facts_read_the_ranges_netsh_prints_in_any_language() {
         assert_eq!(ex["origin"], "live", "{facts:#}");
         assert!(!ex["value"].as_array().unwrap().is_empty(), "{ex}");
     }
-    let unavailable = facts["unavailable"].as_array().unwrap();
-    assert_eq!(unavailable.len(), 1, "{unavailable:?}");
-    assert_eq!(unavailable[0]["fact"], "ephemeral_udp");
+    let unavailable: Vec<&str> = facts["unavailable"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["fact"].as_str().unwrap())
+        .collect();
+    assert_eq!(unavailable, ["ephemeral_udp", "network_profiles"]);
 }

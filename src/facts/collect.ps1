@@ -27,17 +27,30 @@ function Get-DynamicRange($proto) {
 
 $names = @{}
 Get-Process | ForEach-Object { $names[[int]$_.Id] = $_.ProcessName }
+# The services each process hosts (a shared svchost.exe runs several).
+$servicesByPid = @{}
+foreach ($w in (Get-CimInstance Win32_Service -Filter "State='Running'" -ErrorAction SilentlyContinue)) {
+    $id = [int]$w.ProcessId
+    if (-not $servicesByPid.ContainsKey($id)) { $servicesByPid[$id] = @() }
+    $servicesByPid[$id] += "$($w.Name)"
+}
+function Add-Owner($socket, $id) {
+    if ($id -eq 0) { return }   # the System Idle Process owns nothing
+    $socket.pid = $id
+    if ($names.ContainsKey($id)) { $socket.process = $names[$id] }
+    if ($servicesByPid.ContainsKey($id)) { $socket.services = @($servicesByPid[$id] | Sort-Object) }
+}
 
 $sockets = @()
 foreach ($c in (Get-NetTCPConnection -State 'Listen','TimeWait' -ErrorAction SilentlyContinue)) {
     $state = if ($c.State -eq 'Listen') { 'listen' } else { 'time-wait' }
     $s = [ordered]@{ protocol = 'tcp'; address = $c.LocalAddress; port = [int]$c.LocalPort; state = $state }
-    if ($state -eq 'listen') { $s.pid = [int]$c.OwningProcess; if ($names.ContainsKey([int]$c.OwningProcess)) { $s.process = $names[[int]$c.OwningProcess] } }
+    if ($state -eq 'listen') { Add-Owner $s ([int]$c.OwningProcess) }
     $sockets += $s
 }
 foreach ($u in (Get-NetUDPEndpoint -ErrorAction SilentlyContinue)) {
-    $s = [ordered]@{ protocol = 'udp'; address = $u.LocalAddress; port = [int]$u.LocalPort; state = 'bound'; pid = [int]$u.OwningProcess }
-    if ($names.ContainsKey([int]$u.OwningProcess)) { $s.process = $names[[int]$u.OwningProcess] }
+    $s = [ordered]@{ protocol = 'udp'; address = $u.LocalAddress; port = [int]$u.LocalPort; state = 'bound' }
+    Add-Owner $s ([int]$u.OwningProcess)
     $sockets += $s
 }
 
@@ -73,6 +86,14 @@ foreach ($p in (Get-NetFirewallProfile)) {
     $fwProfiles += [ordered]@{ name = "$($p.Name)"; enabled = ("$($p.Enabled)" -eq 'True'); default_block_inbound = ("$($p.DefaultInboundAction)" -ne 'Allow') }
 }
 
+# Which firewall profile each connected network uses: only those profiles' rules apply now.
+$profileOf = @{ DomainAuthenticated = 'Domain'; Private = 'Private'; Public = 'Public' }
+$networks = @()
+foreach ($c in (Get-NetConnectionProfile -ErrorAction SilentlyContinue)) {
+    $fwProfile = $profileOf["$($c.NetworkCategory)"]
+    if ($fwProfile) { $networks += [ordered]@{ interface = "$($c.InterfaceAlias)"; profile = $fwProfile } }
+}
+
 $facts = [ordered]@{
     version        = 1
     host           = $HostName
@@ -83,6 +104,7 @@ $facts = [ordered]@{
     excluded_udp   = Fact (Get-Exclusions 'udp') 'netsh int ipv4 show excludedportrange protocol=udp'
     firewall       = Fact ([ordered]@{ windows_rules = $rules; windows_profiles = $fwProfiles }) 'Get-NetFirewallRule / Get-NetFirewallProfile'
 }
+if ($networks.Count -gt 0) { $facts.network_profiles = Fact $networks 'Get-NetConnectionProfile' }
 $tcp = Get-DynamicRange 'tcp'; if ($tcp) { $facts.ephemeral_tcp = Fact $tcp 'netsh int ipv4 show dynamicport tcp' }
 $udp = Get-DynamicRange 'udp'; if ($udp) { $facts.ephemeral_udp = Fact $udp 'netsh int ipv4 show dynamicport udp' }
 

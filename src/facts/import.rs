@@ -35,6 +35,8 @@ pub enum ImportKind {
     NetshAllProfiles,
     /// The PowerShell export of rules and profiles (see the README)
     PowershellFirewall,
+    /// `Get-NetConnectionProfile`: which firewall profile each connected network uses
+    NetConnectionProfile,
 }
 
 impl ImportKind {
@@ -55,6 +57,7 @@ impl ImportKind {
         ("netsh-firewall", ImportKind::NetshFirewall),
         ("netsh-allprofiles", ImportKind::NetshAllProfiles),
         ("powershell-firewall", ImportKind::PowershellFirewall),
+        ("netconnectionprofile", ImportKind::NetConnectionProfile),
     ];
 
     /// The kind with this name.
@@ -158,6 +161,11 @@ pub fn import(kind: ImportKind, text: &str, facts: &mut Facts) -> Result<(), Cap
             if !profiles.is_empty() {
                 fw.windows_profiles = Some(profiles);
             }
+            facts.os.get_or_insert_with(|| "windows".to_owned());
+        }
+        ImportKind::NetConnectionProfile => {
+            let profiles = firewall::windows::connection_profiles(text)?;
+            facts.network_profiles = Some(captured(profiles, "Get-NetConnectionProfile"));
             facts.os.get_or_insert_with(|| "windows".to_owned());
         }
         ImportKind::NetshExcludedPortRange => {

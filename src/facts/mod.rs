@@ -217,6 +217,10 @@ pub struct Facts {
     /// Windows excluded port ranges for UDP.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub excluded_udp: Option<Fact<Vec<Exclusion>>>,
+    /// Windows: each connected network's interface and the firewall profile its category selects
+    /// (`Get-NetConnectionProfile`): the profiles whose rules apply to inbound traffic now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_profiles: Option<Fact<Vec<firewall::windows::NetworkProfile>>>,
     /// The host firewall, as captured (nftables, iptables, Windows Defender Firewall).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub firewall: Option<Fact<firewall::FirewallFacts>>,

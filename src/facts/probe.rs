@@ -435,6 +435,7 @@ mod platform {
 
     pub use super::with_owners::{list, owners};
 
+    use super::super::firewall::windows::{NetworkProfile, connection_profiles};
     use super::super::parse::{dynamicport, excludedportrange};
     use super::super::{Exclusion, Fact, Facts, FactsError, Unavailable};
     use crate::ports::{Platform, PortRange, Protocol};
@@ -658,12 +659,48 @@ mod platform {
         }
     }
 
-    /// Reads the port ranges, each on its own; never fails as a whole.
+    /// The connected networks and the firewall profile each uses, from `Get-NetConnectionProfile`
+    /// (read by the same parser as `--import netconnectionprofile`); `None` with the failure recorded.
+    fn network_profiles(facts: &mut Facts) -> Option<Fact<Vec<NetworkProfile>>> {
+        let command = "Get-NetConnectionProfile";
+        let read = std::process::Command::new("powershell.exe")
+            .args([
+                "-NoProfile",
+                "-NonInteractive",
+                "-Command",
+                "Get-NetConnectionProfile | Format-List InterfaceAlias,NetworkCategory",
+            ])
+            .output()
+            .map_err(|e| format!("could not be run ({e})"))
+            .and_then(|out| {
+                let text = String::from_utf8_lossy(&out.stdout).into_owned();
+                if !out.status.success() {
+                    return Err(format!("exited with {}", out.status));
+                }
+                connection_profiles(&text)
+                    .map_err(|e| format!("printed something unexpected: {}", e.message))
+            });
+        match read {
+            Ok(profiles) => Some(Fact::live(profiles, command)),
+            Err(reason) => {
+                facts.unavailable.push(Unavailable {
+                    fact: "network_profiles".to_owned(),
+                    command: command.to_owned(),
+                    reason,
+                });
+                None
+            }
+        }
+    }
+
+    /// Reads the port ranges and the connected networks' profiles, each on its own; never fails as a
+    /// whole.
     pub fn probe(facts: &mut Facts) -> Result<(), FactsError> {
         facts.ephemeral_tcp = Some(dynamic_range(Protocol::Tcp, facts));
         facts.ephemeral_udp = Some(dynamic_range(Protocol::Udp, facts));
         facts.excluded_tcp = excluded(Protocol::Tcp, facts);
         facts.excluded_udp = excluded(Protocol::Udp, facts);
+        facts.network_profiles = network_profiles(facts);
         Ok(())
     }
 }

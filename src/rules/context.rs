@@ -76,9 +76,10 @@ impl<'a> Context<'a> {
     ) -> Result<Option<crate::facts::firewall::PortDecision>, crate::facts::firewall::DumpError>
     {
         let prepared = self.firewall.get_or_init(|| {
-            self.facts
-                .and_then(|f| f.firewall.as_ref())
-                .map(|fw| fw.value.prepare())
+            self.facts.and_then(|f| f.firewall.as_ref()).map(|fw| {
+                let active = self.facts.and_then(|f| f.network_profiles.as_ref());
+                fw.value.prepare(active.map(|a| a.value.as_slice()))
+            })
         });
         match prepared {
             Some(p) => p.decide(protocol, port, bind),

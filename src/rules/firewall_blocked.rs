@@ -50,15 +50,20 @@ firewall-cmd --reload`, `ufw allow 8080/tcp`, `nft add rule inet filter input tc
 };
 
 /// The command that opens `port` in the backend that manages the host.
-pub fn open_command(backend: &str, port: &Port, n: u16) -> String {
+pub fn open_command(backend: &str, port: &Port, n: u16, profiles: &[String]) -> String {
     let proto = port.protocol.as_str();
     if backend.contains("firewalld") {
         format!("firewall-cmd --permanent --add-port={n}/{proto} && firewall-cmd --reload")
     } else if backend.contains("ufw") {
         format!("ufw allow {n}/{proto}")
     } else if backend.contains("Windows") {
+        let profile = if profiles.is_empty() {
+            String::new()
+        } else {
+            format!(" -Profile {}", profiles.join(","))
+        };
         format!(
-            "New-NetFirewallRule -DisplayName 'preflight {n}/{proto}' -Direction Inbound -Protocol {} -LocalPort {n} -Action Allow",
+            "New-NetFirewallRule -DisplayName 'preflight {n}/{proto}' -Direction Inbound -Protocol {} -LocalPort {n} -Action Allow{profile}",
             proto.to_ascii_uppercase()
         )
     } else if backend.starts_with("nftables") {
@@ -108,8 +113,14 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
             ),
             Verdict::Blocked { by } => (META.severity, format!("is dropped inbound by {by}")),
         };
-        let profile =
-            (cx.manifest.target.platform == Platform::Windows).then(|| "Domain,Private".to_owned());
+        // Open it where it is blocked: on the (active) profiles that block it, as the facts tell.
+        let profile = (cx.manifest.target.platform == Platform::Windows).then(|| {
+            if decision.blocked_profiles.is_empty() {
+                "Domain,Private".to_owned()
+            } else {
+                decision.blocked_profiles.join(",")
+            }
+        });
         out.push(
             Finding::new(
                 &META,
@@ -130,7 +141,7 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
             .label("blocked inbound")
             .help(format!(
                 "open it: `{}`",
-                open_command(&decision.backend, port, n)
+                open_command(&decision.backend, port, n, &decision.blocked_profiles)
             ))
             .fix(Fix::OpenFirewall {
                 port: n,

@@ -82,6 +82,9 @@ pub struct PortDecision {
     /// The Linux base chain that decided a block (`inet filter input`, `iptables INPUT`): where an
     /// accept rule must go to open the port.
     pub chain: Option<String>,
+    /// Windows: the profiles that block the port (of the active ones, when the facts name them), where
+    /// an allow rule must apply to open it.
+    pub blocked_profiles: Vec<String>,
 }
 
 impl FirewallFacts {
@@ -159,6 +162,15 @@ pub enum DumpError {
     },
 }
 
+/// `a`, `a and b`, `a, b and c`.
+fn and_list(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
 /// Combines the decisions of rulesets that all see the packet: the first drop is final; otherwise the
 /// packet is accepted, and the accept a rule made (rather than a policy) names it.
 fn combine(decisions: Vec<Decision>) -> Option<Decision> {
@@ -187,7 +199,7 @@ pub fn decide(
     port: u16,
     bind: IpAddr,
 ) -> Result<Option<PortDecision>, DumpError> {
-    fw.prepare().decide(protocol, port, bind)
+    fw.prepare(None).decide(protocol, port, bind)
 }
 
 /// A host's firewall with its captured dumps read into rulesets, ready to decide many ports.
@@ -196,12 +208,16 @@ pub struct Prepared<'a> {
     fw: &'a FirewallFacts,
     backend: String,
     rulesets: Result<Vec<Ruleset>, DumpError>,
+    /// Windows: the connected networks, whose profiles decide (empty: unknown, every profile counts).
+    active: Vec<windows::NetworkProfile>,
 }
 
 impl FirewallFacts {
-    /// Reads the captured dumps once (Windows rules need no reading).
-    pub fn prepare(&self) -> Prepared<'_> {
+    /// Reads the captured dumps once (Windows rules need no reading). `active` are the host's connected
+    /// networks on Windows, when known: only their profiles apply to inbound traffic.
+    pub fn prepare(&self, active: Option<&[windows::NetworkProfile]>) -> Prepared<'_> {
         Prepared {
+            active: active.map(<[_]>::to_vec).unwrap_or_default(),
             fw: self,
             backend: self.backend_name(),
             rulesets: if self.windows_rules.is_some() {
@@ -214,6 +230,41 @@ impl FirewallFacts {
 }
 
 impl Prepared<'_> {
+    /// When the connected networks are known: which profiles they use, and an allow rule that admits
+    /// the port only on profiles no connected network uses (it does nothing for inbound traffic now).
+    fn inactive_note(&self, all: &[windows::ProfileDecision], blocked_everywhere: bool) -> String {
+        if self.active.is_empty() {
+            return String::new();
+        }
+        let nets: Vec<String> = self
+            .active
+            .iter()
+            .map(|a| format!("{}: {}", a.interface, a.profile))
+            .collect();
+        let mut note = format!(
+            ", the profile{} of the connected networks ({})",
+            if nets.len() == 1 { "" } else { "s" },
+            nets.join(", ")
+        );
+        let idle: Vec<&windows::ProfileDecision> = all
+            .iter()
+            .filter(|x| x.accepted && !self.active.iter().any(|a| a.profile == x.profile))
+            .collect();
+        if let Some(first) = idle
+            .first()
+            .filter(|x| blocked_everywhere && x.by.starts_with("allow rule"))
+        {
+            let names: Vec<&str> = idle.iter().map(|x| x.profile.as_str()).collect();
+            note.push_str(&format!(
+                "; {} admits it only on the {} profile{}, which no connected network uses",
+                first.by,
+                names.join(", "),
+                if names.len() == 1 { "" } else { "s" }
+            ));
+        }
+        note
+    }
+
     /// Decides new inbound connections to `port` on `bind`; `Err` when a captured dump can't be read.
     pub fn decide(
         &self,
@@ -225,7 +276,22 @@ impl Prepared<'_> {
         let backend = self.backend.clone();
         if let Some(rules) = &fw.windows_rules {
             let profiles = fw.windows_profiles.as_deref().unwrap_or(&[]);
-            let d = windows::decide(rules, profiles, protocol, port);
+            let all = windows::decide(rules, profiles, protocol, port);
+            // Only the connected networks' profiles apply, when the facts name them.
+            let is_active = |p: &str| self.active.iter().any(|a| a.profile == p);
+            let d: Vec<windows::ProfileDecision> = if self.active.is_empty() {
+                all.clone()
+            } else {
+                all.iter()
+                    .filter(|x| is_active(&x.profile))
+                    .cloned()
+                    .collect()
+            };
+            let blocked_profiles: Vec<String> = d
+                .iter()
+                .filter(|x| !x.accepted)
+                .map(|x| x.profile.clone())
+                .collect();
             let blocked: Vec<&str> = d
                 .iter()
                 .filter(|x| !x.accepted)
@@ -247,8 +313,12 @@ impl Prepared<'_> {
                     .iter()
                     .all(|x| x.by.ends_with("default inbound action Block"))
                 {
-                    "the default inbound action Block of the Domain, Private and Public profiles"
-                        .to_owned()
+                    let names: Vec<&str> = d.iter().map(|x| x.profile.as_str()).collect();
+                    format!(
+                        "the default inbound action Block of the {} profile{}",
+                        and_list(&names),
+                        if names.len() == 1 { "" } else { "s" }
+                    )
                 } else {
                     let mut bys: Vec<String> = d
                         .iter()
@@ -257,7 +327,9 @@ impl Prepared<'_> {
                     bys.dedup();
                     bys.join("; ")
                 };
-                Verdict::Blocked { by }
+                Verdict::Blocked {
+                    by: by + &self.inactive_note(&all, true),
+                }
             } else {
                 let admitted: Vec<&windows::ProfileDecision> =
                     d.iter().filter(|x| x.accepted || x.some_accepted).collect();
@@ -277,13 +349,15 @@ impl Prepared<'_> {
                             .join(", "),
                         if admitted.len() == 1 { "" } else { "s" }
                     ),
-                    otherwise: format!("blocked on {}", closed.join(", ")),
+                    otherwise: format!("blocked on {}", closed.join(", "))
+                        + &self.inactive_note(&all, false),
                 }
             };
             return Ok(Some(PortDecision {
                 backend,
                 verdict,
                 chain: None,
+                blocked_profiles,
             }));
         }
         let rulesets = self.rulesets.as_ref().map_err(Clone::clone)?;
@@ -342,9 +416,75 @@ impl Prepared<'_> {
             }
         }
         Ok(result.map(|(verdict, chain)| PortDecision {
+            blocked_profiles: Vec::new(),
             backend,
             verdict,
             chain,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::windows::{NetworkProfile, WinRule};
+    use super::*;
+    use crate::ports::PortRange;
+
+    fn rules_allowing_11001_on(profiles: &[&str]) -> FirewallFacts {
+        FirewallFacts {
+            windows_rules: Some(vec![WinRule {
+                name: "orders 11001".into(),
+                enabled: true,
+                allow: true,
+                profiles: profiles.iter().map(|p| (*p).to_owned()).collect(),
+                protocol: "TCP".into(),
+                local_ports: Some(vec![PortRange {
+                    start: 11001,
+                    end: 11001,
+                }]),
+                scope: None,
+            }]),
+            ..FirewallFacts::default()
+        }
+    }
+
+    fn on(interface: &str, profile: &str) -> NetworkProfile {
+        NetworkProfile {
+            interface: interface.into(),
+            profile: profile.into(),
+        }
+    }
+
+    fn decide(fw: &FirewallFacts, active: Option<&[NetworkProfile]>) -> PortDecision {
+        let any: IpAddr = "0.0.0.0".parse().unwrap();
+        fw.prepare(active)
+            .decide(Protocol::Tcp, 11001, any)
+            .unwrap()
+            .unwrap()
+    }
+
+    #[test]
+    fn only_the_connected_networks_profiles_decide() {
+        let fw = rules_allowing_11001_on(&["Domain", "Private"]);
+        // Without network facts every profile counts: open on two, blocked on Public.
+        let d = decide(&fw, None);
+        assert!(matches!(d.verdict, Verdict::Restricted { .. }), "{d:?}");
+        assert_eq!(d.blocked_profiles, ["Public"]);
+        // A Private network only: the rule applies, nothing is blocked.
+        let d = decide(&fw, Some(&[on("Ethernet", "Private")]));
+        assert!(matches!(d.verdict, Verdict::Open { .. }), "{d:?}");
+        assert!(d.blocked_profiles.is_empty());
+        // A Public network only: blocked, and the rule is named as one for profiles no network uses.
+        let d = decide(&fw, Some(&[on("Ethernet", "Public")]));
+        let Verdict::Blocked { by } = &d.verdict else {
+            panic!("{d:?}")
+        };
+        assert!(
+            by.contains("Public profile")
+                && by.contains("(Ethernet: Public)")
+                && by.contains("allow rule 'orders 11001' admits it only on the Domain, Private profiles, which no connected network uses"),
+            "{by}"
+        );
+        assert_eq!(d.blocked_profiles, ["Public"]);
     }
 }

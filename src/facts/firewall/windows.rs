@@ -48,6 +48,69 @@ pub struct WinProfile {
     pub default_block_inbound: bool,
 }
 
+/// A network connection's category, which picks the firewall profile that applies to its traffic
+/// (`Get-NetConnectionProfile`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+pub struct NetworkProfile {
+    /// The interface (`Ethernet`, `Wi-Fi`).
+    pub interface: String,
+    /// The firewall profile its category selects: `Domain`, `Private` or `Public`.
+    pub profile: String,
+}
+
+/// The firewall profile a `NetworkCategory` selects (`DomainAuthenticated` → `Domain`; PowerShell's
+/// plain `ConvertTo-Json` writes the enum as 0, 1, 2).
+pub fn profile_of_category(category: &str) -> Option<&'static str> {
+    match category.trim().to_ascii_lowercase().as_str() {
+        "public" | "0" => Some("Public"),
+        "private" | "1" => Some("Private"),
+        "domainauthenticated" | "domain" | "2" => Some("Domain"),
+        _ => None,
+    }
+}
+
+/// `Get-NetConnectionProfile` as PowerShell prints it: one `Key : Value` block per connection; the
+/// `InterfaceAlias` and `NetworkCategory` of each. Prompts and other lines around it are passed over.
+pub fn connection_profiles(text: &str) -> Result<Vec<NetworkProfile>, CaptureError> {
+    let mut out = Vec::new();
+    let mut interface: Option<String> = None;
+    for (i, raw) in text.split('\n').enumerate() {
+        let line = raw.trim_end_matches('\r').trim();
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
+        match key.trim() {
+            "InterfaceAlias" => interface = Some(value.trim().to_owned()),
+            "NetworkCategory" => {
+                let Some(profile) = profile_of_category(value) else {
+                    return Err(CaptureError {
+                        line: i + 1,
+                        message: format!(
+                            "unknown NetworkCategory {:?}: expected Public, Private or DomainAuthenticated",
+                            value.trim()
+                        ),
+                    });
+                };
+                out.push(NetworkProfile {
+                    interface: interface.take().unwrap_or_default(),
+                    profile: profile.to_owned(),
+                });
+            }
+            _ => {}
+        }
+    }
+    if out.is_empty() {
+        return Err(CaptureError {
+            line: 1,
+            message: "no `NetworkCategory : …` line: is this `Get-NetConnectionProfile` output?"
+                .into(),
+        });
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
 /// The decision for one profile.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProfileDecision {
