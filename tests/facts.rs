@@ -414,3 +414,185 @@ fn network_profiles_from_real_get_netconnectionprofile_captures() {
     assert_eq!(e.line, 2, "{e:?}");
     assert!(connection_profiles("nothing here").is_err());
 }
+
+/// `(url, port, queue, pids)` of each registration, as the test expects them.
+type Reg<'a> = (&'a str, u16, Option<&'a str>, &'a [u32]);
+
+#[test]
+fn http_sys_registrations_from_real_servicestate_captures() {
+    use preflight::facts::windows_net::servicestate;
+    let read = |name: &str| -> Vec<(String, u16, Option<String>, Vec<u32>)> {
+        servicestate(&fixture(name))
+            .unwrap()
+            .into_iter()
+            .map(|h| (h.url, h.port, h.queue, h.pids))
+            .collect()
+    };
+    let want = |v: &[Reg<'_>]| -> Vec<(String, u16, Option<String>, Vec<u32>)> {
+        v.iter()
+            .map(|(u, p, q, pids)| ((*u).to_owned(), *p, q.map(str::to_owned), pids.to_vec()))
+            .collect()
+    };
+    // Session view from a netsh> prompt, with notes pasted after a URL and a PID. Two unnamed
+    // queues, neither listing its URLs: which process serves which URL can't be told.
+    assert_eq!(
+        read("netsh-http-servicestate-en-1.txt"),
+        want(&[
+            (
+                "HTTP://*:5357/4C2CDC17-BEFE-4441-899A-CC530F03F2DF/",
+                5357,
+                None,
+                &[]
+            ),
+            ("HTTP://LOCALHOST:8080/", 8080, None, &[]),
+        ])
+    );
+    // The newer layout: each queue lists its processes (`ID: 1412, image: <?>`) and URLs.
+    assert_eq!(
+        read("netsh-http-servicestate-en-2.txt"),
+        want(&[
+            ("HTTP://+:47001/WSMAN/", 47001, None, &[1412]),
+            ("HTTP://+:5985/WSMAN/", 5985, None, &[1412]),
+            ("HTTP://+:8000/MONITORSERVICE/", 8000, None, &[4796]),
+        ])
+    );
+    // An IIS application pool, its URL bound to an address (`:8000:127.0.0.1`), its process list
+    // cut off by the paste.
+    assert_eq!(
+        read("netsh-http-servicestate-en-3.txt"),
+        want(&[
+            ("HTTP://+:47001/WSMAN/", 47001, None, &[3416]),
+            ("HTTP://+:5985/WSMAN/", 5985, None, &[3416]),
+            (
+                "HTTP://127.0.0.1:8000:127.0.0.1/",
+                8000,
+                Some("DefaultAppPool"),
+                &[]
+            ),
+        ])
+    );
+    // `view=requestq`, an excerpt without its heading: the queue's URL groups nest inside it.
+    assert_eq!(
+        read("netsh-http-servicestate-en-4.txt"),
+        want(&[("HTTP://LOCALHOST:8082/", 8082, None, &[2312])])
+    );
+    assert!(servicestate("nothing here\n").is_err());
+}
+
+#[test]
+fn http_sys_reservations_from_real_urlacl_captures() {
+    use preflight::facts::windows_net::urlacl;
+    let read = |name: &str| -> Vec<(String, u16, Vec<String>)> {
+        urlacl(&fixture(name))
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.url, r.port, r.users))
+            .collect()
+    };
+    let s = |v: &[&str]| v.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
+    // A cmd prompt and banner around it; several users per URL; SDDL lines are not users.
+    assert_eq!(
+        read("netsh-http-urlacl-en-1.txt"),
+        [
+            (
+                "http://*:5357/".into(),
+                5357,
+                s(&["BUILTIN\\Users", "NT AUTHORITY\\LOCAL SERVICE"])
+            ),
+            (
+                "http://+:80/Temporary_Listen_Addresses/".into(),
+                80,
+                s(&["\\Everyone"])
+            ),
+            (
+                "https://*:5358/".into(),
+                5358,
+                s(&["BUILTIN\\Users", "NT AUTHORITY\\LOCAL SERVICE"])
+            ),
+            (
+                "http://+:10247/apps/".into(),
+                10247,
+                s(&["NT AUTHORITY\\Authenticated Users"])
+            ),
+            (
+                "http://*:2869/".into(),
+                2869,
+                s(&["NT AUTHORITY\\LOCAL SERVICE"])
+            ),
+        ]
+    );
+    assert_eq!(
+        read("netsh-http-urlacl-en-2.txt"),
+        [
+            (
+                "http://+:80/Temporary_Listen_Addresses/".into(),
+                80,
+                s(&["\\Everyone"])
+            ),
+            (
+                "http://+:5985/wsman/".into(),
+                5985,
+                s(&["NT SERVICE\\WinRM", "NT SERVICE\\Wecsvc"])
+            ),
+            (
+                "http://+:47001/wsman/".into(),
+                47001,
+                s(&["NT SERVICE\\WinRM", "NT SERVICE\\Wecsvc"])
+            ),
+        ]
+    );
+    // Italian labels (`URL prenotati`, `Utente`): read by shape.
+    assert_eq!(
+        read("netsh-http-urlacl-it-1.txt"),
+        [("https://+:10443/".into(), 10443, s(&["\\Everyone"]))]
+    );
+}
+
+#[test]
+fn port_proxies_from_real_portproxy_captures() {
+    use preflight::facts::windows_net::portproxy;
+    let read = |name: &str| -> Vec<(IpAddr, PortRange, String, PortRange)> {
+        portproxy(&fixture(name))
+            .unwrap()
+            .into_iter()
+            .map(|p| {
+                (
+                    p.listen_address,
+                    p.listen_ports,
+                    p.connect_address,
+                    p.connect_ports,
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        read("netsh-portproxy-en-2.txt"),
+        [(
+            ip("192.168.226.64"),
+            r(2222, 2222),
+            "10.4.226.215".into(),
+            r(22, 22)
+        )]
+    );
+    // A range of ports, as a WSL user configured it.
+    assert_eq!(
+        read("netsh-portproxy-en-1.txt"),
+        [(
+            ip("0.0.0.0"),
+            r(30000, 50000),
+            "172.23.188.236".into(),
+            r(30000, 50000)
+        )]
+    );
+    // Chinese headings and `*` for every address.
+    assert_eq!(
+        read("netsh-portproxy-zh-1.txt"),
+        [(
+            ip("0.0.0.0"),
+            r(13333, 13333),
+            "127.0.0.1".into(),
+            r(12333, 12333)
+        )]
+    );
+    assert!(portproxy("Address Port\n").is_err());
+}

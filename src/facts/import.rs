@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::parse::{CaptureError, dynamicport, excludedportrange, netstat_ano, netstat_linux, ss};
-use super::{Fact, Facts, FactsError, Origin, Socket, firewall};
+use super::{Fact, Facts, FactsError, Origin, Socket, firewall, windows_net};
 use crate::document::{decode, did_you_mean};
 use crate::ports::Protocol;
 
@@ -37,6 +37,12 @@ pub enum ImportKind {
     PowershellFirewall,
     /// `Get-NetConnectionProfile`: which firewall profile each connected network uses
     NetConnectionProfile,
+    /// `netsh http show servicestate`: URLs HTTP.sys serves, their request queues and processes
+    NetshHttpServicestate,
+    /// `netsh http show urlacl`: HTTP.sys URL reservations
+    NetshHttpUrlacl,
+    /// `netsh interface portproxy show all`: ports the IP Helper service proxies
+    NetshPortproxy,
 }
 
 impl ImportKind {
@@ -58,6 +64,9 @@ impl ImportKind {
         ("netsh-allprofiles", ImportKind::NetshAllProfiles),
         ("powershell-firewall", ImportKind::PowershellFirewall),
         ("netconnectionprofile", ImportKind::NetConnectionProfile),
+        ("netsh-http-servicestate", ImportKind::NetshHttpServicestate),
+        ("netsh-http-urlacl", ImportKind::NetshHttpUrlacl),
+        ("netsh-portproxy", ImportKind::NetshPortproxy),
     ];
 
     /// The kind with this name.
@@ -161,6 +170,21 @@ pub fn import(kind: ImportKind, text: &str, facts: &mut Facts) -> Result<(), Cap
             if !profiles.is_empty() {
                 fw.windows_profiles = Some(profiles);
             }
+            facts.os.get_or_insert_with(|| "windows".to_owned());
+        }
+        ImportKind::NetshHttpServicestate => {
+            let urls = windows_net::servicestate(text)?;
+            facts.http_urls = Some(captured(urls, "netsh http show servicestate"));
+            facts.os.get_or_insert_with(|| "windows".to_owned());
+        }
+        ImportKind::NetshHttpUrlacl => {
+            let r = windows_net::urlacl(text)?;
+            facts.url_reservations = Some(captured(r, "netsh http show urlacl"));
+            facts.os.get_or_insert_with(|| "windows".to_owned());
+        }
+        ImportKind::NetshPortproxy => {
+            let p = windows_net::portproxy(text)?;
+            facts.port_proxies = Some(captured(p, "netsh interface portproxy show all"));
             facts.os.get_or_insert_with(|| "windows".to_owned());
         }
         ImportKind::NetConnectionProfile => {

@@ -11,6 +11,7 @@ pub mod firewall;
 pub mod import;
 pub mod parse;
 pub(crate) mod probe;
+pub mod windows_net;
 
 use std::net::IpAddr;
 use std::path::Path;
@@ -221,6 +222,16 @@ pub struct Facts {
     /// (`Get-NetConnectionProfile`): the profiles whose rules apply to inbound traffic now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network_profiles: Option<Fact<Vec<firewall::windows::NetworkProfile>>>,
+    /// Windows: URLs registered with HTTP.sys, which holds their ports as System (PID 4) for the
+    /// processes of each request queue (`netsh http show servicestate`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_urls: Option<Fact<Vec<windows_net::HttpUrl>>>,
+    /// Windows: HTTP.sys URL reservations (`netsh http show urlacl`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url_reservations: Option<Fact<Vec<windows_net::UrlReservation>>>,
+    /// Windows: port proxies the IP Helper service listens for (`netsh interface portproxy show all`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port_proxies: Option<Fact<Vec<windows_net::PortProxy>>>,
     /// The host firewall, as captured (nftables, iptables, Windows Defender Firewall).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub firewall: Option<Fact<firewall::FirewallFacts>>,

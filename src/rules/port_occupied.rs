@@ -1,7 +1,8 @@
 //! `port-occupied`: another socket already listens on (or, for UDP, is bound to) the port.
 
 use super::{Context, host_facts};
-use crate::facts::{Origin, Socket, SocketState};
+use crate::facts::windows_net::{HttpUrl, PortProxy};
+use crate::facts::{Facts, Origin, Socket, SocketState};
 use crate::finding::Fix;
 use crate::finding::RuleMeta;
 use crate::finding::{Finding, Findings, Severity};
@@ -18,7 +19,11 @@ pub const META: RuleMeta = RuleMeta {
 With host facts (`--local` or `--facts`), reports a port on which a socket of the host already listens
 (TCP) or is bound (UDP) on an overlapping address, naming the process and PID. On Windows, PID 4
 (`System`) on a TCP port is the HTTP.sys kernel driver serving a registered application: IIS/W3SVC, WinRM
-(5985/5986/47001), SSRS and the like. TIME_WAIT sockets do not occupy a port (see `time-wait`).
+(5985/5986/47001), SSRS and the like; with `netsh http show servicestate` in the facts the message names
+the registered URL, its request queue and the processes attached to it. A port proxy
+(`netsh interface portproxy`) on the port is reported as the IP Helper service's listener and where it
+forwards, even when the socket table was not captured. TIME_WAIT sockets do not occupy a port (see
+`time-wait`).
 
 ## Why is this bad?
 The service fails at start-up with "address already in use" (Linux `EADDRINUSE` 98, Windows
@@ -59,47 +64,137 @@ pub fn owner(s: &Socket, platform_windows: bool, owners_visible: bool) -> String
     }
 }
 
-/// Reports ports held by another socket.
+/// The HTTP.sys registrations on `port`, described: URL, request queue and processes.
+fn http_sys_holder(facts: &Facts, port: u16) -> Option<String> {
+    let urls: Vec<&HttpUrl> = facts
+        .http_urls
+        .as_ref()?
+        .value
+        .iter()
+        .filter(|h| h.port == port)
+        .collect();
+    if urls.is_empty() {
+        return None;
+    }
+    let each: Vec<String> = urls
+        .iter()
+        .map(|h| {
+            let queue = h
+                .queue
+                .as_deref()
+                .map_or("an unnamed request queue".to_owned(), |q| {
+                    format!("request queue {q}")
+                });
+            let pids = match h.pids.as_slice() {
+                [] => String::new(),
+                [one] => format!(" of PID {one}"),
+                many => format!(
+                    " of PIDs {}",
+                    many.iter()
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            format!("{} ({queue}{pids})", h.url)
+        })
+        .collect();
+    Some(format!(
+        "the HTTP.sys kernel driver (System, PID 4) for {}",
+        each.join(", ")
+    ))
+}
+
+/// The port proxy listening on `port` at an address overlapping `bind`, if any.
+fn proxy_on(
+    facts: &Facts,
+    protocol: Protocol,
+    port: u16,
+    bind: std::net::IpAddr,
+) -> Option<&PortProxy> {
+    if protocol != Protocol::Tcp {
+        return None; // netsh portproxy forwards TCP only
+    }
+    facts
+        .port_proxies
+        .as_ref()?
+        .value
+        .iter()
+        .find(|p| p.listen_ports.contains(port) && binds_overlap(p.listen_address, bind))
+}
+
+/// How a port proxy is named in a message.
+fn describe_proxy(p: &PortProxy) -> String {
+    format!(
+        "a netsh portproxy of the IP Helper service (iphlpsvc) on {}:{}, forwarding to {}:{}",
+        p.listen_address, p.listen_ports, p.connect_address, p.connect_ports
+    )
+}
+
+/// Reports ports held by another socket, HTTP.sys or a port proxy.
 pub fn check(cx: &Context<'_>, out: &mut Findings) {
     let Some(facts) = host_facts(cx, &META, out) else {
         return;
     };
-    let Some(sockets) = &facts.sockets else {
+    if facts.sockets.is_none() {
         out.skip(META.id, "the host facts have no socket table: capture it with `preflight facts` on the target, or import `ss -tulpn` / `netstat -ano` output");
-        return;
-    };
+        if facts.port_proxies.is_none() {
+            return;
+        }
+    }
     let windows =
         cx.manifest.target.platform == Platform::Windows || facts.os.as_deref() == Some("windows");
     let visible = facts.owners_visible.unwrap_or(true);
+    let captured = |o: Origin| match o {
+        Origin::Live => "on this host",
+        _ => "in the captured facts",
+    };
     for (svc, port) in cx.manifest.ports() {
         let Some(n) = port.number else { continue };
-        let held = sockets.value.iter().find(|s| {
-            s.port == n
-                && s.protocol == port.protocol
-                && matches!(s.state, SocketState::Listen | SocketState::Bound)
-                && binds_overlap(s.address, port.bind)
+        let held = facts.sockets.as_ref().and_then(|sockets| {
+            sockets.value.iter().find(|s| {
+                s.port == n
+                    && s.protocol == port.protocol
+                    && matches!(s.state, SocketState::Listen | SocketState::Bound)
+                    && binds_overlap(s.address, port.bind)
+            })
         });
-        let Some(s) = held else { continue };
-        let who = owner(s, windows, visible);
-        let source = match sockets.origin {
-            Origin::Live => "on this host",
-            _ => "in the captured facts",
+        let proxy = proxy_on(facts, port.protocol, n, port.bind);
+        let Some(s) = held else {
+            // No socket (or no socket table), but a port proxy that listens there while iphlpsvc runs.
+            if let (Some(p), Some(fact)) = (proxy, &facts.port_proxies) {
+                out.push(proxy_finding(cx, svc, port, p, captured(fact.origin)));
+            }
+            continue;
         };
-        let stop = match (s.pid.filter(|p| *p != 0), windows) {
-            (Some(4), true) => "find the application with `netsh http show servicestate` and stop or move it".to_owned(),
-            (Some(pid), true) => format!("if it should not run there, find its service with `tasklist /SVC /FI \"PID eq {pid}\"` and `Stop-Service` it"),
-            (Some(pid), false) => format!("if it should not run there, find its unit with `systemctl status {pid}` and `systemctl stop` it"),
-            (None, _) => "find the owner with `ss -tulpn` as root (Windows: `Get-NetTCPConnection -LocalPort`)".to_owned(),
+        let sockets = facts
+            .sockets
+            .as_ref()
+            .map_or(Origin::Captured, |f| f.origin);
+        let who = match (proxy, s.pid.filter(|p| *p != 0)) {
+            (Some(p), _) => describe_proxy(p),
+            (None, Some(4)) if windows && s.protocol == Protocol::Tcp => {
+                http_sys_holder(facts, n).unwrap_or_else(|| owner(s, windows, visible))
+            }
+            _ => owner(s, windows, visible),
+        };
+        let stop = match (proxy, s.pid.filter(|p| *p != 0), windows) {
+            (Some(p), _, _) => remove_proxy(p),
+            (None, Some(4), true) => "find the application with `netsh http show servicestate` and stop or move it; a plain Winsock server can't share the port with HTTP.sys, an HTTP.sys application (IIS, HttpListener, HttpSys) can, under a URL of its own".to_owned(),
+            (None, Some(pid), true) => format!("if it should not run there, find its service with `tasklist /SVC /FI \"PID eq {pid}\"` and `Stop-Service` it"),
+            (None, Some(pid), false) => format!("if it should not run there, find its unit with `systemctl status {pid}` and `systemctl stop` it"),
+            (None, None, _) => "find the owner with `ss -tulpn` as root (Windows: `Get-NetTCPConnection -LocalPort`)".to_owned(),
         };
         let mut f = Finding::new(
             &META,
             port.number_path.clone(),
             format!(
-                "port {} of `{}` is already in use by {who}: {} on {} {source}",
+                "port {} of `{}` is already in use by {who}: {} on {} {}",
                 port.label(),
                 svc.name,
                 s.state.as_str(),
-                s.address
+                s.address,
+                captured(sockets)
             ),
         )
         .label("in use")
@@ -111,7 +206,7 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
         ))
         .evidence("state", s.state.as_str())
         .evidence("address", s.address.to_string())
-        .evidence("source", sockets.origin.as_str());
+        .evidence("source", sockets.as_str());
         if let Some(pid) = s.pid.filter(|p| *p != 0) {
             f = f.evidence("pid", pid);
             f = f.fix(Fix::FreePort {
@@ -126,4 +221,41 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
         }
         out.push(f);
     }
+}
+
+/// The command that removes a port proxy (run as administrator).
+fn remove_proxy(p: &PortProxy) -> String {
+    let family = if p.listen_address.is_ipv4() {
+        "v4tov4"
+    } else {
+        "v6tov6"
+    };
+    format!(
+        "remove the proxy if it is stale, as administrator: `netsh interface portproxy delete {family} listenport={} listenaddress={}`",
+        p.listen_ports, p.listen_address
+    )
+}
+
+/// A port a proxy holds, with no socket of it in the facts.
+fn proxy_finding(
+    cx: &Context<'_>,
+    svc: &crate::manifest::Service,
+    port: &crate::manifest::Port,
+    p: &PortProxy,
+    source: &str,
+) -> crate::finding::Finding {
+    Finding::new(
+        &META,
+        port.number_path.clone(),
+        format!(
+            "port {} of `{}` is taken by {} {source}: the IP Helper service listens there while it runs",
+            port.label(),
+            svc.name,
+            describe_proxy(p)
+        ),
+    )
+    .label("proxied")
+    .help(format!("move the service to a free port, or {}", remove_proxy(p)))
+    .fix(super::choose_port(svc, port, super::suggest_port(cx, svc, port.protocol)))
+    .evidence("proxy_to", format!("{}:{}", p.connect_address, p.connect_ports))
 }
