@@ -187,7 +187,7 @@ pub fn load(args: &[PathBuf]) -> Result<Vec<Host>, FleetError> {
 }
 
 fn load_host(path: &Path) -> Result<Host, FleetError> {
-    let facts = crate::facts::load(path).map_err(FleetError::Facts)?;
+    let facts = crate::facts::import::load(path).map_err(FleetError::Facts)?;
     let source = path.display().to_string();
     let name = match &facts.host {
         Some(h) => h.clone(),

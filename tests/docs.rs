@@ -110,3 +110,16 @@ fn help_of_every_subcommand() {
         insta::assert_snapshot!(name, stdout);
     }
 }
+
+#[test]
+fn facts_help_lists_every_import_kind() {
+    let (code, stdout, _) = run(&root(), &["facts", "--help"]);
+    assert_eq!(code, 0);
+    for (name, kind) in preflight::facts::import::ImportKind::ALL {
+        let line = format!("{name:<24} {}", kind.command());
+        assert!(
+            stdout.contains(&line),
+            "`facts --help` lacks {line:?}:\n{stdout}"
+        );
+    }
+}

@@ -596,3 +596,40 @@ fn port_proxies_from_real_portproxy_captures() {
     );
     assert!(portproxy("Address Port\n").is_err());
 }
+
+#[test]
+fn raw_captures_in_a_facts_file_are_read_on_load() {
+    // What the PowerShell collector writes for output it leaves to preflight's readers.
+    let tmp = tempfile::tempdir().unwrap();
+    let facts = serde_json::json!({
+        "version": 1,
+        "host": "win-01",
+        "os": "windows",
+        "captures": {
+            "netsh-portproxy": fixture("netsh-portproxy-zh-1.txt"),
+            "netsh-http-servicestate": fixture("netsh-http-servicestate-en-2.txt"),
+        }
+    });
+    std::fs::write(tmp.path().join("win-01.json"), facts.to_string()).unwrap();
+    std::fs::write(
+        tmp.path().join("deploy.yaml"),
+        "version: 1\ntarget: { platform: windows }\nservices:\n  agent:\n    ports:\n      http: { port: 13333, expose: local, bind: 127.0.0.1 }\n",
+    )
+    .unwrap();
+    let (code, report) = common::check_json(tmp.path(), "deploy.yaml", &["--facts", "win-01.json"]);
+    assert_eq!(code, 1, "{report:#}");
+    let f = common::finding(&report, "port-occupied");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("netsh portproxy of the IP Helper service (iphlpsvc) on 0.0.0.0:13333, forwarding to 127.0.0.1:12333"),
+        "{f}"
+    );
+    // An unknown kind is an error that names it.
+    let bad = serde_json::json!({"version": 1, "captures": {"netsh-nope": "x"}});
+    std::fs::write(tmp.path().join("bad.json"), bad.to_string()).unwrap();
+    let (code, _, err) = run(tmp.path(), &["check", "deploy.yaml", "--facts", "bad.json"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown kind `netsh-nope`"), "{err}");
+}

@@ -133,6 +133,12 @@ fn facts_import_of_every_windows_kind_matches_the_linux_build() {
             "netconnectionprofile",
             "netconnectionprofile-private-public.txt",
         ),
+        (
+            "netsh-http-servicestate",
+            "netsh-http-servicestate-en-2.txt",
+        ),
+        ("netsh-http-urlacl", "netsh-http-urlacl-it-1.txt"),
+        ("netsh-portproxy", "netsh-portproxy-zh-1.txt"),
     ] {
         let spec = format!("{kind}={file}");
         same(&dir, &["facts", "--import", &spec, "--host", "win-01"]);
@@ -265,13 +271,27 @@ fn facts_under_wines_stub_netsh_keep_the_socket_table_and_mark_the_ranges_defaul
         );
         assert!(facts.get(format!("excluded_{p}")).is_none(), "{facts:#}");
     }
-    // Four netsh facts, and the network profiles (Wine has no PowerShell).
-    let unavailable = facts["unavailable"].as_array().unwrap();
-    assert_eq!(unavailable.len(), 5, "{unavailable:?}");
-    assert!(
-        unavailable.iter().any(|u| u["fact"] == "network_profiles"),
-        "{unavailable:?}"
+    // Every netsh fact but the port proxies (printing nothing means none), and the network profiles
+    // (Wine has no PowerShell).
+    let unavailable: Vec<&str> = facts["unavailable"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["fact"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        unavailable,
+        [
+            "ephemeral_tcp",
+            "ephemeral_udp",
+            "excluded_tcp",
+            "excluded_udp",
+            "network_profiles",
+            "http_urls",
+            "url_reservations"
+        ]
     );
+    assert_eq!(facts["port_proxies"]["value"], serde_json::json!([]));
     // A check with these facts says why excluded-range did not run.
     std::fs::write(tmp.path().join("host.json"), &out.stdout).unwrap();
     manifest_on(tmp.path(), 8080);
@@ -331,10 +351,19 @@ fn facts_read_the_ranges_netsh_prints_in_any_language() {
             "int_ipv4_show_excludedportrange_protocol-udp.txt",
             "netsh-excludedportrange-udp-de.txt",
         ),
+        (
+            "http_show_servicestate.txt",
+            "netsh-http-servicestate-en-2.txt",
+        ),
+        (
+            "interface_portproxy_show_all.txt",
+            "netsh-portproxy-zh-1.txt",
+        ),
     ] {
         std::fs::copy(fixtures.join(fixture), captures.join(file)).unwrap();
     }
-    // No capture for `dynamicport udp`: that one fact falls back to the default, the rest stand.
+    // No capture for `dynamicport udp` nor `http show urlacl`: those facts fall back to the default or
+    // are left out, the rest stand.
     let out = windows(
         tmp.path(),
         &bin.join("preflight.exe"),
@@ -370,11 +399,20 @@ fn facts_read_the_ranges_netsh_prints_in_any_language() {
         assert_eq!(ex["origin"], "live", "{facts:#}");
         assert!(!ex["value"].as_array().unwrap().is_empty(), "{ex}");
     }
+    assert_eq!(facts["http_urls"]["origin"], "live", "{facts:#}");
+    assert_eq!(facts["http_urls"]["value"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        facts["port_proxies"]["value"][0]["listen_ports"]["start"],
+        13333
+    );
     let unavailable: Vec<&str> = facts["unavailable"]
         .as_array()
         .unwrap()
         .iter()
         .map(|u| u["fact"].as_str().unwrap())
         .collect();
-    assert_eq!(unavailable, ["ephemeral_udp", "network_profiles"]);
+    assert_eq!(
+        unavailable,
+        ["ephemeral_udp", "network_profiles", "url_reservations"]
+    );
 }

@@ -280,9 +280,9 @@ pub struct FactsArgs {
     /// Write the facts to FILE instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Build facts from captured command output instead of probing this host: KIND=FILE, repeatable.
-    /// Kinds: netsh-excludedportrange, netsh-dynamicport, netstat-ano (Windows); ss, netstat (Linux).
-    #[arg(long = "import", value_name = "KIND=FILE")]
+    /// Build facts from captured command output instead of probing this host: KIND=FILE, repeatable
+    /// (`--help` lists the kinds).
+    #[arg(long = "import", value_name = "KIND=FILE", long_help = crate::facts::import::ImportKind::help())]
     pub imports: Vec<String>,
     /// Name the host in the facts (default: this host's name when probing).
     #[arg(long)]

@@ -32,7 +32,10 @@ pub(super) fn run(args: DiagnoseArgs, out: &mut dyn Write) -> Result<ExitCode, E
     let facts = if args.local {
         Some(crate::facts::probe::probe()?)
     } else {
-        args.facts.as_deref().map(crate::facts::load).transpose()?
+        args.facts
+            .as_deref()
+            .map(crate::facts::import::load)
+            .transpose()?
     };
     if let Some(f) = facts {
         let platform = match (d.platform, f.os.as_deref()) {

@@ -94,6 +94,16 @@ foreach ($c in (Get-NetConnectionProfile -ErrorAction SilentlyContinue)) {
     if ($fwProfile) { $networks += [ordered]@{ interface = "$($c.InterfaceAlias)"; profile = $fwProfile } }
 }
 
+# Output read better by preflight's own parsers than here: passed on as text, by import kind.
+function Capture($argv) {
+    $text = (& netsh @argv 2>$null) -join "`n"
+    if ($LASTEXITCODE -eq 0) { $text } else { $null }
+}
+$captures = [ordered]@{}
+$text = Capture @('http', 'show', 'servicestate'); if ($text) { $captures['netsh-http-servicestate'] = $text }
+$text = Capture @('http', 'show', 'urlacl'); if ($text) { $captures['netsh-http-urlacl'] = $text }
+$text = Capture @('interface', 'portproxy', 'show', 'all'); if ($null -ne $text) { $captures['netsh-portproxy'] = $text }
+
 $facts = [ordered]@{
     version        = 1
     host           = $HostName
@@ -105,6 +115,7 @@ $facts = [ordered]@{
     firewall       = Fact ([ordered]@{ windows_rules = $rules; windows_profiles = $fwProfiles }) 'Get-NetFirewallRule / Get-NetFirewallProfile'
 }
 if ($networks.Count -gt 0) { $facts.network_profiles = Fact $networks 'Get-NetConnectionProfile' }
+if ($captures.Count -gt 0) { $facts.captures = $captures }
 $tcp = Get-DynamicRange 'tcp'; if ($tcp) { $facts.ephemeral_tcp = Fact $tcp 'netsh int ipv4 show dynamicport tcp' }
 $udp = Get-DynamicRange 'udp'; if ($udp) { $facts.ephemeral_udp = Fact $udp 'netsh int ipv4 show dynamicport udp' }
 

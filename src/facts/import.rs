@@ -74,6 +74,42 @@ impl ImportKind {
         Self::ALL.iter().find(|(n, _)| *n == name).map(|(_, k)| *k)
     }
 
+    /// The command whose output it reads, for `facts --help`.
+    pub fn command(self) -> &'static str {
+        match self {
+            ImportKind::NetshExcludedPortRange => {
+                "netsh int ipv4 show excludedportrange protocol=tcp|udp"
+            }
+            ImportKind::NetshDynamicPort => "netsh int ipv4 show dynamicport tcp|udp",
+            ImportKind::NetstatAno => "netstat -ano (Windows)",
+            ImportKind::Ss => "ss -tlnp, ss -tanp, ss -tulpn (Linux)",
+            ImportKind::Netstat => "netstat -tulpn, netstat -tanp (Linux)",
+            ImportKind::NftJson => "nft -j list ruleset",
+            ImportKind::IptablesSave => "iptables-save",
+            ImportKind::Ip6tablesSave => "ip6tables-save",
+            ImportKind::IptablesVersion => "iptables -V",
+            ImportKind::NetshFirewall => "netsh advfirewall firewall show rule name=all verbose",
+            ImportKind::NetshAllProfiles => "netsh advfirewall show allprofiles",
+            ImportKind::PowershellFirewall => "the PowerShell firewall export (see the README)",
+            ImportKind::NetConnectionProfile => "Get-NetConnectionProfile",
+            ImportKind::NetshHttpServicestate => "netsh http show servicestate",
+            ImportKind::NetshHttpUrlacl => "netsh http show urlacl",
+            ImportKind::NetshPortproxy => "netsh interface portproxy show all",
+        }
+    }
+
+    /// The long help of `facts --import`: every kind with the command it reads, from [`Self::ALL`].
+    pub fn help() -> String {
+        let mut s = String::from(
+            "Build facts from captured command output instead of probing this host: KIND=FILE, \
+             repeatable. Files may be UTF-8 or UTF-16 (PowerShell's `>`). Kinds:",
+        );
+        for (name, kind) in Self::ALL {
+            s.push_str(&format!("\n  {name:<24} {}", kind.command()));
+        }
+        s
+    }
+
     /// Its name on the command line.
     pub fn name(self) -> &'static str {
         Self::ALL
@@ -183,7 +219,12 @@ pub fn import(kind: ImportKind, text: &str, facts: &mut Facts) -> Result<(), Cap
             facts.os.get_or_insert_with(|| "windows".to_owned());
         }
         ImportKind::NetshPortproxy => {
-            let p = windows_net::portproxy(text)?;
+            // netsh prints nothing at all when no proxy is configured.
+            let p = if text.trim().is_empty() {
+                Vec::new()
+            } else {
+                windows_net::portproxy(text)?
+            };
             facts.port_proxies = Some(captured(p, "netsh interface portproxy show all"));
             facts.os.get_or_insert_with(|| "windows".to_owned());
         }
@@ -274,5 +315,33 @@ pub fn import_files(specs: &[String]) -> Result<Facts, FactsError> {
         })?;
     }
     facts.normalize();
+    Ok(facts)
+}
+
+/// Reads a facts file (see [`super::load`]) and imports the raw captures it carries (`captures`,
+/// written by the PowerShell collector) through the same readers as `--import`. A capture of an
+/// unknown kind, or one that can't be read, makes the file invalid, naming the kind and line.
+pub fn load(path: &Path) -> Result<Facts, FactsError> {
+    let mut facts = super::load(path)?;
+    let captures = std::mem::take(&mut facts.captures);
+    for (kind, text) in &captures {
+        let file = path.display().to_string();
+        let Some(k) = ImportKind::from_name(kind) else {
+            return Err(FactsError::Invalid {
+                file,
+                message: format!("`captures` has an unknown kind `{kind}`"),
+            });
+        };
+        import(k, text, &mut facts).map_err(|e| FactsError::Parse {
+            file,
+            kind: format!("captures.{kind}"),
+            line: e.line,
+            message: e.message,
+        })?;
+    }
+    if !captures.is_empty() {
+        facts.mark_captured();
+        facts.normalize();
+    }
     Ok(facts)
 }

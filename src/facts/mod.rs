@@ -13,6 +13,7 @@ pub mod parse;
 pub(crate) mod probe;
 pub mod windows_net;
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::Path;
 
@@ -238,6 +239,11 @@ pub struct Facts {
     /// The collecting process's uid and capabilities (Linux).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub process: Option<ProcessFacts>,
+    /// Raw command output by import kind (`netsh-http-servicestate` → its text), as the PowerShell
+    /// collector writes what is easier to read here than there. Loading the file imports each through
+    /// the same readers as `facts --import` and drops the text.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub captures: BTreeMap<String, String>,
     /// Facts the probe could not read, each with the command that failed and why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unavailable: Vec<Unavailable>,
@@ -285,6 +291,10 @@ impl Facts {
         cap(&mut self.unprivileged_port_start);
         cap(&mut self.excluded_tcp);
         cap(&mut self.excluded_udp);
+        cap(&mut self.network_profiles);
+        cap(&mut self.http_urls);
+        cap(&mut self.url_reservations);
+        cap(&mut self.port_proxies);
         cap(&mut self.firewall);
     }
 

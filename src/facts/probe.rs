@@ -436,7 +436,8 @@ mod platform {
     pub use super::with_owners::{list, owners};
 
     use super::super::firewall::windows::{NetworkProfile, connection_profiles};
-    use super::super::parse::{dynamicport, excludedportrange};
+    use super::super::parse::{CaptureError, dynamicport, excludedportrange};
+    use super::super::windows_net::{portproxy, servicestate, urlacl};
     use super::super::{Exclusion, Fact, Facts, FactsError, Unavailable};
     use crate::ports::{Platform, PortRange, Protocol};
 
@@ -575,7 +576,8 @@ mod platform {
 
     /// Runs `netsh ARGS`; its output, or why it can't be used. netsh writes in the console's OEM code
     /// page, so non-ASCII labels may come out garbled: the parsers read numbers and layout, not words.
-    fn netsh(args: &[&str]) -> Result<String, String> {
+    /// `empty_ok`: printing nothing is a valid answer (no port proxies).
+    fn netsh(args: &[&str], empty_ok: bool) -> Result<String, String> {
         let out = std::process::Command::new("netsh")
             .args(args)
             .output()
@@ -587,10 +589,35 @@ mod platform {
                 None => "was stopped".to_owned(),
             });
         }
-        if text.trim().is_empty() {
+        if text.trim().is_empty() && !empty_ok {
             return Err("printed nothing".to_owned());
         }
         Ok(text)
+    }
+
+    /// A fact read from `netsh ARGS` by `parse`, or `None` with the failure recorded as `fact`.
+    fn netsh_fact<T>(
+        facts: &mut Facts,
+        fact: &str,
+        args: &[&str],
+        empty_ok: bool,
+        parse: impl Fn(&str) -> Result<T, CaptureError>,
+    ) -> Option<Fact<T>> {
+        let command = format!("netsh {}", args.join(" "));
+        let read = netsh(args, empty_ok).and_then(|t| {
+            parse(&t).map_err(|e| format!("printed something unexpected: {}", e.message))
+        });
+        match read {
+            Ok(v) => Some(Fact::live(v, command)),
+            Err(reason) => {
+                facts.unavailable.push(Unavailable {
+                    fact: fact.to_owned(),
+                    command,
+                    reason,
+                });
+                None
+            }
+        }
     }
 
     /// The dynamic port range of `protocol`: netsh's, or the Windows default marked `default` (with the
@@ -598,7 +625,7 @@ mod platform {
     fn dynamic_range(protocol: Protocol, facts: &mut Facts) -> Fact<PortRange> {
         let p = protocol.as_str();
         let command = format!("netsh int ipv4 show dynamicport {p}");
-        let read = netsh(&["int", "ipv4", "show", "dynamicport", p]).and_then(|t| {
+        let read = netsh(&["int", "ipv4", "show", "dynamicport", p], false).and_then(|t| {
             dynamicport(&t)
                 .map(|(_, r)| r)
                 .map_err(|e| format!("printed something unexpected: {}", e.message))
@@ -633,19 +660,22 @@ mod platform {
         let p = protocol.as_str();
         let command = format!("netsh int ipv4 show excludedportrange protocol={p}");
         let protocol_arg = format!("protocol={p}");
-        let read =
-            netsh(&["int", "ipv4", "show", "excludedportrange", &protocol_arg]).and_then(|t| {
-                let ruled = t.lines().any(|l| {
-                    let l = l.trim();
-                    l.len() >= 5 && l.chars().all(|c| c == '-' || c == ' ')
-                });
-                if !ruled {
-                    return Err("printed no table of ranges".to_owned());
-                }
-                excludedportrange(&t)
-                    .map(|(_, ex)| ex)
-                    .map_err(|e| format!("printed something unexpected: {}", e.message))
+        let read = netsh(
+            &["int", "ipv4", "show", "excludedportrange", &protocol_arg],
+            false,
+        )
+        .and_then(|t| {
+            let ruled = t.lines().any(|l| {
+                let l = l.trim();
+                l.len() >= 5 && l.chars().all(|c| c == '-' || c == ' ')
             });
+            if !ruled {
+                return Err("printed no table of ranges".to_owned());
+            }
+            excludedportrange(&t)
+                .map(|(_, ex)| ex)
+                .map_err(|e| format!("printed something unexpected: {}", e.message))
+        });
         match read {
             Ok(ex) => Some(Fact::live(ex, command)),
             Err(reason) => {
@@ -701,6 +731,34 @@ mod platform {
         facts.excluded_tcp = excluded(Protocol::Tcp, facts);
         facts.excluded_udp = excluded(Protocol::Udp, facts);
         facts.network_profiles = network_profiles(facts);
+        facts.http_urls = netsh_fact(
+            facts,
+            "http_urls",
+            &["http", "show", "servicestate"],
+            false,
+            servicestate,
+        );
+        facts.url_reservations = netsh_fact(
+            facts,
+            "url_reservations",
+            &["http", "show", "urlacl"],
+            false,
+            urlacl,
+        );
+        // netsh prints nothing at all when no proxy is configured.
+        facts.port_proxies = netsh_fact(
+            facts,
+            "port_proxies",
+            &["interface", "portproxy", "show", "all"],
+            true,
+            |t| {
+                if t.trim().is_empty() {
+                    Ok(Vec::new())
+                } else {
+                    portproxy(t)
+                }
+            },
+        );
         Ok(())
     }
 }

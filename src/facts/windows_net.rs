@@ -84,6 +84,15 @@ pub fn url_port(url: &str) -> Option<u16> {
     }
 }
 
+/// Whether the text has netsh's dashed rule under a heading: output of the right command that lists
+/// nothing, rather than some other text.
+fn has_rule(text: &str) -> bool {
+    text.lines().any(|l| {
+        let t = l.trim();
+        t.len() >= 5 && t.chars().all(|c| c == '-' || c == ' ')
+    })
+}
+
 /// Whether a URL looks like an HTTP.sys prefix rather than a link: a `+` or `*` host, or a port.
 fn is_prefix(url: &str) -> bool {
     let host = url
@@ -235,7 +244,7 @@ pub fn servicestate(text: &str) -> Result<Vec<HttpUrl>, CaptureError> {
         };
         add(&u, name, pids);
     }
-    if out.is_empty() && queues.is_empty() {
+    if out.is_empty() && queues.is_empty() && !has_rule(text) {
         return Err(CaptureError {
             line: 1,
             message: "no registered URL and no request queue: is this `netsh http show servicestate` output?".into(),
@@ -291,7 +300,7 @@ pub fn urlacl(text: &str) -> Result<Vec<UrlReservation>, CaptureError> {
             }
         }
     }
-    if out.is_empty() {
+    if out.is_empty() && !has_rule(text) {
         return Err(CaptureError {
             line: 1,
             message: "no reserved URL: is this `netsh http show urlacl` output?".into(),
@@ -315,7 +324,7 @@ pub fn portproxy(text: &str) -> Result<Vec<PortProxy>, CaptureError> {
     let mut ruled = false;
     for (n, line) in lines(text) {
         let t = line.trim();
-        if t.len() >= 5 && t.chars().all(|c| c == '-' || c == ' ') {
+        if has_rule(t) {
             ruled = true;
             continue;
         }
