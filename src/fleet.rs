@@ -170,7 +170,14 @@ pub fn load(args: &[PathBuf]) -> Result<Vec<Host>, FleetError> {
     for h in loaded {
         hosts.push(h?);
     }
-    hosts.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.source.cmp(&b.source)));
+    // Names compare without case (below), so they sort without it too: web-01 before WEB-02.
+    hosts.sort_by(|a, b| {
+        (a.name.to_ascii_lowercase(), &a.name, &a.source).cmp(&(
+            b.name.to_ascii_lowercase(),
+            &b.name,
+            &b.source,
+        ))
+    });
     // Host names are case-insensitive (the collector writes COMPUTERNAME in capitals, `hostname` often
     // in lower case), and per-host files must not overwrite each other on case-insensitive disks.
     let mut by_lower: std::collections::HashMap<String, &Host> = std::collections::HashMap::new();

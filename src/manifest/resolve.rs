@@ -78,24 +78,47 @@ impl Resolver<'_> {
                 if i.unresolved().next().is_some() {
                     return None;
                 }
-                match i.text.trim().parse::<u32>() {
-                    Ok(n @ 1..=65535) => Some(n as u16),
-                    _ => {
-                        let mut p = Problem::at(
-                            self.map.span(path),
-                            format!(
-                                "`{s}` resolves to {:?} (from {}), which is not a port number",
-                                i.text,
-                                Self::origin(&i)
-                            ),
-                            "not a port",
-                        )
-                        .help("set the variable to a number from 1 to 65535");
-                        p.related = self.var_labels(&i);
-                        self.problems.push(p);
-                        None
-                    }
+                let n = i.text.trim().parse::<u64>();
+                if let Ok(n @ 1..=65535) = n {
+                    return Some(n as u16);
                 }
+                // Said as a literal is: "port 99999 is out of range" / "… is not a port number".
+                let (value, what, label) = match n {
+                    Ok(n) => (
+                        format!("port {n}"),
+                        "which is out of range: ports are 1-65535",
+                        "out of range",
+                    ),
+                    Err(_) => (
+                        format!("{:?}", i.text),
+                        "which is not a port number",
+                        "not a port",
+                    ),
+                };
+                // A default that is wrong is fixed in the manifest, not by setting the variable.
+                let from_default = i
+                    .uses
+                    .iter()
+                    .any(|u| matches!(u.source, Some(VarSource::Default)));
+                let help = if from_default {
+                    format!("change the default in `{s}` to a number from 1 to 65535")
+                } else {
+                    let names: Vec<String> =
+                        i.uses.iter().map(|u| format!("`{}`", u.name)).collect();
+                    format!("set {} to a number from 1 to 65535", names.join(", "))
+                };
+                let mut p = Problem::at(
+                    self.map.span(path),
+                    format!(
+                        "`{s}` resolves to {value} (from {}), {what}",
+                        Self::origin(&i)
+                    ),
+                    label,
+                )
+                .help(help);
+                p.related = self.var_labels(&i);
+                self.problems.push(p);
+                None
             }
         }
     }

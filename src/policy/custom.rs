@@ -174,6 +174,7 @@ mod tests {
             "{{ port.number }} is bad",
             Location {
                 doc: 0,
+                file: ".preflight.yaml".into(),
                 path: "custom.0".into(),
             },
         )

@@ -278,6 +278,7 @@ impl<'b> Loader<'b> {
             };
             let origin = Location {
                 doc: doc_index,
+                file: doc.name.clone(),
                 path: path.clone(),
             };
             match CustomRule::compile(&c.id, &c.summary, severity, c.help.clone(), c.when.as_deref(), &c.assert, &c.message, origin) {
@@ -386,6 +387,7 @@ impl<'b> Loader<'b> {
                 hosts: w.hosts.clone(),
                 origin: Location {
                     doc: doc_index,
+                    file: doc.name.clone(),
                     path,
                 },
             });

@@ -33,6 +33,8 @@ pub enum RuleSetting {
 pub struct Location {
     /// Index of the file in [`LoadedPolicy::docs`].
     pub doc: usize,
+    /// The file's name, as messages show it.
+    pub file: String,
     /// Path inside the file (`waivers.0`).
     pub path: String,
 }
@@ -173,6 +175,7 @@ mod tests {
             hosts: Vec::new(),
             origin: Location {
                 doc: 0,
+                file: ".preflight.yaml".into(),
                 path: "waivers.0".into(),
             },
         }

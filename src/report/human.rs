@@ -282,7 +282,8 @@ fn write_checked(out: &mut dyn Write, c: &Checked, style: Style) -> io::Result<(
     }
     write_skipped(out, &c.doc.name, None, &own.skipped)?;
     for e in &c.errors {
-        writeln!(out, "error: {}: {e}", c.doc.name)?;
+        // The error names the policy file that holds the failing rule; the manifest is the context.
+        writeln!(out, "error: {e} (checking {})", c.doc.name)?;
     }
     for (h, part) in c.hosts.iter().zip(&hosts) {
         if part.findings.is_empty() && part.skipped.is_empty() {

@@ -90,8 +90,13 @@ pub(super) fn run(cx: &Context<'_>, out: &mut Findings, scope: Scope) {
                     }
                     Err(e) => {
                         out.errors.push(format!(
-                            "custom rule `{}` ({}): `{}` failed on `{}`: {}",
-                            rule.id, rule.origin.path, e.field, port.path, e.message
+                            "{}: custom rule `{}` ({}): `{}` failed on `{}`: {}",
+                            rule.origin.file,
+                            rule.id,
+                            rule.origin.path,
+                            e.field,
+                            port.path,
+                            e.message
                         ));
                         return;
                     }

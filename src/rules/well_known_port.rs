@@ -61,7 +61,9 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
         if let Some(s) = suggested {
             help.push_str(&format!(" ({s} is free in the team's block)"));
         }
-        help.push_str(&format!(" unless `{}` is {} itself", svc.name, w.owner));
+        // "unless `api` is php-fpm, SonarQube, MinIO or Portainer itself": any one of them.
+        let which = w.owner.replace(" and ", " or ");
+        help.push_str(&format!(" unless `{}` is {which} itself", svc.name));
         out.push(
             Finding::new(
                 &META,
