@@ -154,3 +154,150 @@ fn an_empty_description_leaves_no_dangling_colon() {
         );
     }
 }
+
+// 1. `suggest --local` offers ports that are in use.
+
+#[test]
+fn suggest_local_looks_at_the_candidates_it_offers() {
+    // A listener on the lowest port of the range (outside every default ephemeral range).
+    let (listener, port) = (20240..20400)
+        .find_map(|p| {
+            std::net::TcpListener::bind(("127.0.0.1", p))
+                .ok()
+                .map(|l| (l, p))
+        })
+        .expect("a free port in 20240-20400");
+    let tmp = tempfile::tempdir().unwrap();
+    manifest(
+        tmp.path(),
+        "version: 1\ntarget: { platform: linux, run_as: root }\nservices:\n  api:\n    ports:\n      http: { port: 11000, bind: 127.0.0.1, expose: local }\n",
+    );
+    let range = format!("{port}-{}", port + 4);
+    let (code, out, err) = run(
+        tmp.path(),
+        &[
+            "suggest",
+            "deploy.yaml",
+            "--range",
+            &range,
+            "--local",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let got = v["port"].as_u64().unwrap();
+    assert_ne!(
+        got,
+        u64::from(port),
+        "{port} is taken by this test's listener: {v}"
+    );
+    assert!(got > u64::from(port) && got <= u64::from(port) + 4, "{v}");
+    drop(listener);
+}
+
+// 2. The bundled example's advice creates a new error.
+
+#[test]
+fn the_suggested_block_for_a_new_team_is_free_and_the_size_of_the_others() {
+    let examples = root().join("examples");
+    let (_, report) = check_json(&examples, "deploy.yaml", &[]);
+    let help = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| {
+            f["rule"] == "port-plan" && f["message"].as_str().unwrap().contains("has no block")
+        })
+        .map(|f| f["help"].as_str().unwrap().to_owned())
+        .expect("the example's team without a block");
+    // `reporting: 14000-14999` is free: take the advice and check again.
+    let block = help.split('`').nth(5).expect("a quoted block");
+    assert_eq!(block, "reporting: 14000-14999", "{help}");
+    let text = std::fs::read_to_string(examples.join("deploy.yaml")).unwrap();
+    let fixed = text.replace(
+        "  monitoring: 13000-13999\n",
+        &format!("  monitoring: 13000-13999\n  {block}\n"),
+    );
+    assert_ne!(fixed, text);
+    let tmp = tempfile::tempdir().unwrap();
+    manifest(tmp.path(), &fixed);
+    let (_, after) = check_json(tmp.path(), "deploy.yaml", &[]);
+    let plan: Vec<&str> = after["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "port-plan")
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        !plan
+            .iter()
+            .any(|m| m.contains("overlaps") || m.contains("no block")),
+        "{plan:#?}"
+    );
+}
+
+// 3. A platform mismatch still runs the host rules with the wrong platform.
+
+#[test]
+fn after_a_platform_mismatch_the_platform_rules_are_skipped_for_that_host() {
+    // A Windows manifest against Linux facts (a real capture of a Linux host's sockets).
+    let tmp = tempfile::tempdir().unwrap();
+    let ss = root().join("tests/fixtures/facts/ss-tlnp.txt");
+    let (code, _, err) = run(
+        tmp.path(),
+        &[
+            "facts",
+            "--host",
+            "lin-01",
+            "--import",
+            &format!("ss={}", ss.display()),
+            "-o",
+            "lin-01.json",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(tmp.path().join("lin-01.json")).unwrap();
+    let mut facts: serde_json::Value = serde_json::from_str(&text).unwrap();
+    facts["ephemeral_tcp"] = serde_json::json!({"value": {"start": 32768, "end": 60999}, "origin": "captured", "detail": "net.ipv4.ip_local_port_range"});
+    std::fs::write(tmp.path().join("lin-01.json"), facts.to_string()).unwrap();
+    std::fs::copy(
+        root().join("examples/deploy.yaml"),
+        tmp.path().join("deploy.yaml"),
+    )
+    .unwrap();
+    let (_, report) = check_json(tmp.path(), "deploy.yaml", &["--facts", "lin-01.json"]);
+    let on_host: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["host"] == "lin-01")
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert!(on_host.contains(&"platform-mismatch"), "{on_host:?}");
+    assert!(
+        !on_host.contains(&"ephemeral-range"),
+        "judged by Linux's range: {report:#}"
+    );
+    let skipped: Vec<&str> = report["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| {
+            s["host"] == "lin-01" && s["reason"].as_str().unwrap().contains("platform-mismatch")
+        })
+        .map(|s| s["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        skipped,
+        [
+            "ephemeral-range",
+            "excluded-range",
+            "plan-in-ephemeral",
+            "privileged-port",
+            "time-wait"
+        ]
+    );
+}

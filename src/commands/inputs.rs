@@ -35,30 +35,40 @@ pub(super) struct Loaded {
     pub hosts: Vec<Host>,
 }
 
-/// Loads every manifest once, then the hosts: with `--local`, this host, where only the sockets on the
-/// manifests' ports are probed (owners are looked up for those sockets alone); with `--facts`, every
-/// facts file given.
+/// Loads every manifest once, then the hosts (see [`hosts`]) for the manifests' ports.
 pub(super) fn load(inputs: &Inputs) -> Result<Loaded, Error> {
+    let manifests = manifests(inputs);
+    let interest: Interest = manifests
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().ok())
+        .flat_map(|(m, _)| m.ports().filter_map(|(_, p)| Some((p.protocol, p.number?))))
+        .collect();
+    let hosts = hosts(inputs, interest)?;
+    Ok(Loaded { manifests, hosts })
+}
+
+/// Every input manifest, loaded or why it could not be, in the order given.
+pub(super) fn manifests(inputs: &Inputs) -> Vec<(PathBuf, LoadedManifest)> {
     let load = LoadOptions {
         process_env: inputs.env,
         ..LoadOptions::default()
     };
-    let manifests: Vec<_> = inputs
+    inputs
         .files
         .iter()
         .map(|f| (f.clone(), manifest::load(f, &load)))
-        .collect();
-    let hosts = if inputs.local {
-        let interest: Interest = manifests
-            .iter()
-            .filter_map(|(_, r)| r.as_ref().ok())
-            .flat_map(|(m, _)| m.ports().filter_map(|(_, p)| Some((p.protocol, p.number?))))
-            .collect();
+        .collect()
+}
+
+/// The hosts the inputs name: with `--local`, this host, where only the sockets on the ports of
+/// `interest` are probed (owners are looked up for those sockets alone), so the caller names every
+/// port it will ask about; with `--facts`, every facts file given.
+pub(super) fn hosts(inputs: &Inputs, interest: Interest) -> Result<Vec<Host>, Error> {
+    Ok(if inputs.local {
         vec![Host::live(probe_for(Some(&interest))?)]
     } else {
         fleet::load(&inputs.facts)?
-    };
-    Ok(Loaded { manifests, hosts })
+    })
 }
 
 /// A checked run: what each file produced, the hosts, and the first policy loaded (for rule metadata

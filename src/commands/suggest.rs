@@ -12,10 +12,7 @@ use crate::suggest;
 
 /// Searches the range for the first manifest given; exit 1 when no port passes.
 pub(super) fn run(args: &SuggestArgs, out: &mut dyn Write) -> Result<ExitCode, Error> {
-    let inputs::Loaded {
-        mut manifests,
-        hosts,
-    } = inputs::load(&args.inputs)?;
+    let mut manifests = inputs::manifests(&args.inputs);
     if manifests.is_empty() {
         return Err(Error::Usage(
             "give the manifest to suggest a port for".into(),
@@ -54,6 +51,13 @@ pub(super) fn run(args: &SuggestArgs, out: &mut dyn Write) -> Result<ExitCode, E
         ProtocolArg::Tcp => Protocol::Tcp,
         ProtocolArg::Udp => Protocol::Udp,
     };
+    // The live probe must see the candidates too, not only the manifest's own ports.
+    let interest = manifest
+        .ports()
+        .filter_map(|(_, p)| Some((p.protocol, p.number?)))
+        .chain((range.start..=range.end).map(|n| (protocol, n)))
+        .collect();
+    let hosts = inputs::hosts(&args.inputs, interest)?;
     let facts: Vec<_> = hosts.iter().map(|h| &h.facts).collect();
     let found = suggest::lowest_passing(
         &manifest,

@@ -7,7 +7,7 @@ use crate::manifest::interpolate::VarSource;
 use crate::policy::RuleSetting;
 
 use super::scope::Scope;
-use super::{ALL, Context, custom};
+use super::{ALL, Context, custom, platform_mismatch};
 
 /// Runs every rule the policy enables and returns what they found, with severities from the policy and
 /// a related label at the definition of every `${VAR}` that fed a reported value.
@@ -18,12 +18,30 @@ pub fn evaluate(cx: &Context<'_>) -> Findings {
 /// [`evaluate`] restricted to the rules of `scope`.
 pub fn evaluate_scope(cx: &Context<'_>, scope: Scope) -> Findings {
     let mut all = Findings::default();
+    let platform = cx.manifest.target.platform;
+    // Facts from another OS than the target's: `platform-mismatch` says so, and the rules whose meaning
+    // depends on the platform don't judge this host by the wrong one.
+    let mismatch = cx
+        .facts
+        .and_then(|f| platform_mismatch::mismatch(platform, f));
     for rule in ALL {
         if !scope.includes(rule.meta.reads_facts(), false) {
             continue;
         }
         let setting = cx.policy.setting(rule.meta.id);
         if setting == Some(RuleSetting::Off) {
+            continue;
+        }
+        if let Some(os) = mismatch
+            && platform_mismatch::PLATFORM_DEPENDENT.contains(&rule.meta.id)
+        {
+            all.skip(
+                rule.meta.id,
+                format!(
+                    "the host facts come from a {os} host, not {} (see platform-mismatch): this host is not judged by the wrong platform",
+                    platform.display()
+                ),
+            );
             continue;
         }
         let mut found = Findings::default();

@@ -1,6 +1,7 @@
 //! `platform-mismatch`: the host facts come from another operating system than the manifest targets.
 
 use super::{Context, host_facts};
+use crate::facts::Facts;
 use crate::finding::RuleMeta;
 use crate::finding::{Finding, Findings, Severity};
 use crate::manifest::Platform;
@@ -33,22 +34,37 @@ on the right host with `preflight facts --host NAME`.
 "#,
 };
 
+/// Host rules whose verdict depends on the host's OS matching the target platform (ranges, exclusions,
+/// privileged ports, TIME_WAIT semantics): on a mismatched host they are skipped, not run with the
+/// wrong platform's meaning.
+pub const PLATFORM_DEPENDENT: &[&str] = &[
+    "ephemeral-range",
+    "excluded-range",
+    "plan-in-ephemeral",
+    "privileged-port",
+    "time-wait",
+];
+
+/// The OS the facts come from when it is not the target platform's (a Kubernetes target fits Linux and
+/// Windows nodes); `None` when it fits or the facts don't say.
+pub fn mismatch(platform: Platform, facts: &Facts) -> Option<&str> {
+    let os = facts.os.as_deref()?;
+    let fits = match platform {
+        Platform::Kubernetes => matches!(os, "linux" | "windows"),
+        p => p.as_str() == os,
+    };
+    (!fits).then_some(os)
+}
+
 /// Reports facts from another operating system than the target platform.
 pub fn check(cx: &Context<'_>, out: &mut Findings) {
     let Some(facts) = host_facts(cx, &META, out) else {
         return;
     };
-    let Some(os) = facts.os.as_deref() else {
-        return; // facts built from imports may not say; nothing to compare
-    };
     let platform = cx.manifest.target.platform;
-    let fits = match platform {
-        Platform::Kubernetes => matches!(os, "linux" | "windows"),
-        p => p.as_str() == os,
+    let Some(os) = mismatch(platform, facts) else {
+        return; // it fits, or facts built from imports don't say; nothing to compare
     };
-    if fits {
-        return;
-    }
     out.push(
         Finding::new(
             &META,

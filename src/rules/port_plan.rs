@@ -2,9 +2,11 @@
 
 use super::{Context, suggest_port};
 use crate::document::did_you_mean;
+use crate::facts::defaults;
 use crate::finding::Fix;
 use crate::finding::RuleMeta;
 use crate::finding::{Finding, Findings, Severity};
+use crate::ports::{PortRange, Protocol};
 
 /// Metadata of `port-plan`.
 pub const META: RuleMeta = RuleMeta {
@@ -38,6 +40,51 @@ to `port_plan`.
 "#,
 };
 
+/// A block for a new team: the size most blocks of the plan have (the larger on a tie), overlapping no
+/// block and not the target's ephemeral range, as low as possible above the existing blocks (or, when
+/// nothing fits there, anywhere from 1024 up). Starts are multiples of the size where the size is a
+/// round number, as plans are usually written.
+fn free_block(cx: &Context<'_>) -> Option<PortRange> {
+    let blocks: Vec<PortRange> = cx.manifest.port_plan.iter().map(|b| b.range).collect();
+    let mut sizes: Vec<u32> = blocks.iter().map(|b| b.len()).collect();
+    sizes.sort_unstable();
+    let size = sizes
+        .chunk_by(|a, b| a == b)
+        .max_by_key(|run| (run.len(), run[0]))
+        .map(|run| run[0])?;
+    let ephemeral: Vec<PortRange> = [Protocol::Tcp, Protocol::Udp]
+        .into_iter()
+        .filter_map(|p| defaults::ephemeral_range(cx.manifest.target.platform, cx.facts, p))
+        .map(|f| f.value)
+        .collect();
+    let step = if size % 100 == 0 { size } else { 1 };
+    let fits = |start: u32| -> Option<PortRange> {
+        let end = start.checked_add(size - 1)?;
+        let r = PortRange::new(u16::try_from(start).ok()?, u16::try_from(end).ok()?)?;
+        let clear = blocks
+            .iter()
+            .chain(&ephemeral)
+            .all(|b| b.intersection(r).is_none());
+        clear.then_some(r)
+    };
+    let above = blocks
+        .iter()
+        .map(|b| u32::from(b.end) + 1)
+        .max()
+        .unwrap_or(1024);
+    let first = above.div_ceil(step) * step;
+    (0..)
+        .map(|i| first + i * step)
+        .take_while(|s| *s <= 65535)
+        .find_map(fits)
+        .or_else(|| {
+            (0..)
+                .map(|i| 1024u32.div_ceil(step) * step + i * step)
+                .take_while(|s| *s <= 65535)
+                .find_map(fits)
+        })
+}
+
 /// Reports ports outside their team's block, teams without a block and overlapping blocks.
 pub fn check(cx: &Context<'_>, out: &mut Findings) {
     let m = cx.manifest;
@@ -67,8 +114,12 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
     for svc in &m.services {
         let Some(team) = &svc.team else { continue };
         let Some(block) = m.plan_block(team) else {
-            let mut help =
-                format!("add a block for `{team}` to `port_plan` (e.g. `{team}: 13000-13999`)");
+            let mut help = match free_block(cx) {
+                Some(b) => {
+                    format!("add a block for `{team}` to `port_plan`: `{team}: {b}` is free")
+                }
+                None => format!("add a block for `{team}` to `port_plan`"),
+            };
             if let Some(s) = did_you_mean(team, m.port_plan.iter().map(|b| b.team.as_str())) {
                 help = format!("did you mean team `{s}`? Or {help}");
             }
