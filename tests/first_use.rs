@@ -301,3 +301,92 @@ fn after_a_platform_mismatch_the_platform_rules_are_skipped_for_that_host() {
         ]
     );
 }
+
+// 6. Docs that promise what isn't there.
+
+#[test]
+fn explain_well_known_port_lists_the_table_it_promises() {
+    let (code, out, _) = run(&root(), &["explain", "well-known-port"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("`preflight explain well-known-port` lists the table"),
+        "{out}"
+    );
+    assert!(out.contains("## The table"), "{out}");
+    for row in [
+        "| 1433 | tcp | all | SQL Server |",
+        "| 5985 | tcp | windows |",
+    ] {
+        assert!(out.contains(row), "{row} not in\n{out}");
+    }
+}
+
+#[test]
+fn man_dir_writes_every_page_the_pages_refer_to() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, _, err) = run(&root(), &["man", "--dir", tmp.path().to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let pages: Vec<String> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    for sub in [
+        "preflight.1",
+        "preflight-check.1",
+        "preflight-gen-firewall.1",
+        "preflight-man.1",
+    ] {
+        assert!(pages.iter().any(|p| p == sub), "{sub} not in {pages:?}");
+    }
+    // Every `preflight-…(1)` a page names (SEE ALSO) was written.
+    for page in &pages {
+        let text = std::fs::read_to_string(tmp.path().join(page)).unwrap();
+        for (i, _) in text.match_indices("(1)") {
+            let name: String = text[..i]
+                .chars()
+                .rev()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '\\')
+                .collect::<String>()
+                .chars()
+                .rev()
+                .filter(|c| *c != '\\')
+                .collect();
+            if name.starts_with("preflight") {
+                assert!(
+                    pages.contains(&format!("{name}.1")),
+                    "{page} names {name}(1), which was not written"
+                );
+            }
+        }
+    }
+    // The single page printed to stdout names the same pages.
+    let (_, man, _) = run(&root(), &["man"]);
+    assert!(
+        man.contains("preflight\\-check(1)") && !man.contains("preflight\\-help(1)"),
+        "{man}"
+    );
+}
+
+#[test]
+fn the_pre_commit_example_pins_a_rev_that_exists() {
+    let text = std::fs::read_to_string(root().join("examples/.pre-commit-config.yaml")).unwrap();
+    let rev = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("rev:"))
+        .map(|r| r.split('#').next().unwrap().trim().to_owned())
+        .expect("a rev");
+    let out = std::process::Command::new("git")
+        .args([
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("{rev}^{{commit}}"),
+        ])
+        .current_dir(root())
+        .output()
+        .expect("git");
+    assert!(
+        out.status.success(),
+        "rev `{rev}` does not exist in this repository"
+    );
+}

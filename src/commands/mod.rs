@@ -107,7 +107,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, is_tty: bool) -> Result<ExitCode, Erro
         Command::Suggest(args) => suggest::run(&args, out),
         Command::Diagnose(args) => diagnose::run(args, out),
         Command::Completions { shell } => completions::run(shell, out),
-        Command::Man => man::run(out),
+        Command::Man { dir } => man::run(dir.as_deref(), out),
     }
 }
 

@@ -112,6 +112,9 @@ pub(super) fn explain(
                     m.facts.join(", ")
                 )?;
             }
+            if let Some(table) = crate::rules::reference(m.id) {
+                write!(out, "\n{table}")?;
+            }
         }
         Some(Listed::Custom(c)) => {
             writeln!(

@@ -142,6 +142,12 @@ pub fn ids() -> Vec<&'static str> {
     ALL.iter().map(|r| r.meta.id).collect()
 }
 
+/// Reference material `explain ID` prints after a rule's docs, where the docs promise it (the table of
+/// well-known ports).
+pub fn reference(id: &str) -> Option<String> {
+    (id == well_known_port::META.id).then(|| format!("## The table\n{}", well_known::table()))
+}
+
 /// The rule with this id.
 pub fn find(id: &str) -> Option<&'static Rule> {
     ALL.iter().find(|r| r.meta.id == id)

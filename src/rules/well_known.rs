@@ -38,6 +38,31 @@ const fn wk(
     }
 }
 
+/// The table as `explain well-known-port` prints it: port, protocols, platforms, owner.
+pub fn table() -> String {
+    let mut out =
+        String::from("| port | protocol | platforms | usually held by |\n|---|---|---|---|\n");
+    for w in WELL_KNOWN {
+        let protocols: Vec<&str> = w.protocols.iter().map(|p| p.as_str()).collect();
+        let platforms = if w.platforms.is_empty() {
+            "all".to_owned()
+        } else {
+            w.platforms
+                .iter()
+                .map(|p| p.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        out.push_str(&format!(
+            "| {} | {} | {platforms} | {} |\n",
+            w.port,
+            protocols.join("/"),
+            w.owner
+        ));
+    }
+    out
+}
+
 /// The curated table, sorted by port (shared/domain-facts.md §9).
 pub static WELL_KNOWN: &[WellKnown] = &[
     wk(21, T, "FTP (vsftpd, IIS FTP)", ANY),
