@@ -38,8 +38,11 @@ fn available() -> bool {
                 .map(|l| l.split_whitespace().nth(2) == Some("0"))
         })
         .unwrap_or(false);
-    root && sh(
-        "command -v ip && command -v nft && command -v iptables-restore && command -v python3",
+    common::available(
+        "root, ip, nft, iptables-restore and python3",
+        root && sh(
+            "command -v ip && command -v nft && command -v iptables-restore && command -v python3",
+        ),
     )
 }
 
@@ -224,6 +227,10 @@ fn check(tag: &str, load: &str, expected_blocked: &[u16]) {
 }
 
 #[test]
+#[cfg_attr(
+    not(preflight_has_netns),
+    ignore = "needs root, `unshare -n`, ip, nft, iptables-restore and python3"
+)]
 fn rulesets_decide_exactly_the_unreachable_ports() {
     if !available() {
         return;
@@ -259,6 +266,10 @@ fn rulesets_decide_exactly_the_unreachable_ports() {
 }
 
 #[test]
+#[cfg_attr(
+    not(preflight_has_netns),
+    ignore = "needs root, `unshare -n`, ip, nft, iptables-restore and python3"
+)]
 fn captured_rulesets_give_the_same_verdicts() {
     if !available() {
         return;

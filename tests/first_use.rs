@@ -390,3 +390,44 @@ fn the_pre_commit_example_pins_a_rev_that_exists() {
         "rev `{rev}` does not exist in this repository"
     );
 }
+
+// 7. `cargo test` hides skipped tests.
+
+#[test]
+fn a_test_that_needs_a_tool_shows_as_ignored_where_the_tool_is_missing() {
+    // Every test that guards on an outside tool or on root carries the cfg that build.rs sets when
+    // the machine has it, so without it the test is `ignored` in the summary, not `ok`.
+    let guards = [
+        "available(",
+        "netns_tools()",
+        "ansible_available()",
+        "kubernetes_validate() else",
+    ];
+    let mut guarded = 0;
+    for entry in std::fs::read_dir(root().join("tests")).unwrap() {
+        let path = entry.unwrap().path();
+        // This file names the guards without using them.
+        if path.extension().is_none_or(|e| e != "rs") || path.ends_with("first_use.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for test in text.split("#[test]").skip(1) {
+            let body = test.split("\n}\n").next().unwrap_or(test);
+            if guards.iter().any(|g| body.contains(g)) {
+                guarded += 1;
+                let name = body
+                    .split("fn ")
+                    .nth(1)
+                    .and_then(|r| r.split('(').next())
+                    .unwrap_or("?");
+                let compact: String = body.split_whitespace().collect();
+                assert!(
+                    compact.contains("cfg_attr(not(preflight_has_"),
+                    "{}: {name} guards on a tool but would pass without running",
+                    path.display()
+                );
+            }
+        }
+    }
+    assert!(guarded >= 11, "only {guarded} guarded tests found");
+}

@@ -113,6 +113,7 @@ fn shell_outputs() -> Vec<(String, String)> {
 }
 
 #[test]
+#[cfg_attr(not(preflight_has_shellcheck), ignore = "needs shellcheck")]
 fn generated_shell_passes_shellcheck() {
     if !available("shellcheck", has("shellcheck")) {
         return;
@@ -276,6 +277,10 @@ fn kubernetes_validate() -> Option<String> {
 }
 
 #[test]
+#[cfg_attr(
+    not(preflight_has_kubernetes_validate),
+    ignore = "needs kubernetes-validate (pip install kubernetes-validate)"
+)]
 fn generated_kubernetes_yaml_passes_the_api_schemas() {
     let Some(kv) = kubernetes_validate() else {
         available(
@@ -364,6 +369,10 @@ fn netns_tools() -> bool {
 }
 
 #[test]
+#[cfg_attr(
+    not(preflight_has_netns),
+    ignore = "needs root, `unshare -n`, ip, nft, iptables-restore and python3"
+)]
 fn generated_nft_loads_and_opens_the_ports() {
     if !netns_tools() {
         return;
@@ -436,6 +445,10 @@ fn generated_nft_loads_and_opens_the_ports() {
 }
 
 #[test]
+#[cfg_attr(
+    not(preflight_has_netns),
+    ignore = "needs root, `unshare -n`, ip, nft, iptables-restore and python3"
+)]
 fn end_to_end_check_fix_apply_check_is_clean() {
     if !netns_tools() {
         return;

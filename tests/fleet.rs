@@ -591,6 +591,10 @@ fn playbook_with(tmp: &Path, inventory: &Path, manifest: &Path, report: &Path) -
 }
 
 #[test]
+#[cfg_attr(
+    not(preflight_has_ansible),
+    ignore = "needs ansible-playbook (pip install ansible)"
+)]
 fn the_ansible_playbook_collects_facts_and_fails_the_play_when_a_host_is_not_ready() {
     if !ansible_available() {
         return;
@@ -663,6 +667,10 @@ fn the_ansible_playbook_collects_facts_and_fails_the_play_when_a_host_is_not_rea
 }
 
 #[test]
+#[cfg_attr(
+    not(preflight_has_ansible_windows),
+    ignore = "needs ansible with the ansible.windows collection (pip install ansible)"
+)]
 fn the_windows_tasks_resolve_against_ansible_windows() {
     // The Windows half can't run here; `--syntax-check` of a play that imports it statically at least
     // resolves every module and keyword against the real ansible.windows collection.
@@ -708,6 +716,10 @@ fn the_windows_tasks_resolve_against_ansible_windows() {
 }
 
 #[test]
+#[cfg_attr(
+    not(preflight_has_ansible),
+    ignore = "needs ansible-playbook (pip install ansible)"
+)]
 fn inventory_vars_route_windows_hosts_and_a_failed_host_stops_the_check() {
     if !ansible_available() {
         return;

@@ -239,6 +239,7 @@ fn without_facts_host_rules_are_skipped_not_passed() {
 }
 
 #[test]
+#[cfg_attr(not(preflight_has_netns), ignore = "needs root and `unshare -n`")]
 fn namespace_sysctls_are_read_live() {
     if !common::available("root and `unshare -n`", is_root() && can_unshare_net()) {
         return;

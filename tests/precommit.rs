@@ -13,6 +13,10 @@ use std::process::Command;
 use common::{available, has, root};
 
 #[test]
+#[cfg_attr(
+    not(preflight_has_precommit),
+    ignore = "needs pre-commit and git (pip install pre-commit)"
+)]
 fn hook_passes_clean_manifests_and_fails_bad_ones() {
     if !available("pre-commit and git", has("pre-commit") && has("git")) {
         return;
