@@ -431,3 +431,86 @@ fn a_test_that_needs_a_tool_shows_as_ignored_where_the_tool_is_missing() {
     }
     assert!(guarded >= 11, "only {guarded} guarded tests found");
 }
+
+// 5. The terminal output doesn't fit the terminal.
+
+/// The graphical report of `file` in `dir` at `columns`, without colour codes.
+fn graphical(dir: &Path, file: &str, columns: &str) -> String {
+    let out = common::preflight_in(dir)
+        .args(["check", file, "--color", "always"])
+        .env("COLUMNS", columns)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    // Drop ANSI escape sequences.
+    let mut plain = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
+}
+
+#[test]
+fn the_graphical_report_wraps_at_the_terminal_width_between_words() {
+    let tmp = tempfile::tempdir().unwrap();
+    manifest(
+        tmp.path(),
+        "version: 1\ntarget: { platform: linux }\nservices:\n  api:\n    ports:\n      http: { port: 9000, bind: 127.0.0.1, expose: local }\n",
+    );
+    let out = graphical(tmp.path(), "deploy.yaml", "80");
+    // Message and help lines (not the quoted source, which is shown as it is) fit in 80 columns.
+    for line in out
+        .lines()
+        .filter(|l| !l.contains(" │ ") && !l.contains("skipped"))
+    {
+        assert!(
+            line.chars().count() <= 80,
+            "{} columns: {line}\n{out}",
+            line.chars().count()
+        );
+    }
+    // Words are whole: "Portainer", not "Portaine" + "r".
+    assert!(out.contains("Portainer"), "{out}");
+    assert!(
+        out.lines().all(|l| !l.trim_end().ends_with("Portaine")),
+        "{out}"
+    );
+}
+
+#[test]
+fn columns_count_characters_in_every_format() {
+    let tmp = tempfile::tempdir().unwrap();
+    manifest(
+        tmp.path(),
+        "version: 1\ntarget: { platform: linux }\nservices:\n  api:\n    ports:\n      http: { port: 8080, bind: \"éé\", expose: internl }\n",
+    );
+    let (_, out, _) = run(tmp.path(), &["check", "deploy.yaml", "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let e = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["message"].as_str().unwrap().contains("internl"))
+        .unwrap();
+    let (line, column) = (e["line"].as_u64().unwrap(), e["column"].as_u64().unwrap());
+    assert_eq!((line, column), (6, 47), "characters, 1-based");
+    let graphical = graphical(tmp.path(), "deploy.yaml", "100");
+    assert!(
+        graphical.contains(&format!("deploy.yaml:{line}:{column}]")),
+        "{graphical}"
+    );
+    let (_, plain, _) = run(tmp.path(), &["check", "deploy.yaml", "--color", "never"]);
+    assert!(
+        plain.contains(&format!("deploy.yaml:{line}:{column}")),
+        "{plain}"
+    );
+}

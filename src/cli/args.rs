@@ -42,7 +42,7 @@ impl ColorChoice {
     pub fn style(self, is_tty: bool) -> report::human::Style {
         match self {
             ColorChoice::Auto => report::human::Style::detect(is_tty),
-            ColorChoice::Always => report::human::Style::Graphical,
+            ColorChoice::Always => report::human::Style::graphical(),
             ColorChoice::Never => report::human::Style::Plain,
         }
     }

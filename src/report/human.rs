@@ -6,9 +6,7 @@
 use std::fmt;
 use std::io::{self, Write};
 
-use miette::{
-    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode,
-};
+use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, SourceCode};
 
 use crate::check::{Checked, Outcome};
 use crate::document::{Document, LoadError, Problem};
@@ -19,8 +17,11 @@ use super::plain::{self, Label};
 /// How to draw diagnostics.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Style {
-    /// miette's graphical renderer with colours (a terminal).
-    Graphical,
+    /// miette's graphical renderer with colours (a terminal), wrapping at `width` columns.
+    Graphical {
+        /// The terminal's width in columns.
+        width: usize,
+    },
     /// Graphical, without colours (fixed width; for snapshots).
     GraphicalNoColor,
     /// Plain rustc-style text, no ANSI codes ([`super::plain`]).
@@ -32,10 +33,22 @@ impl Style {
     pub fn detect(is_terminal: bool) -> Self {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         if is_terminal && !no_color {
-            Style::Graphical
+            Style::graphical()
         } else {
             Style::Plain
         }
+    }
+
+    /// The graphical style at the terminal's width: `COLUMNS` when set, else the width of the terminal
+    /// on standard output, else 80.
+    pub fn graphical() -> Self {
+        let width = std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.trim().parse::<usize>().ok())
+            .filter(|w| *w >= 20)
+            .or_else(|| terminal_size::terminal_size().map(|(w, _)| usize::from(w.0)))
+            .unwrap_or(80);
+        Style::Graphical { width }
     }
 }
 
@@ -46,7 +59,7 @@ struct Diag<'a> {
     severity: miette::Severity,
     help: Option<String>,
     labels: Vec<LabeledSpan>,
-    source: Option<&'a NamedSource<String>>,
+    source: Option<&'a Source>,
 }
 
 impl fmt::Debug for Diag<'_> {
@@ -99,7 +112,7 @@ fn label(text: &str) -> Option<String> {
     (!text.is_empty()).then(|| text.to_owned())
 }
 
-fn finding_diag<'a>(f: &Finding, doc: &Document, source: &'a NamedSource<String>) -> Diag<'a> {
+fn finding_diag<'a>(f: &Finding, doc: &Document, source: &'a Source) -> Diag<'a> {
     let mut labels = vec![LabeledSpan::new_primary_with_span(
         label(&f.label),
         doc.map.span(&f.path),
@@ -120,7 +133,7 @@ fn finding_diag<'a>(f: &Finding, doc: &Document, source: &'a NamedSource<String>
     }
 }
 
-fn problem_diag<'a>(p: &Problem, code: &str, source: &'a NamedSource<String>) -> Diag<'a> {
+fn problem_diag<'a>(p: &Problem, code: &str, source: &'a Source) -> Diag<'a> {
     let mut labels = Vec::new();
     if let Some(span) = p.span {
         labels.push(LabeledSpan::new_primary_with_span(label(&p.label), span));
@@ -141,12 +154,16 @@ fn problem_diag<'a>(p: &Problem, code: &str, source: &'a NamedSource<String>) ->
 fn render(style: Style, diag: &Diag<'_>) -> String {
     let mut s = String::new();
     let result = match style {
-        Style::Graphical => GraphicalReportHandler::new_themed(GraphicalTheme::unicode())
+        // Wrapped at the terminal's width, and never inside a word ("Portaine|r").
+        Style::Graphical { width } => GraphicalReportHandler::new_themed(GraphicalTheme::unicode())
+            .with_width(width)
+            .with_break_words(false)
             .with_links(false)
             .render_report(&mut s, diag),
         Style::GraphicalNoColor => {
             GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor())
                 .with_width(100)
+                .with_break_words(false)
                 .with_links(false)
                 .render_report(&mut s, diag)
         }
@@ -160,8 +177,52 @@ fn render(style: Style, diag: &Diag<'_>) -> String {
     s
 }
 
-fn named(doc: &Document) -> NamedSource<String> {
-    NamedSource::new(doc.name.clone(), doc.text.clone()).with_language("yaml")
+fn named(doc: &Document) -> Source {
+    Source {
+        name: doc.name.clone(),
+        text: doc.text.clone(),
+    }
+}
+
+/// A file for miette whose header column (`FILE:LINE:COLUMN`) counts characters, as the plain and
+/// machine formats do; miette's own `String` source counts bytes, so a line with `é` shifted it.
+#[derive(Debug)]
+struct Source {
+    name: String,
+    text: String,
+}
+
+impl SourceCode for Source {
+    fn read_span<'a>(
+        &'a self,
+        span: &miette::SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
+        let inner = self
+            .text
+            .read_span(span, context_lines_before, context_lines_after)?;
+        let column = if context_lines_before == 0 {
+            let start = span.offset().min(self.text.len());
+            let line_start = self.text[..start].rfind('\n').map_or(0, |i| i + 1);
+            self.text
+                .get(line_start..start)
+                .map_or(inner.column(), |t| t.chars().count())
+        } else {
+            inner.column()
+        };
+        Ok(Box::new(
+            miette::MietteSpanContents::new_named(
+                self.name.clone(),
+                inner.data(),
+                *inner.span(),
+                inner.line(),
+                column,
+                inner.line_count(),
+            )
+            .with_language("yaml"),
+        ))
+    }
 }
 
 fn plural(n: usize, word: &str) -> String {
@@ -190,12 +251,7 @@ fn severity_word(s: Severity) -> &'static str {
     }
 }
 
-fn render_finding(
-    style: Style,
-    f: &Finding,
-    doc: &Document,
-    source: &NamedSource<String>,
-) -> String {
+fn render_finding(style: Style, f: &Finding, doc: &Document, source: &Source) -> String {
     if style != Style::Plain {
         return render(style, &finding_diag(f, doc, source));
     }
@@ -226,7 +282,7 @@ fn render_problem(
     code: &str,
     p: &Problem,
     doc: &Document,
-    source: &NamedSource<String>,
+    source: &Source,
 ) -> String {
     if style != Style::Plain {
         return render(style, &problem_diag(p, code, source));
