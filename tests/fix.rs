@@ -319,30 +319,22 @@ fn generated_kubernetes_yaml_passes_the_api_schemas() {
         .collect();
     let want = "it's \"quoted\" $(touch /tmp/pwned) `id` ; rm -rf / & | %PATH% ‘smart’ ’quotes‚ ‛x\nsecond line";
     assert_eq!(docs[0]["metadata"]["annotations"]["description"], want);
-    // Objects: one port per (number, protocol), the sysctl for a non-root port below 1024, NetworkPolicy rules.
+    // Objects to apply: a Service and a NetworkPolicy per service, one port per (number, protocol).
     let k8s = out(&["gen", "k8s", "k8s.yaml"]);
     let docs: Vec<Value> = k8s
         .split("\n---\n")
         .skip(1)
         .map(|d| serde_saphyr::from_str(d).unwrap())
         .collect();
-    assert_eq!(docs.len(), 6);
+    let kinds: Vec<&str> = docs.iter().map(|d| d["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        ["Service", "NetworkPolicy", "Service", "NetworkPolicy"]
+    );
     assert_eq!(
         docs[0]["spec"]["ports"].as_array().unwrap().len(),
         2,
         "http and metrics; the loopback debug port is no Service port"
-    );
-    assert_eq!(
-        docs[2]["spec"]["template"]["spec"]["containers"][0]["ports"]
-            .as_array()
-            .unwrap()
-            .len(),
-        3,
-        "the container declares all three"
-    );
-    assert_eq!(
-        docs[2]["spec"]["template"]["spec"]["securityContext"]["sysctls"][0]["name"],
-        "net.ipv4.ip_unprivileged_port_start"
     );
     assert_eq!(
         docs[1]["spec"]["ingress"].as_array().unwrap().len(),
@@ -350,12 +342,60 @@ fn generated_kubernetes_yaml_passes_the_api_schemas() {
         "a public and an internal rule"
     );
     assert_eq!(
-        docs[3]["spec"]["ports"].as_array().unwrap().len(),
+        docs[2]["spec"]["ports"].as_array().unwrap().len(),
         2,
         "dns over udp and tcp"
     );
+    // The Deployment patches are written apart, one per service, and patch only the pod template:
+    // never the selector, which an existing Deployment can't change.
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = common::run(
+        &fixtures(),
+        &["gen", "k8s", "k8s.yaml", "-o", dir.path().to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{err}");
+    let mut written: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    written.sort();
+    assert_eq!(written, ["apply.yaml", "patch-dns.yaml", "patch-web.yaml"]);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("apply.yaml")).unwrap(),
+        k8s
+    );
+    let patch = |name: &str| -> (String, Value) {
+        let text = std::fs::read_to_string(dir.path().join(name)).unwrap();
+        let v = serde_saphyr::from_str(&text).unwrap();
+        (text, v)
+    };
+    let (text, web) = patch("patch-web.yaml");
     assert!(
-        docs[5]["spec"]["template"]["spec"]
+        text.contains("kubectl patch deployment web --patch-file patch-web.yaml"),
+        "{text}"
+    );
+    assert_eq!(
+        web.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["spec"]
+    );
+    assert_eq!(
+        web["spec"].as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["template"]
+    );
+    let pod = &web["spec"]["template"]["spec"];
+    assert_eq!(pod["containers"][0]["name"], "web");
+    assert_eq!(
+        pod["containers"][0]["ports"].as_array().unwrap().len(),
+        3,
+        "the container declares all three"
+    );
+    assert_eq!(
+        pod["securityContext"]["sysctls"][0]["name"],
+        "net.ipv4.ip_unprivileged_port_start"
+    );
+    let (_, dns) = patch("patch-dns.yaml");
+    assert!(
+        dns["spec"]["template"]["spec"]
             .get("securityContext")
             .is_none()
     );

@@ -264,7 +264,8 @@ pub enum GenCommand {
         #[arg(short, long, value_name = "DIR")]
         output: Option<PathBuf>,
     },
-    /// Kubernetes Service, NetworkPolicy and Deployment patch per service.
+    /// Kubernetes Service and NetworkPolicy per service (to apply), and a Deployment patch with its
+    /// container ports (written with -o).
     K8s {
         /// Manifests.
         #[arg(default_value = "deploy.yaml")]
@@ -272,7 +273,8 @@ pub enum GenCommand {
         /// Let `${VAR}` read the process environment.
         #[arg(long)]
         env: bool,
-        /// Write `DIR/k8s.yaml` instead of printing.
+        /// Write `DIR/apply.yaml` (Services and NetworkPolicies, `kubectl apply -f`) and
+        /// `DIR/patch-NAME.yaml` per service (`kubectl patch deployment NAME --patch-file`).
         #[arg(short, long, value_name = "DIR")]
         output: Option<PathBuf>,
     },

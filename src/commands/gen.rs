@@ -63,8 +63,15 @@ pub(super) fn run(cmd: GenCommand, out: &mut dyn Write) -> Result<ExitCode, Erro
             })
         }
         GenCommand::K8s { .. } => {
-            let text = generate::k8s(&ms, &names)?;
-            output::emit(out, output.as_deref(), "k8s.yaml", &text)
+            let k8s = generate::k8s(&ms, &names)?;
+            // Printed: what `kubectl apply -f -` takes. Written: that, and one patch per service.
+            output::emit(out, output.as_deref(), "apply.yaml", &k8s.apply)?;
+            if let Some(dir) = output.as_deref() {
+                for (name, patch) in &k8s.patches {
+                    output::emit(out, Some(dir), &format!("patch-{name}.yaml"), patch)?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

@@ -196,8 +196,18 @@ pub fn firewall(
     render(dialect.parts().0, &cx)
 }
 
-/// Kubernetes objects for every service of the manifests.
-pub fn k8s(manifests: &[&Manifest], names: &[&str]) -> Result<String, FixError> {
+/// Kubernetes objects for every service of the manifests: what `kubectl apply` takes (Services and
+/// NetworkPolicies, one text) and, per service, a strategic merge patch of its Deployment's container
+/// ports, `(service name, patch text)`.
+pub struct K8s {
+    /// Services and NetworkPolicies: `kubectl apply -f`.
+    pub apply: String,
+    /// Per service: the Deployment patch, `kubectl patch deployment NAME --patch-file`.
+    pub patches: Vec<(String, String)>,
+}
+
+/// The Kubernetes objects and patches for the manifests.
+pub fn k8s(manifests: &[&Manifest], names: &[&str]) -> Result<K8s, FixError> {
     let title = names.join(", ");
     let cx = GenContext {
         title: &title,
@@ -207,5 +217,15 @@ pub fn k8s(manifests: &[&Manifest], names: &[&str]) -> Result<String, FixError> 
         zone: "",
         keep_ssh: false,
     };
-    render("gen/k8s.j2", &cx)
+    let apply = render("gen/k8s.j2", &cx)?;
+    let mut patches = Vec::new();
+    for s in &cx.services {
+        let text = render(
+            "gen/k8s-patch.j2",
+            &serde_json::json!({ "s": s, "title": title, "version": env!("CARGO_PKG_VERSION") }),
+        )?;
+        let name = super::quote::dns1123(&s.name).unwrap_or_else(|| s.name.clone());
+        patches.push((name, text));
+    }
+    Ok(K8s { apply, patches })
 }

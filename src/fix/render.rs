@@ -93,6 +93,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("gen/iptables.j2", include_str!("templates/gen/iptables.j2")),
     ("gen/nft.j2", include_str!("templates/gen/nft.j2")),
     ("gen/k8s.j2", include_str!("templates/gen/k8s.j2")),
+    (
+        "gen/k8s-patch.j2",
+        include_str!("templates/gen/k8s-patch.j2"),
+    ),
 ];
 
 /// Instruction budget of one render; a template can't run away.
