@@ -514,3 +514,60 @@ fn columns_count_characters_in_every_format() {
         "{plain}"
     );
 }
+
+// 4. Errors arrive in instalments.
+
+#[test]
+fn every_problem_of_a_manifest_is_reported_in_one_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    manifest(
+        tmp.path(),
+        "version: 1\ntarget: { platform: linux }\nservices:\n  api:\n    ports:\n      a: \"${X:-abc}\"\n      c: 99999\n      http: { port: 8080, bind: \"éé\", expose: internl }\n",
+    );
+    let (code, out, _) = run(tmp.path(), &["check", "deploy.yaml", "--format", "json"]);
+    assert_eq!(code, 2);
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let messages: Vec<&str> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["message"].as_str().unwrap())
+        .collect();
+    // Schema (99999, internl), interpolation (the default) and value (the bind) problems together,
+    // in file order.
+    assert_eq!(messages.len(), 4, "{messages:#?}");
+    for (m, needle) in messages.iter().zip([
+        "${X:-abc}",
+        "99999",
+        "\"éé\" is not an IP address",
+        "internl",
+    ]) {
+        assert!(m.contains(needle), "{needle} not in {m}");
+    }
+}
+
+#[test]
+fn every_typo_of_a_policy_is_reported_in_one_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    manifest(
+        tmp.path(),
+        "version: 1\ntarget: { platform: linux }\nservices:\n  api:\n    ports:\n      http: { port: 8080, bind: 127.0.0.1, expose: local }\n",
+    );
+    std::fs::write(
+        tmp.path().join(".preflight.yaml"),
+        "version: 1\nextend: [strict]\nrules:\n  ephemeral-rang: error\n  well-known-port: { severity: fatal }\nwaivers:\n  - rule: port-plan\n    path: services.api\n    reason: x\n    expires: 2027-02-30\n",
+    )
+    .unwrap();
+    let (code, human, _) = run(tmp.path(), &["check", "deploy.yaml", "--color", "never"]);
+    assert_eq!(code, 2);
+    for needle in [
+        "unknown field `extend`",
+        "did you mean `extends`?",
+        "unknown rule `ephemeral-rang`",
+        "rules.well-known-port.severity",
+        "`2027-02-30` is not a day of the calendar",
+        "(4 problems)",
+    ] {
+        assert!(human.contains(needle), "{needle} not in\n{human}");
+    }
+}

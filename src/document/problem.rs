@@ -18,6 +18,9 @@ pub struct Problem {
     pub help: Option<String>,
     /// Other places that explain it (e.g. where a variable was defined).
     pub related: Vec<(Span, String)>,
+    /// The dotted path of the value at fault, when known: a reader can leave that value out and read
+    /// on, to report the problems of the rest of the file in the same run.
+    pub path: Option<String>,
 }
 
 impl Problem {
@@ -29,7 +32,14 @@ impl Problem {
             label: label.into(),
             help: None,
             related: Vec::new(),
+            path: None,
         }
+    }
+
+    /// Records the path of the value at fault.
+    pub fn at_path(mut self, path: impl Into<String>) -> Self {
+        self.path = Some(path.into());
+        self
     }
 
     /// Adds help text.

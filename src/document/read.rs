@@ -59,7 +59,8 @@ pub fn read_text(path: &Path, limits: &Limits) -> Result<(String, String), LoadE
 }
 
 /// Parses YAML text with spans and validates it against `schema`; `extra` adds checks the schema can't
-/// express (run even when the schema fails, so every problem is reported in one pass).
+/// express (run even when the schema fails, so every problem is reported in one pass). Any problem is
+/// the error; see [`parse_checked`] to read on past them.
 pub fn parse_validated(
     name: &str,
     text: String,
@@ -67,6 +68,24 @@ pub fn parse_validated(
     schema: &Schema,
     extra: impl Fn(&Value, &SourceMap) -> Vec<Problem>,
 ) -> Result<(Value, Document), LoadError> {
+    let (value, doc, problems) = parse_checked(name, text, limits, schema, extra)?;
+    if !problems.is_empty() {
+        let Document { text, map, .. } = doc;
+        return Err(LoadError::invalid(schema.what(), name, text, map, problems));
+    }
+    Ok((value, doc))
+}
+
+/// [`parse_validated`] that returns the value, the document and the problems found (in file order)
+/// instead of failing on them; only a file that can't be parsed at all is an error. A reader uses it to
+/// go on with the rest of the file and report every problem in one run.
+pub fn parse_checked(
+    name: &str,
+    text: String,
+    limits: &Limits,
+    schema: &Schema,
+    extra: impl Fn(&Value, &SourceMap) -> Vec<Problem>,
+) -> Result<(Value, Document, Vec<Problem>), LoadError> {
     if text.len() as u64 > limits.max_file_bytes {
         return Err(LoadError::TooLarge {
             file: name.to_owned(),
@@ -88,6 +107,7 @@ pub fn parse_validated(
                 label: "here".into(),
                 help: Some(parse_help(&e.message)),
                 related: Vec::new(),
+                path: None,
             };
             return Err(LoadError::invalid(
                 schema.what(),
@@ -107,9 +127,6 @@ pub fn parse_validated(
             .filter(|p| !specific.contains(&p.span)),
     );
     problems.sort_by_key(|p| p.span);
-    if !problems.is_empty() {
-        return Err(LoadError::invalid(schema.what(), name, text, map, problems));
-    }
     Ok((
         value,
         Document {
@@ -117,7 +134,74 @@ pub fn parse_validated(
             text,
             map,
         },
+        problems,
     ))
+}
+
+/// The file's model read from `value` without the values the problems point at, so a reader can go on
+/// past them and report the problems of the rest of the file in the same run. Each refused value is
+/// removed; while the rest still doesn't deserialize (an entry left without a required field), the
+/// entries holding them are removed instead, one level up at a time, never a top-level section. `None`
+/// when a problem concerns the whole file or nothing readable is left.
+pub fn read_on<T: serde::de::DeserializeOwned>(
+    mut value: Value,
+    problems: &[Problem],
+) -> Option<T> {
+    let mut paths: Vec<Vec<String>> = problems
+        .iter()
+        .filter_map(|p| p.path.as_deref())
+        .filter(|p| !p.is_empty())
+        .map(|p| p.split('.').map(str::to_owned).collect())
+        .collect();
+    if paths.len() < problems.len() {
+        return None;
+    }
+    for _ in 0..4 {
+        for path in &paths {
+            remove(&mut value, path);
+        }
+        if let Ok(file) = serde_json::from_value::<T>(value.clone()) {
+            return Some(file);
+        }
+        for path in &mut paths {
+            if path.len() > 2 {
+                path.pop();
+            }
+        }
+    }
+    None
+}
+
+/// Removes the node at `path` from `value`, if it is there (an array item becomes null).
+fn remove(value: &mut Value, path: &[String]) {
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
+    let mut node = value;
+    for seg in parents {
+        node = match node {
+            Value::Object(m) => match m.get_mut(seg) {
+                Some(v) => v,
+                None => return,
+            },
+            Value::Array(a) => match seg.parse::<usize>().ok().and_then(|i| a.get_mut(i)) {
+                Some(v) => v,
+                None => return,
+            },
+            _ => return,
+        };
+    }
+    match node {
+        Value::Object(m) => {
+            m.shift_remove(last);
+        }
+        Value::Array(a) => {
+            if let Some(item) = last.parse::<usize>().ok().and_then(|i| a.get_mut(i)) {
+                *item = Value::Null;
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Captured command output as text: UTF-16 (PowerShell's `>` redirect writes UTF-16LE with a BOM) or

@@ -49,6 +49,7 @@ impl Schema {
                 label: String::new(),
                 help: None,
                 related: Vec::new(),
+                path: None,
             }];
         };
         let mut problems: Vec<(String, Problem)> = Vec::new();
@@ -60,7 +61,10 @@ impl Schema {
         }
         problems.sort_by_key(|(_, p)| (p.span, p.message.clone()));
         problems.dedup_by(|a, b| a.1.span == b.1.span && a.1.message == b.1.message);
-        problems.into_iter().map(|(_, p)| p).collect()
+        problems
+            .into_iter()
+            .map(|(path, p)| p.at_path(path))
+            .collect()
     }
 }
 

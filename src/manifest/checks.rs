@@ -40,7 +40,8 @@ pub(super) fn value_checks(value: &Value, map: &SourceMap) -> Vec<Problem> {
                     let path = join(&join(&join("services", sname), "ports"), pname);
                     problems.push(
                         Problem::at(map.key_span(&path).unwrap_or_else(|| map.span(&path)), format!("port name `{pname}` {why}"), "invalid port name")
-                            .help("port names follow the IANA service-name rules that Kubernetes enforces, e.g. `http`, `metrics`, `grpc-web`"),
+                            .help("port names follow the IANA service-name rules that Kubernetes enforces, e.g. `http`, `metrics`, `grpc-web`")
+                            .at_path(path),
                     );
                 }
             }
@@ -57,7 +58,8 @@ pub(super) fn value_checks(value: &Value, map: &SourceMap) -> Vec<Problem> {
                         format!("invalid block for team `{team}`: {e}"),
                         "invalid range",
                     )
-                    .help("write the block as START-END, e.g. `11000-11999`"),
+                    .help("write the block as START-END, e.g. `11000-11999`")
+                    .at_path(path),
                 );
             }
         }

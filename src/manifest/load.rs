@@ -11,7 +11,7 @@ use super::checks::value_checks;
 use super::model::ManifestFile;
 use super::options::LoadOptions;
 use super::resolve::resolve;
-use crate::document::{Document, LoadError, Problem, Schema, parse_validated, read_text};
+use crate::document::{Document, LoadError, Problem, Schema, parse_checked, read_on, read_text};
 
 /// The manifest's JSON Schema, as committed (a test keeps it equal to the one generated from the types).
 pub const SCHEMA_TEXT: &str = include_str!("../../schemas/deploy.schema.json");
@@ -23,36 +23,42 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<(Manifest, Document), Loa
 }
 
 /// Resolves a manifest from text; `name` is what messages call the file.
+///
+/// Every problem of the file comes back in one error, like cargo-deny and rustc: schema problems, the
+/// checks the schema can't express, and what only resolution finds (a `${VAR}` with a bad default, a
+/// bind that is no address). Values the schema already refused are left out (their entry, or the entry
+/// holding them) so the rest of the file still resolves; nothing is reported twice.
 pub fn load_str(
     name: &str,
     text: String,
     opts: &LoadOptions,
 ) -> Result<(Manifest, Document), LoadError> {
     // Checks the schema can't express (IANA port names, range order) run on the raw value too.
-    let (value, doc) = parse_validated(name, text, &opts.limits.input, schema(), value_checks)?;
+    let (value, doc, mut problems) =
+        parse_checked(name, text, &opts.limits.input, schema(), value_checks)?;
     let Document { name: _, text, map } = doc;
-    let file: ManifestFile = match serde_json::from_value(value) {
-        Ok(f) => f,
-        Err(e) => {
-            // The schema is generated from these types, so this is a schema/type mismatch; still no panic.
-            let problem = Problem {
-                message: format!("invalid manifest: {e}"),
-                span: None,
-                label: String::new(),
-                help: None,
-                related: Vec::new(),
-            };
-            return Err(LoadError::invalid(
-                "manifest",
-                name,
-                text,
-                map,
-                vec![problem],
-            ));
+    let file = if problems.is_empty() {
+        match serde_json::from_value::<ManifestFile>(value) {
+            Ok(f) => Some(f),
+            Err(e) => {
+                // The schema is generated from these types, so this is a schema/type mismatch.
+                problems.push(Problem {
+                    message: format!("invalid manifest: {e}"),
+                    span: None,
+                    label: String::new(),
+                    help: None,
+                    related: Vec::new(),
+                    path: None,
+                });
+                None
+            }
         }
+    } else {
+        read_on::<ManifestFile>(value, &problems)
     };
-    match resolve(file, &map, opts) {
-        Ok(manifest) => Ok((
+    let resolved = file.map(|f| resolve(f, &map, opts));
+    match resolved {
+        Some(Ok(manifest)) if problems.is_empty() => Ok((
             manifest,
             Document {
                 name: name.to_owned(),
@@ -60,7 +66,13 @@ pub fn load_str(
                 map,
             },
         )),
-        Err(problems) => Err(LoadError::invalid("manifest", name, text, map, problems)),
+        Some(Err(more)) => {
+            let seen: Vec<_> = problems.iter().map(|p| p.span).collect();
+            problems.extend(more.into_iter().filter(|p| !seen.contains(&p.span)));
+            problems.sort_by_key(|p| p.span);
+            Err(LoadError::invalid("manifest", name, text, map, problems))
+        }
+        _ => Err(LoadError::invalid("manifest", name, text, map, problems)),
     }
 }
 

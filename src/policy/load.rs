@@ -11,7 +11,7 @@ use super::model::{Level, PolicyFile, RuleConfig};
 use super::{Location, Policy, RuleSetting, Waiver};
 use crate::document::did_you_mean;
 use crate::document::{Document, LoadError, Problem};
-use crate::document::{Limits, Schema, join, parse_validated, read_text};
+use crate::document::{Limits, Schema, join, parse_checked, read_on, read_text};
 use crate::finding::Severity;
 
 /// The policy schema, as committed (a test keeps it equal to the one generated from the types).
@@ -223,25 +223,35 @@ impl<'b> Loader<'b> {
     }
 
     fn text(&mut self, name: &str, text: String, base: Option<&Path>) -> Result<(), LoadError> {
-        let (value, doc) = parse_validated(
+        // Schema problems don't stop the reading: the rest of the file is checked too (unknown rule ids,
+        // dates, expressions), so every problem is reported in one run.
+        let (value, doc, schema_problems) = parse_checked(
             name,
             text,
             &Limits::default(),
             schema(),
             |_: &Value, _: &_| Vec::new(),
         )?;
-        let file: PolicyFile = serde_json::from_value(value).map_err(|e| {
-            Self::invalid(
-                &doc,
-                vec![Problem {
-                    message: format!("invalid policy: {e}"),
-                    span: None,
-                    label: String::new(),
-                    help: None,
-                    related: Vec::new(),
-                }],
-            )
-        })?;
+        let file: PolicyFile = if schema_problems.is_empty() {
+            serde_json::from_value(value).map_err(|e| {
+                Self::invalid(
+                    &doc,
+                    vec![Problem {
+                        message: format!("invalid policy: {e}"),
+                        span: None,
+                        label: String::new(),
+                        help: None,
+                        related: Vec::new(),
+                        path: None,
+                    }],
+                )
+            })?
+        } else {
+            match read_on(value, &schema_problems) {
+                Some(f) => f,
+                None => return Err(Self::invalid(&doc, schema_problems)),
+            }
+        };
         for (i, e) in file.extends.iter().enumerate() {
             let from = From {
                 doc: &doc,
@@ -255,7 +265,7 @@ impl<'b> Loader<'b> {
             }
         }
         let doc_index = self.docs.len();
-        let mut problems = Vec::new();
+        let mut problems = schema_problems;
 
         // Custom rules first, so `rules:` and waivers may name them.
         for (i, c) in file.custom.iter().enumerate() {
@@ -395,6 +405,7 @@ impl<'b> Loader<'b> {
 
         if !problems.is_empty() {
             problems.sort_by_key(|p| p.span);
+            problems.dedup_by(|a, b| a.span == b.span && a.message == b.message);
             return Err(Self::invalid(&doc, problems));
         }
         self.policy.layers.push(doc.name.clone());
