@@ -60,6 +60,18 @@ fn same(dir: &Path, args: &[&str]) {
     assert_eq!(w.status.code(), l.status.code(), "{args:?}: exit code");
 }
 
+/// `preflight facts` of the Windows build under Wine, which must exit 0, as JSON.
+fn facts_under_wine(dir: &Path, exe: &Path, env: &[(&str, &str)]) -> serde_json::Value {
+    let out = windows(dir, exe, &["facts"], env);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// A Windows path for a Unix one: Wine maps `/` to drive `Z:`.
 fn wine_path(p: &Path) -> String {
     format!("Z:{}", p.display()).replace('/', "\\")
@@ -219,14 +231,7 @@ fn the_windows_probe_finds_a_listener_started_for_the_test() {
     // Wine can't tell the owner of a Linux socket: PID 0 is never named as one.
     assert!(!message.contains("PID 0"), "{message}");
     // `facts`: the socket table names its real source.
-    let out = windows(tmp.path(), &exe(), &["facts"], &[]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let facts: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let facts = facts_under_wine(tmp.path(), &exe(), &[]);
     assert_eq!(facts["os"], "windows");
     assert!(
         facts["sockets"]["detail"]
@@ -249,14 +254,7 @@ fn the_windows_probe_finds_a_listener_started_for_the_test() {
 #[ignore = "needs the Windows build and Wine: run `bash ci/windows.sh`"]
 fn facts_under_wines_stub_netsh_keep_the_socket_table_and_mark_the_ranges_default() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = windows(tmp.path(), &exe(), &["facts"], &[]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let facts: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let facts = facts_under_wine(tmp.path(), &exe(), &[]);
     assert!(facts["sockets"]["value"].is_array(), "{facts:#}");
     for p in ["tcp", "udp"] {
         let range = &facts[format!("ephemeral_{p}")];
@@ -293,7 +291,7 @@ fn facts_under_wines_stub_netsh_keep_the_socket_table_and_mark_the_ranges_defaul
     );
     assert_eq!(facts["port_proxies"]["value"], serde_json::json!([]));
     // A check with these facts says why excluded-range did not run.
-    std::fs::write(tmp.path().join("host.json"), &out.stdout).unwrap();
+    std::fs::write(tmp.path().join("host.json"), facts.to_string()).unwrap();
     manifest_on(tmp.path(), 8080);
     let out = linux(
         tmp.path(),
@@ -364,22 +362,14 @@ fn facts_read_the_ranges_netsh_prints_in_any_language() {
     }
     // No capture for `dynamicport udp` nor `http show urlacl`: those facts fall back to the default or
     // are left out, the rest stand.
-    let out = windows(
+    let facts = facts_under_wine(
         tmp.path(),
         &bin.join("preflight.exe"),
-        &["facts"],
         &[
             ("WINEDLLOVERRIDES", "netsh.exe=n"),
             ("FAKE_NETSH_DIR", &wine_path(&captures)),
         ],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let facts: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(facts["ephemeral_tcp"]["origin"], "live", "{facts:#}");
     assert_eq!(
         facts["ephemeral_tcp"]["detail"],
