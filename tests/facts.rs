@@ -633,3 +633,70 @@ fn raw_captures_in_a_facts_file_are_read_on_load() {
     assert_eq!(code, 2);
     assert!(err.contains("unknown kind `netsh-nope`"), "{err}");
 }
+
+#[test]
+fn excluded_ranges_from_real_captures_in_six_languages() {
+    // (file, number of ranges, first, last, the administered `*` ranges), read off each capture by hand.
+    type Want<'a> = (&'a str, usize, (u16, u16), (u16, u16), &'a [(u16, u16)]);
+    let cases: [Want<'_>; 8] = [
+        // German, a `> netsh …` prompt line; after WinNAT had taken ten 100-port blocks.
+        ("de-1", 15, (5357, 5357), (60806, 60905), &[(50000, 50059)]),
+        // The same host after restarting WinNAT.
+        ("de-2", 7, (5357, 5357), (50000, 50059), &[(50000, 50059)]),
+        // Spanish, a `C:\MVD>` prompt.
+        ("es-1", 4, (1898, 1997), (50000, 50059), &[(50000, 50059)]),
+        (
+            "es-2",
+            16,
+            (20, 22),
+            (50000, 50059),
+            &[
+                (20, 22),
+                (80, 80),
+                (443, 443),
+                (3306, 3306),
+                (5432, 5432),
+                (8000, 8000),
+                (8080, 8080),
+                (8888, 8888),
+                (40000, 40010),
+                (50000, 50059),
+            ],
+        ),
+        // Spanish, pasted without title or footer, the `*` column lost.
+        ("es-3", 24, (1025, 1124), (50000, 50059), &[]),
+        // French, a wider rule under the headings.
+        (
+            "fr-1",
+            7,
+            (80, 80),
+            (50000, 50059),
+            &[(13128, 13130), (50000, 50059)],
+        ),
+        // Korean, trailing spaces on every line, from a PowerShell session log.
+        ("ko-1", 8, (5357, 5357), (50000, 50059), &[(50000, 50059)]),
+        // Chinese.
+        ("zh-1", 18, (1607, 1706), (54235, 54235), &[(50000, 50059)]),
+    ];
+    for (lang, n, first, last, administered) in cases {
+        let (proto, ex) =
+            parse::excludedportrange(&fixture(&format!("netsh-excludedportrange-{lang}.txt")))
+                .unwrap();
+        // The heading names the protocol in every language; the paste without it doesn't say.
+        let heading = if lang == "es-3" { None } else { Some(Protocol::Tcp) };
+        assert_eq!(proto, heading, "{lang}");
+        assert_eq!(ex.len(), n, "{lang}");
+        assert_eq!(ex[0].range, r(first.0, first.1), "{lang}");
+        assert_eq!(ex[n - 1].range, r(last.0, last.1), "{lang}");
+        let stars: Vec<PortRange> = ex
+            .iter()
+            .filter(|e| e.administered)
+            .map(|e| e.range)
+            .collect();
+        let want: Vec<PortRange> = administered.iter().map(|(a, b)| r(*a, *b)).collect();
+        assert_eq!(stars, want, "{lang}");
+    }
+    // Chinese `dynamicport`: start 49152, 16383 ports.
+    let (proto, range) = parse::dynamicport(&fixture("netsh-dynamicport-zh-1.txt")).unwrap();
+    assert_eq!((proto, range), (Some(Protocol::Tcp), r(49152, 65534)));
+}
