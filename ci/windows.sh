@@ -43,6 +43,13 @@ echo "== windows: library unit tests under Wine"
 /usr/bin/cargo test --lib "${build_std[@]}"
 
 echo "== windows: the .exe under Wine (tests/windows.rs)"
+# One wineserver for every run, kept up between them: starting and stopping it under parallel runs
+# lost a run's output now and then (tests/windows.rs reads each run's output from files, since Wine's
+# services outlive the run and keep inherited pipes open).
+/usr/lib/wine/wineserver -w   # the unit tests' server, ending on its own
+/usr/lib/wine/wineserver -p
+trap '/usr/lib/wine/wineserver -k 2>/dev/null || true' EXIT
 PREFLIGHT_WINDOWS_EXE="$CARGO_TARGET_DIR/$target/release/preflight.exe" \
 PREFLIGHT_FAKE_NETSH="$CARGO_TARGET_DIR/netsh.exe" \
-  env -u RUSTC -u RUSTDOC -u RUSTC_BOOTSTRAP -u CARGO_TARGET_DIR cargo test --test windows -- --ignored
+  env -u RUSTC -u RUSTDOC -u RUSTC_BOOTSTRAP -u CARGO_TARGET_DIR \
+  cargo test --test windows -- --ignored

@@ -683,7 +683,11 @@ fn excluded_ranges_from_real_captures_in_six_languages() {
             parse::excludedportrange(&fixture(&format!("netsh-excludedportrange-{lang}.txt")))
                 .unwrap();
         // The heading names the protocol in every language; the paste without it doesn't say.
-        let heading = if lang == "es-3" { None } else { Some(Protocol::Tcp) };
+        let heading = if lang == "es-3" {
+            None
+        } else {
+            Some(Protocol::Tcp)
+        };
         assert_eq!(proto, heading, "{lang}");
         assert_eq!(ex.len(), n, "{lang}");
         assert_eq!(ex[0].range, r(first.0, first.1), "{lang}");

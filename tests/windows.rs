@@ -27,15 +27,27 @@ fn exe() -> PathBuf {
     p
 }
 
-/// Runs the Windows build under Wine in `dir`.
+/// Runs the Windows build under Wine in `dir`. Its output goes through files, not pipes: Wine's own
+/// background processes (services.exe, winedevice.exe, …) inherit the handles and outlive the run under
+/// a persistent wineserver, so waiting for a pipe to close would wait for them.
 fn windows(dir: &Path, exe: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let tmp = tempfile::tempdir().unwrap();
+    let (out, err) = (tmp.path().join("stdout"), tmp.path().join("stderr"));
     let mut cmd = Command::new(WINE);
     cmd.arg(exe).args(args).current_dir(dir);
     cmd.env("WINEDEBUG", "-all").env_remove("NO_COLOR");
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.output().expect("run wine64")
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap());
+    let status = cmd.status().expect("run wine64");
+    Output {
+        status,
+        stdout: std::fs::read(&out).unwrap(),
+        stderr: std::fs::read(&err).unwrap(),
+    }
 }
 
 /// Runs the Linux build in `dir`.
@@ -51,13 +63,19 @@ fn same(dir: &Path, args: &[&str]) {
     let w = windows(dir, &exe(), args, &[]);
     let l = linux(dir, args);
     assert_eq!(
+        w.status.code(),
+        l.status.code(),
+        "{args:?} in {}: exit code (Windows stderr: {})",
+        dir.display(),
+        String::from_utf8_lossy(&w.stderr)
+    );
+    assert_eq!(
         String::from_utf8_lossy(&w.stdout),
         String::from_utf8_lossy(&l.stdout),
         "{args:?} in {}: stdout differs (Windows stderr: {})",
         dir.display(),
         String::from_utf8_lossy(&w.stderr)
     );
-    assert_eq!(w.status.code(), l.status.code(), "{args:?}: exit code");
 }
 
 /// `preflight facts` of the Windows build under Wine, which must exit 0, as JSON.
