@@ -704,3 +704,59 @@ fn excluded_ranges_from_real_captures_in_six_languages() {
     let (proto, range) = parse::dynamicport(&fixture("netsh-dynamicport-zh-1.txt")).unwrap();
     assert_eq!((proto, range), (Some(Protocol::Tcp), r(49152, 65534)));
 }
+
+#[test]
+fn a_capture_with_the_tcp_and_the_udp_listing_keeps_each_to_its_protocol() {
+    // Both listings, one after the other, with a CI log's prefixes around them.
+    let tmp = tempfile::tempdir().unwrap();
+    let capture = root().join("tests/fixtures/facts/netsh-excludedportrange-tcp-udp-ci-log.txt");
+    let (code, _, err) = run(
+        tmp.path(),
+        &[
+            "facts",
+            "--import",
+            &format!("netsh-excludedportrange={}", capture.display()),
+            "-o",
+            "host.json",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let facts: Facts =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("host.json")).unwrap())
+            .unwrap();
+    let ranges = |p: Protocol| -> Vec<PortRange> {
+        facts
+            .excluded(p)
+            .unwrap()
+            .value
+            .iter()
+            .map(|e| e.range)
+            .collect()
+    };
+    assert_eq!(
+        ranges(Protocol::Tcp),
+        [
+            r(80, 80),
+            r(5986, 5986),
+            r(47001, 47001),
+            r(51417, 51516),
+            r(51517, 51616)
+        ]
+    );
+    assert_eq!(ranges(Protocol::Udp), [r(56030, 56129), r(56130, 56229)]);
+    // A TCP port inside a UDP-only range is not excluded; the UDP port is.
+    std::fs::write(
+        tmp.path().join("deploy.yaml"),
+        "version: 1\ntarget: { platform: windows }\nservices:\n  api:\n    ports:\n      http: { port: 56100, expose: local, bind: 127.0.0.1 }\n      dns: { port: 56100, protocol: udp, expose: local, bind: 127.0.0.1 }\n",
+    )
+    .unwrap();
+    let (_, report) = common::check_json(tmp.path(), "deploy.yaml", &["--facts", "host.json"]);
+    let excluded: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "excluded-range")
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(excluded, ["services.api.ports.dns.port"], "{report:#}");
+}

@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-use super::parse::{CaptureError, dynamicport, excludedportrange, netstat_ano, netstat_linux, ss};
+use super::parse::{
+    CaptureError, dynamicport, excludedportrange_blocks, netstat_ano, netstat_linux, ss,
+};
 use super::{Fact, Facts, FactsError, Origin, Socket, firewall, windows_net};
 use crate::document::{decode, did_you_mean};
 use crate::ports::Protocol;
@@ -234,19 +236,22 @@ pub fn import(kind: ImportKind, text: &str, facts: &mut Facts) -> Result<(), Cap
             facts.os.get_or_insert_with(|| "windows".to_owned());
         }
         ImportKind::NetshExcludedPortRange => {
-            let (proto, ex) = excludedportrange(text)?;
-            let proto = proto.unwrap_or(Protocol::Tcp);
-            let detail = format!(
-                "netsh int ipv4 show excludedportrange protocol={}",
-                proto.as_str()
-            );
-            let slot = match proto {
-                Protocol::Tcp => &mut facts.excluded_tcp,
-                Protocol::Udp => &mut facts.excluded_udp,
-            };
-            match slot {
-                Some(f) => f.value.extend(ex),
-                None => *slot = Some(captured(ex, &detail)),
+            // A paste may hold the tcp and the udp listing one after the other: each block goes to
+            // the protocol its heading names (tcp when none does).
+            for (proto, ex) in excludedportrange_blocks(text)? {
+                let proto = proto.unwrap_or(Protocol::Tcp);
+                let detail = format!(
+                    "netsh int ipv4 show excludedportrange protocol={}",
+                    proto.as_str()
+                );
+                let slot = match proto {
+                    Protocol::Tcp => &mut facts.excluded_tcp,
+                    Protocol::Udp => &mut facts.excluded_udp,
+                };
+                match slot {
+                    Some(f) => f.value.extend(ex),
+                    None => *slot = Some(captured(ex, &detail)),
+                }
             }
             facts.os.get_or_insert_with(|| "windows".to_owned());
         }

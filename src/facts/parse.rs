@@ -82,6 +82,50 @@ pub fn excludedportrange(text: &str) -> Result<(Option<Protocol>, Vec<Exclusion>
     Ok((header_protocol(text), out))
 }
 
+/// One excluded-ranges listing: the protocol its heading names, and its ranges.
+pub type Listing = (Option<Protocol>, Vec<Exclusion>);
+
+/// `excludedportrange` over a capture that may hold several listings, as people paste `protocol=tcp`
+/// and `protocol=udp` one after the other: split where a line that is no range names `tcp` or `udp`
+/// (the command line or the localized heading), each part with the protocol it names.
+pub fn excludedportrange_blocks(text: &str) -> Result<Vec<Listing>, CaptureError> {
+    let all: Vec<&str> = text.split('\n').collect();
+    let names_protocol = |l: &str| {
+        let lower = l.to_ascii_lowercase();
+        let starts_with_number = l.trim().bytes().next().is_some_and(|b| b.is_ascii_digit());
+        !starts_with_number
+            && lower
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .any(|w| w == "tcp" || w == "udp")
+    };
+    let mut starts: Vec<usize> = vec![0];
+    let mut last_protocol = None;
+    for (i, l) in all.iter().enumerate() {
+        if names_protocol(l) {
+            let p = header_protocol(l);
+            // A heading right after the command line that named the same protocol is the same listing.
+            if p != last_protocol && i > 0 {
+                starts.push(i);
+            }
+            last_protocol = p;
+        }
+    }
+    starts.dedup();
+    let mut out = Vec::new();
+    for (k, &start) in starts.iter().enumerate() {
+        let end = starts.get(k + 1).copied().unwrap_or(all.len());
+        let part = all[start..end].join("\n");
+        let (protocol, ex) = excludedportrange(&part).map_err(|e| CaptureError {
+            line: e.line + start,
+            message: e.message,
+        })?;
+        if protocol.is_some() || !ex.is_empty() {
+            out.push((protocol, ex));
+        }
+    }
+    Ok(out)
+}
+
 /// `netsh int ipv4 show dynamicport tcp|udp`: the first two numbers after a colon are the start port
 /// and the number of ports, whatever the labels' language.
 pub fn dynamicport(text: &str) -> Result<(Option<Protocol>, PortRange), CaptureError> {
