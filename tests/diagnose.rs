@@ -330,3 +330,82 @@ fn host_facts_rerank_by_evidence() {
         .unwrap();
     assert_eq!(occupied["likelihood"], "low", "nothing listens there");
 }
+
+/// `diagnose` of a fixture file (its first line names its source; the rest is the pasted text).
+fn diagnose_file(name: &str) -> Value {
+    let text = std::fs::read_to_string(root().join("tests/fixtures/diagnose").join(name)).unwrap();
+    let pasted: String = text.lines().skip(1).collect::<Vec<_>>().join("\n");
+    json(&["diagnose", &pasted, "--format", "json"])
+}
+
+#[test]
+fn windows_node_errors_are_windows_binds_into_an_excluded_range() {
+    // (fixture, port, address): libuv's Windows EACCES (errno -4092), a stack through D:\…, and a
+    // stack through C:\… below an unrelated `cannot connect to daemon`.
+    for (file, port, address) in [
+        ("node-eacces-windows-errno.txt", 1420, "::1"),
+        ("node-eacces-windows-drive.txt", 1181, "0.0.0.0"),
+        ("node-eacces-adb-above.txt", 5037, "0.0.0.0"),
+    ] {
+        let d = diagnose_file(file);
+        let ctx = format!("{file}: {d:#}");
+        assert_eq!(d["kind"], "access-denied", "{ctx}");
+        assert_eq!(
+            d["operation"], "bind",
+            "the error's own line says listen: {ctx}"
+        );
+        assert_eq!(d["platform"], "windows", "{ctx}");
+        assert_eq!(d["port"].as_u64(), Some(port), "{ctx}");
+        assert_eq!(d["address"], address, "{ctx}");
+        assert_eq!(d["causes"][0]["rule"], "excluded-range", "{ctx}");
+        let all = d["causes"].to_string();
+        assert!(
+            !all.contains("ip_unprivileged_port_start"),
+            "no Linux cause: {ctx}"
+        );
+    }
+}
+
+#[test]
+fn a_cause_whose_premise_is_false_for_the_port_is_not_stated() {
+    // EACCES on 8080 from an unknown platform: the privileged-port cause says it holds only if the
+    // host raised the start of unprivileged ports, never that 8080 is below it.
+    let d = diagnose_file("node-eacces-8080-unknown.txt");
+    let why = d["causes"][0]["why"].as_str().unwrap();
+    assert_eq!(d["causes"][0]["rule"], "privileged-port");
+    assert_eq!(d["causes"][0]["likelihood"], "low");
+    assert!(
+        why.contains("only if this host raised it above 8080"),
+        "{why}"
+    );
+    assert!(!why.contains("8080 is below"), "{why}");
+    // A Linux bind failure on 2024 is not blamed on the dynamic range (2024 is outside 32768-60999),
+    // and a Linux host is not told about IIS or SQL Server.
+    let d = json(&[
+        "diagnose",
+        "listen tcp 0.0.0.0:2024: bind: address already in use",
+        "--platform",
+        "linux",
+        "--format",
+        "json",
+    ]);
+    let rules: Vec<&str> = d["causes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["rule"].as_str())
+        .collect();
+    assert!(!rules.contains(&"ephemeral-range"), "{d:#}");
+    let all = d["causes"].to_string();
+    assert!(!all.contains("IIS") && !all.contains("SQL Server"), "{d:#}");
+    // Inside the range, it is a cause.
+    let d = json(&[
+        "diagnose",
+        "listen tcp 0.0.0.0:40000: bind: address already in use",
+        "--platform",
+        "linux",
+        "--format",
+        "json",
+    ]);
+    assert!(d["causes"].to_string().contains("ephemeral-range"), "{d:#}");
+}

@@ -10,7 +10,13 @@ pub(super) fn in_use_causes(port: Option<u16>, platform: Option<&str>) -> Vec<Ca
         rule: Some("port-occupied"),
         likelihood: "high",
         why: format!(
-            "another process already listens on {p}: another server (IIS/HTTP.sys on 80, SQL Server on 1433), or an old instance of this service"
+            "another process already listens on {p}: another server ({}), or an old instance of this service",
+            match platform {
+                Some("windows") => "IIS/HTTP.sys on 80, SQL Server on 1433",
+                Some("linux") => "nginx or Apache on 80, PostgreSQL on 5432",
+                Some("macos") => "the AirPlay Receiver on 5000 and 7000, a development server",
+                _ => "a web server on 80, a database on its default port",
+            }
         ),
         confirm: if windows {
             vec![
@@ -46,13 +52,22 @@ pub(super) fn in_use_causes(port: Option<u16>, platform: Option<&str>) -> Vec<Ca
         confirm: vec!["preflight check deploy.yaml".into()],
         fix: vec!["give one of them another port".into()],
     });
-    causes.push(Cause {
-        rule: Some("ephemeral-range"),
-        likelihood: "low",
-        why: "the port is inside the dynamic range, so an outbound connection or a bind(0) took it first".into(),
-        confirm: if windows { vec!["netsh int ipv4 show dynamicport tcp".into()] } else { vec!["sysctl net.ipv4.ip_local_port_range".into()] },
-        fix: vec!["move the port below the dynamic range, or reserve it (net.ipv4.ip_local_reserved_ports; netsh … add excludedportrange)".into()],
-    });
+    // Only where the port lies in the dynamic range of the platform (either one when unknown): a cause
+    // whose premise is false for this port is not stated.
+    let dynamic = |p: u16| match platform {
+        Some("linux") => (32768..=60999).contains(&p),
+        Some("windows") | Some("macos") => p >= 49152,
+        _ => p >= 32768,
+    };
+    if port.is_none_or(dynamic) {
+        causes.push(Cause {
+            rule: Some("ephemeral-range"),
+            likelihood: "low",
+            why: "the port is inside the dynamic range, so an outbound connection or a bind(0) took it first".into(),
+            confirm: if windows { vec!["netsh int ipv4 show dynamicport tcp".into()] } else { vec!["sysctl net.ipv4.ip_local_port_range".into()] },
+            fix: vec!["move the port below the dynamic range, or reserve it (net.ipv4.ip_local_reserved_ports; netsh … add excludedportrange)".into()],
+        });
+    }
     causes
 }
 
@@ -77,12 +92,20 @@ pub(super) fn denied_causes(port: Option<u16>, platform: Option<&str>) -> Vec<Ca
         ];
     }
     let low = port.is_none_or(|p| p < 1024);
+    // Above the default start of unprivileged ports the premise holds only on a host that raised it.
+    let why = if low {
+        format!(
+            "{p} is below net.ipv4.ip_unprivileged_port_start (1024 by default) and the process lacks CAP_NET_BIND_SERVICE (macOS: only the wildcard address is free for non-root since 10.14)"
+        )
+    } else {
+        format!(
+            "{p} is above 1024, the default net.ipv4.ip_unprivileged_port_start, so this applies only if this host raised it above {p}; otherwise look for a security module (SELinux port labels, AppArmor) denying the bind"
+        )
+    };
     vec![Cause {
         rule: Some("privileged-port"),
         likelihood: if low { "high" } else { "low" },
-        why: format!(
-            "{p} is below net.ipv4.ip_unprivileged_port_start (1024 by default) and the process lacks CAP_NET_BIND_SERVICE (macOS: only the wildcard address is free for non-root since 10.14)"
-        ),
+        why,
         confirm: vec![
             "sysctl net.ipv4.ip_unprivileged_port_start".into(),
             "getcap /path/to/binary".into(),

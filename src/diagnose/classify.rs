@@ -63,16 +63,28 @@ pub(super) fn classify(t: &str) -> (ErrorKind, Option<String>, Option<&'static s
             &format!("errno {n} "),
         ])
     };
+    // Node prints libuv's error numbers (`errno: -4092`): -4091 and -4092 are Windows' EADDRINUSE and
+    // EACCES; a stack through `C:\…\net.js` is a Windows one too.
+    let node_errno = |n: &str| {
+        has(&[
+            &format!("errno: {n}"),
+            &format!("errno: '{n}'"),
+            &format!("\"errno\":{n}"),
+        ])
+    };
+    let windows_stack = windows_path(t);
     if has(&[
         "address already in use",
         "eaddrinuse",
         "jvm_bind",
         "address in use",
     ]) {
-        let platform = if errno("48") {
+        let platform = if errno("48") || node_errno("-48") {
             Some("macos")
-        } else if errno("98") {
+        } else if errno("98") || node_errno("-98") {
             Some("linux")
+        } else if node_errno("-4091") || windows_stack {
+            Some("windows")
         } else {
             None
         };
@@ -98,7 +110,9 @@ pub(super) fn classify(t: &str) -> (ErrorKind, Option<String>, Option<&'static s
         );
     }
     if has(&["permission denied", "eacces", "access denied"]) {
-        return (ErrorKind::AccessDenied, Some("EACCES".into()), None);
+        // libuv's -4092 is Windows' EACCES: a bind into an excluded range, not a privileged port.
+        let platform = (node_errno("-4092") || windows_stack).then_some("windows");
+        return (ErrorKind::AccessDenied, Some("EACCES".into()), platform);
     }
     if has(&["no buffer space available", "enobufs"]) {
         return (ErrorKind::NoBuffers, Some("ENOBUFS".into()), None);
@@ -113,7 +127,40 @@ pub(super) fn classify(t: &str) -> (ErrorKind, Option<String>, Option<&'static s
     (ErrorKind::Unknown, None, None)
 }
 
+/// Whether the text holds a Windows path (`C:\Users\…`), as Windows stacks and prompts do.
+fn windows_path(t: &str) -> bool {
+    t.as_bytes()
+        .windows(3)
+        .any(|w| w[0].is_ascii_alphabetic() && w[1] == b':' && w[2] == b'\\')
+}
+
+/// The failing operation, read from the line that names the error (`listen EACCES: …`), so an
+/// unrelated line around it (`cannot connect to daemon` above a `listen` error) doesn't decide.
 pub(super) fn operation(t: &str, kind: ErrorKind) -> Operation {
+    let needles: &[&str] = match kind {
+        ErrorKind::AccessDenied => &["eacces", "permission denied", "10013", "access denied"],
+        ErrorKind::AddressInUse => &[
+            "eaddrinuse",
+            "address already in use",
+            "10048",
+            "address in use",
+        ],
+        _ => &[],
+    };
+    let own_line = t.lines().find(|l| {
+        let l = l.to_ascii_lowercase();
+        needles.iter().any(|n| l.contains(n))
+    });
+    if let Some(line) = own_line {
+        let op = operation_of(line, kind);
+        if op != Operation::Unknown {
+            return op;
+        }
+    }
+    operation_of(t, kind)
+}
+
+fn operation_of(t: &str, kind: ErrorKind) -> Operation {
     let l = t.to_ascii_lowercase();
     let connect = [
         "dial ",
@@ -160,6 +207,14 @@ pub(super) fn endpoint(t: &str) -> (Option<String>, Option<u16>) {
             .filter(|p| (1..=65535).contains(p))
             .map(|p| p as u16)
     };
+    // Node's error object names both plainly (`address: '::1',` then `port: 1420`), which beats
+    // reading `::1:1420` in its message.
+    static NODE: OnceLock<Option<Regex>> = OnceLock::new();
+    if let Some(c) =
+        re(&NODE, r"address:\s*'([^']*)',\s*port:\s*(\d{1,5})").and_then(|r| r.captures(t))
+    {
+        return (Some(c[1].to_owned()), port(&c[2]));
+    }
     if let Some(c) = re(&PY, r"\('([0-9a-fA-F:.]+)',\s*(\d{1,5})").and_then(|r| r.captures(t)) {
         return (Some(c[1].to_owned()), port(&c[2]));
     }
