@@ -118,7 +118,11 @@ fn a_child_listener_is_found_with_its_pid_and_name() {
 
 /// Leaves a TIME_WAIT socket on the server side of a loopback connection and returns its port.
 fn make_time_wait() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    make_time_wait_on(TcpListener::bind("127.0.0.1:0").unwrap())
+}
+
+/// Leaves a TIME_WAIT socket on `listener`'s port (the server closes first), and closes the listener.
+fn make_time_wait_on(listener: TcpListener) -> u16 {
     let port = listener.local_addr().unwrap().port();
     let mut client = TcpStream::connect(("127.0.0.1", port)).unwrap();
     let (server_side, _) = listener.accept().unwrap();
@@ -172,6 +176,44 @@ fn time_wait_on_loopback_is_reported_and_not_occupied_live_and_captured() {
     assert_eq!(tw.len(), 1, "{captured:#}");
     assert_eq!(tw[0]["evidence"]["source"], "captured");
     assert!(findings(&captured, "port-occupied").is_empty());
+}
+
+#[test]
+fn time_wait_on_a_listeners_port_is_reported_with_it_live_and_captured() {
+    // A service that is still up (its listener) with TIME_WAIT connections on its port, as during a
+    // restart: port-occupied names the listener, and time-wait says whether the restart can bind.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    make_time_wait_on(listener.try_clone().unwrap());
+    let tmp = tempfile::tempdir().unwrap();
+    manifest(
+        tmp.path(),
+        &format!(
+            "services:\n  worker:\n    runtime: python\n    socket: {{ reuse_address: false }}\n    ports:\n      http: {{ port: {port}, bind: 127.0.0.1, expose: local }}\n"
+        ),
+    );
+    let (_, live) = check_json(tmp.path(), "deploy.yaml", &["--local"]);
+    assert_eq!(findings(&live, "port-occupied").len(), 1, "{live:#}");
+    let tw = findings(&live, "time-wait");
+    assert_eq!(tw.len(), 1, "{live:#}");
+    assert!(
+        tw[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("of the listener there"),
+        "{}",
+        tw[0]
+    );
+    let (code, _, err) = run(tmp.path(), &["facts", "-o", "host.json"]);
+    assert_eq!(code, 0, "{err}");
+    let (_, captured) = check_json(tmp.path(), "deploy.yaml", &["--facts", "host.json"]);
+    assert_eq!(findings(&captured, "time-wait").len(), 1, "{captured:#}");
+    assert_eq!(
+        findings(&captured, "port-occupied").len(),
+        1,
+        "{captured:#}"
+    );
+    drop(listener);
 }
 
 #[test]

@@ -15,8 +15,10 @@ pub const META: RuleMeta = RuleMeta {
     summary: "connections on the port sit in TIME_WAIT and a restart may not bind it",
     facts: &["sockets"],
     docs: r#"## What it does
-With host facts, reports a TCP port of the manifest on which connections sit in TIME_WAIT (and nothing
-listens: that would be `port-occupied`). On Linux and macOS a service known to set SO_REUSEADDR (declared,
+With host facts, reports a TCP port of the manifest on which connections sit in TIME_WAIT. When a
+listener holds the port too (`port-occupied` reports it), the connections are usually that listener's
+own, as in a capture taken before a restart, and they decide whether the restart can bind. On Linux and
+macOS a service known to set SO_REUSEADDR (declared,
 or its runtime's default, see `reuse-address`) gets info instead of a warning. On Windows the message
 explains SO_EXCLUSIVEADDRUSE.
 
@@ -67,17 +69,18 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
                     && binds_overlap(s.address, port.bind)
             })
         };
-        if mine(SocketState::Listen).next().is_some() {
-            continue; // port-occupied reports it
-        }
         let count = mine(SocketState::TimeWait).count();
         if count == 0 {
             continue;
         }
-        let conns = if count == 1 {
-            "1 connection sits".to_owned()
-        } else {
-            format!("{count} connections sit")
+        // With a listener on the port too (port-occupied reports it), the TIME_WAIT connections are
+        // usually that listener's own: they decide whether its restart can bind again.
+        let listening = mine(SocketState::Listen).next().is_some();
+        let conns = match (count, listening) {
+            (1, false) => "1 connection sits".to_owned(),
+            (n, false) => format!("{n} connections sit"),
+            (1, true) => "1 connection of the listener there sits".to_owned(),
+            (n, true) => format!("{n} connections of the listener there sit"),
         };
         let f = if platform == Platform::Windows {
             Finding::new(
