@@ -760,3 +760,96 @@ fn a_capture_with_the_tcp_and_the_udp_listing_keeps_each_to_its_protocol() {
         .collect();
     assert_eq!(excluded, ["services.api.ports.dns.port"], "{report:#}");
 }
+
+#[test]
+fn ss_pastes_with_prompts_filters_and_other_netids() {
+    // The command with its filter echoed above the table, an old `*:80` address, two processes.
+    let s = parse::ss(&fixture("ss-filter-echo.txt")).unwrap();
+    assert_eq!(s.len(), 1);
+    assert_eq!(
+        (
+            s[0].protocol,
+            s[0].address,
+            s[0].port,
+            s[0].state,
+            s[0].pid,
+            s[0].process.as_deref()
+        ),
+        (
+            Protocol::Tcp,
+            ip("::"),
+            80,
+            SocketState::Listen,
+            Some(50040),
+            Some("nginx")
+        )
+    );
+    // Shell prompts around the table and netlink sockets only: nothing to read, nothing refused.
+    let (rows, skipped) = parse::ss_rows(&fixture("ss-prompts-netlink.txt")).unwrap();
+    assert!(
+        rows.is_empty() && skipped.is_empty(),
+        "{rows:?} {skipped:?}"
+    );
+}
+
+#[test]
+fn an_unreadable_row_is_skipped_with_a_warning_that_names_it() {
+    // A real capture with one row's address redacted, as people do before pasting.
+    let good = fixture("ss-tlnp.txt");
+    let mut lines: Vec<&str> = good.lines().collect();
+    let at = lines.iter().position(|l| l.contains("LISTEN")).unwrap() + 1;
+    let redacted = "LISTEN 0      128        P.Q.50.15:123      0.0.0.0:*";
+    lines.insert(at, redacted);
+    let text = lines.join("\n");
+    let (rows, skipped) = parse::ss_rows(&text).unwrap();
+    assert_eq!(rows, parse::ss(&good).unwrap());
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    assert_eq!(skipped[0].line, at + 1);
+    // Through `facts --import`: exit 0, the warning on stderr and in the facts.
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("ss.txt"), &text).unwrap();
+    let (code, out, err) = run(tmp.path(), &["facts", "--import", "ss=ss.txt"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains(&format!("warning: ss.txt: ss line {}:", at + 1)),
+        "{err}"
+    );
+    let facts: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        facts["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("P.Q.50.15:123"),
+        "{facts:#}"
+    );
+    // A capture where no row can be read is still an error that names the first.
+    let (code, _, err) = run(
+        &root().join("tests/fixtures/facts"),
+        &["facts", "--import", "ss=ss-names.txt"],
+    );
+    assert_eq!(code, 2, "{err}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// Garbage lines inserted anywhere into a good capture never change the rows read from it.
+    #[test]
+    fn garbage_lines_never_change_the_rows_of_a_capture(
+        garbage in proptest::collection::vec(("[a-z0-9 :.#>$/_-]{0,60}", 0usize..40), 0..8),
+        which in 0usize..3,
+    ) {
+        let (name, read): (&str, fn(&str) -> Vec<preflight::facts::Socket>) = [
+            ("ss-tlnp.txt", (|t: &str| parse::ss(t).unwrap()) as fn(&str) -> _),
+            ("netstat-tulpn.txt", |t: &str| parse::netstat_linux(t).unwrap()),
+            ("netstat-ano.txt", |t: &str| parse::netstat_ano(t).unwrap()),
+        ][which];
+        let good = fixture(name);
+        let mut lines: Vec<String> = good.lines().map(str::to_owned).collect();
+        for (g, at) in &garbage {
+            let at = (*at).min(lines.len());
+            lines.insert(at, g.clone());
+        }
+        prop_assert_eq!(read(&lines.join("\n")), read(&good));
+    }
+}

@@ -27,6 +27,11 @@ pub(super) fn run(args: FactsArgs, out: &mut dyn Write) -> Result<ExitCode, Erro
     if let Some(h) = args.host {
         facts.host = Some(h);
     }
+    // Rows of a capture that could not be read were skipped: say which, as the facts record.
+    let mut err = std::io::stderr().lock();
+    for w in &facts.warnings {
+        let _ = writeln!(err, "warning: {w}");
+    }
     let json = serde_json::to_string_pretty(&facts).map_err(std::io::Error::other)? + "\n";
     match args.output {
         Some(path) => std::fs::write(&path, json)?,

@@ -4,7 +4,8 @@
 use std::path::Path;
 
 use super::parse::{
-    CaptureError, dynamicport, excludedportrange_blocks, netstat_ano, netstat_linux, ss,
+    CaptureError, dynamicport, excludedportrange_blocks, netstat_ano_rows, netstat_linux_rows,
+    ss_rows,
 };
 use super::{Fact, Facts, FactsError, Origin, Socket, firewall, windows_net};
 use crate::document::{decode, did_you_mean};
@@ -137,6 +138,18 @@ fn firewall_of<'a>(facts: &'a mut Facts, detail: &str) -> &'a mut firewall::Fire
         .value
 }
 
+/// Records the rows of a capture that could not be read and were skipped.
+fn warn(facts: &mut Facts, kind: ImportKind, skipped: &[CaptureError]) {
+    for e in skipped {
+        facts.warnings.push(format!(
+            "{} line {}: {}; the row was skipped",
+            kind.name(),
+            e.line,
+            e.message
+        ));
+    }
+}
+
 /// Adds what one captured output says to `facts`. Sockets from several captures are merged.
 pub fn import(kind: ImportKind, text: &str, facts: &mut Facts) -> Result<(), CaptureError> {
     let add_sockets = |facts: &mut Facts, mut s: Vec<Socket>, detail: &str, os: &str| {
@@ -266,18 +279,21 @@ pub fn import(kind: ImportKind, text: &str, facts: &mut Facts) -> Result<(), Cap
             facts.os.get_or_insert_with(|| "windows".to_owned());
         }
         ImportKind::NetstatAno => {
-            let s = netstat_ano(text)?;
+            let (s, skipped) = netstat_ano_rows(text)?;
+            warn(facts, kind, &skipped);
             add_sockets(facts, s, "netstat -ano", "windows");
             facts.owners_visible = Some(true);
         }
         ImportKind::Ss => {
-            let s = ss(text)?;
+            let (s, skipped) = ss_rows(text)?;
+            warn(facts, kind, &skipped);
             let visible = s.iter().any(|x| x.pid.is_some());
             add_sockets(facts, s, "ss", "linux");
             facts.owners_visible = Some(facts.owners_visible.unwrap_or(false) || visible);
         }
         ImportKind::Netstat => {
-            let s = netstat_linux(text)?;
+            let (s, skipped) = netstat_linux_rows(text)?;
+            warn(facts, kind, &skipped);
             let visible = s.iter().any(|x| x.pid.is_some());
             add_sockets(facts, s, "netstat", "linux");
             facts.owners_visible = Some(facts.owners_visible.unwrap_or(false) || visible);
@@ -312,12 +328,16 @@ pub fn import_files(specs: &[String]) -> Result<Facts, FactsError> {
                 file: file.to_owned(),
                 source,
             })?;
+        let before = facts.warnings.len();
         import(k, &text, &mut facts).map_err(|e| FactsError::Parse {
             file: file.to_owned(),
             kind: kind.to_owned(),
             line: e.line,
             message: e.message,
         })?;
+        for w in &mut facts.warnings[before..] {
+            *w = format!("{file}: {w}");
+        }
     }
     facts.normalize();
     Ok(facts)

@@ -244,6 +244,10 @@ pub struct Facts {
     /// the same readers as `facts --import` and drops the text.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub captures: BTreeMap<String, String>,
+    /// Rows of captured output that could not be read and were skipped, each naming its file and line
+    /// (`ss.txt: ss line 7: cannot read the local address …`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// Facts the probe could not read, each with the command that failed and why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unavailable: Vec<Unavailable>,

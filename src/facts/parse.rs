@@ -214,19 +214,58 @@ fn tcp_state(word: &str) -> SocketState {
 
 /// `ss` with `-p` and `-n`: `-tlnp`, `-tanp`, `-tulpn`, with or without the Netid column.
 pub fn ss(text: &str) -> Result<Vec<Socket>, CaptureError> {
+    ss_rows(text).map(|(rows, _)| rows)
+}
+
+/// The states `ss` prints in its first column (or second, after Netid).
+const SS_STATES: &[&str] = &[
+    "LISTEN",
+    "UNCONN",
+    "ESTAB",
+    "TIME-WAIT",
+    "SYN-SENT",
+    "SYN-RECV",
+    "FIN-WAIT-1",
+    "FIN-WAIT-2",
+    "CLOSE-WAIT",
+    "LAST-ACK",
+    "CLOSING",
+    "CLOSED",
+];
+
+/// The netids `ss` prints in its first column.
+const SS_NETIDS: &[&str] = &[
+    "tcp", "udp", "raw", "u_str", "u_dgr", "u_seq", "nl", "p_raw", "p_dgr", "v_str", "v_dgr",
+    "icmp6", "mptcp", "sctp",
+];
+
+/// Where an `ss` row starts in a line's tokens: a netid followed by a state, or a state. Whatever
+/// stands before it (a CI log's `vhd:`, a timestamp, a `>` quote) is not part of the row; a line
+/// without a row start (a prompt, the command, a heading) is no row at all.
+fn ss_start(tokens: &[&str]) -> Option<usize> {
+    let state = |t: &str| SS_STATES.iter().any(|s| s.eq_ignore_ascii_case(t));
+    tokens.iter().enumerate().find_map(|(i, t)| {
+        let netid = SS_NETIDS.contains(t) && tokens.get(i + 1).is_some_and(|n| state(n));
+        (netid || state(t)).then_some(i)
+    })
+}
+
+/// `ss` rows as people paste them: the sockets read, and each row that could not be read (skipped,
+/// naming its line). Fails only when rows were there and none could be read.
+pub fn ss_rows(text: &str) -> Result<(Vec<Socket>, Vec<CaptureError>), CaptureError> {
     let mut out = Vec::new();
+    let mut skipped = Vec::new();
     for (n, l) in lines(text) {
-        let tokens: Vec<&str> = l.split_whitespace().collect();
-        let Some(first) = tokens.first() else {
+        let all: Vec<&str> = l.split_whitespace().collect();
+        let Some(start) = ss_start(&all) else {
             continue;
         };
-        if first.eq_ignore_ascii_case("state") || first.eq_ignore_ascii_case("netid") {
-            continue;
-        }
-        let (netid, rest) = match *first {
-            "tcp" | "udp" | "raw" | "u_str" | "u_dgr" | "u_seq" | "nl" | "p_raw" | "p_dgr"
-            | "v_str" | "v_dgr" | "icmp6" | "mptcp" | "sctp" => (Some(*first), &tokens[1..]),
-            _ => (None, &tokens[..]),
+        let tokens = &all[start..];
+        let first = tokens[0];
+        let (netid, rest) = if SS_NETIDS.contains(&first) {
+            (Some(first), &tokens[1..])
+        } else {
+            (None, tokens)
         };
         let protocol = match netid {
             Some("tcp") => Protocol::Tcp,
@@ -245,18 +284,20 @@ pub fn ss(text: &str) -> Result<Vec<Socket>, CaptureError> {
         };
         // State Recv-Q Send-Q Local Peer [Process]
         let [state, _rq, _sq, local, _peer, process @ ..] = rest else {
-            return err(
-                n,
-                format!("expected `State Recv-Q Send-Q Local Peer Process`, found {l:?}"),
-            );
+            skipped.push(CaptureError {
+                line: n,
+                message: format!("expected `State Recv-Q Send-Q Local Peer Process`, found {l:?}"),
+            });
+            continue;
         };
         let Some((address, port)) = addr_port(local) else {
-            return err(
-                n,
-                format!(
+            skipped.push(CaptureError {
+                line: n,
+                message: format!(
                     "cannot read the local address {local:?}; capture with `ss -n` so ports are numbers"
                 ),
-            );
+            });
+            continue;
         };
         let state = match protocol {
             Protocol::Udp => SocketState::Bound,
@@ -273,21 +314,45 @@ pub fn ss(text: &str) -> Result<Vec<Socket>, CaptureError> {
             services: Vec::new(),
         });
     }
-    Ok(out)
+    rows_or_first_error(out, skipped)
+}
+
+/// The rows read and the rows skipped; when rows were there and none could be read, the first
+/// problem is the error.
+fn rows_or_first_error(
+    rows: Vec<Socket>,
+    skipped: Vec<CaptureError>,
+) -> Result<(Vec<Socket>, Vec<CaptureError>), CaptureError> {
+    match (rows.is_empty(), skipped.first()) {
+        (true, Some(first)) => Err(first.clone()),
+        _ => Ok((rows, skipped)),
+    }
 }
 
 /// Linux `netstat -tulpn` / `-tanp`: `Proto Recv-Q Send-Q Local Foreign [State] PID/Program`, with `-`
 /// where the PID is hidden (not root).
 pub fn netstat_linux(text: &str) -> Result<Vec<Socket>, CaptureError> {
+    netstat_linux_rows(text).map(|(rows, _)| rows)
+}
+
+/// `netstat -tulpn` / `-tanp` rows as people paste them (see [`ss_rows`]): a row starts at its
+/// `tcp`/`tcp6`/`udp`/`udp6` column wherever that stands in the line.
+pub fn netstat_linux_rows(text: &str) -> Result<(Vec<Socket>, Vec<CaptureError>), CaptureError> {
     let mut out = Vec::new();
+    let mut skipped = Vec::new();
     for (n, l) in lines(text) {
-        let tokens: Vec<&str> = l.split_whitespace().collect();
+        let all: Vec<&str> = l.split_whitespace().collect();
+        let start = all
+            .iter()
+            .position(|t| matches!(*t, "tcp" | "tcp6" | "udp" | "udp6"));
+        let Some(start) = start else { continue };
+        let tokens = &all[start..];
         let protocol = match tokens.first().copied() {
             Some("tcp" | "tcp6") => Protocol::Tcp,
             Some("udp" | "udp6") => Protocol::Udp,
             _ => continue, // headers ("Active Internet connections", "Proto …"), unix sockets, blank
         };
-        let (local, state, owner) = match (protocol, tokens.as_slice()) {
+        let (local, state, owner) = match (protocol, tokens) {
             (Protocol::Tcp, [_, _, _, local, _, state, owner, ..]) => {
                 (*local, tcp_state(state), Some(*owner))
             }
@@ -302,19 +367,23 @@ pub fn netstat_linux(text: &str) -> Result<Vec<Socket>, CaptureError> {
                 )
             }
             _ => {
-                return err(
-                    n,
-                    format!(
+                skipped.push(CaptureError {
+                    line: n,
+                    message: format!(
                         "expected `Proto Recv-Q Send-Q Local Foreign State PID/Program`, found {l:?}"
                     ),
-                );
+                });
+                continue;
             }
         };
         let Some((address, port)) = addr_port(local) else {
-            return err(
-                n,
-                format!("cannot read the local address {local:?}; capture with `netstat -n`"),
-            );
+            skipped.push(CaptureError {
+                line: n,
+                message: format!(
+                    "cannot read the local address {local:?}; capture with `netstat -n`"
+                ),
+            });
+            continue;
         };
         let (pid, process) = match owner.and_then(|o| o.split_once('/')) {
             Some((p, name)) => (p.parse().ok(), Some(name.trim_end_matches(':').to_owned())),
@@ -330,41 +399,63 @@ pub fn netstat_linux(text: &str) -> Result<Vec<Socket>, CaptureError> {
             services: Vec::new(),
         });
     }
-    Ok(out)
+    rows_or_first_error(out, skipped)
 }
 
 /// Windows `netstat -ano`: `Proto Local Foreign State PID`, UDP rows without a state. The state column
 /// is localized, so a TCP row whose foreign address is `0.0.0.0:0` or `[::]:0` is taken as listening
 /// whatever the word says.
 pub fn netstat_ano(text: &str) -> Result<Vec<Socket>, CaptureError> {
+    netstat_ano_rows(text).map(|(rows, _)| rows)
+}
+
+/// `netstat -ano` rows as people paste them (see [`ss_rows`]): a row starts at its `TCP`/`UDP`
+/// column wherever that stands in the line.
+pub fn netstat_ano_rows(text: &str) -> Result<(Vec<Socket>, Vec<CaptureError>), CaptureError> {
     let mut out = Vec::new();
+    let mut skipped = Vec::new();
     for (n, l) in lines(text) {
-        let tokens: Vec<&str> = l.split_whitespace().collect();
-        let protocol = match tokens.first().map(|t| t.to_ascii_uppercase()) {
-            Some(t) if t == "TCP" => Protocol::Tcp,
-            Some(t) if t == "UDP" => Protocol::Udp,
-            _ => continue,
+        let all: Vec<&str> = l.split_whitespace().collect();
+        let Some(start) = all
+            .iter()
+            .position(|t| t.eq_ignore_ascii_case("TCP") || t.eq_ignore_ascii_case("UDP"))
+        else {
+            continue;
         };
-        let (local, foreign, state, pid) = match (protocol, tokens.as_slice()) {
+        let tokens = &all[start..];
+        let protocol = if tokens[0].eq_ignore_ascii_case("TCP") {
+            Protocol::Tcp
+        } else {
+            Protocol::Udp
+        };
+        let (local, foreign, state, pid) = match (protocol, tokens) {
             (Protocol::Tcp, [_, local, foreign, state, pid]) => {
                 (*local, *foreign, Some(*state), *pid)
             }
             (Protocol::Udp, [_, local, foreign, pid]) => (*local, *foreign, None, *pid),
             _ => {
-                return err(
-                    n,
-                    format!("expected `Proto Local Foreign State PID`, found {l:?}"),
-                );
+                skipped.push(CaptureError {
+                    line: n,
+                    message: format!("expected `Proto Local Foreign State PID`, found {l:?}"),
+                });
+                continue;
             }
         };
         let Some((address, port)) = addr_port(local) else {
-            return err(n, format!("cannot read the local address {local:?}"));
+            skipped.push(CaptureError {
+                line: n,
+                message: format!("cannot read the local address {local:?}"),
+            });
+            continue;
         };
         let Ok(pid) = pid.parse::<u32>() else {
-            return err(
-                n,
-                format!("the PID column {pid:?} is not a number; capture with `netstat -ano`"),
-            );
+            skipped.push(CaptureError {
+                line: n,
+                message: format!(
+                    "the PID column {pid:?} is not a number; capture with `netstat -ano`"
+                ),
+            });
+            continue;
         };
         let state = match protocol {
             Protocol::Udp => SocketState::Bound,
@@ -388,7 +479,7 @@ pub fn netstat_ano(text: &str) -> Result<Vec<Socket>, CaptureError> {
             services: Vec::new(),
         });
     }
-    Ok(out)
+    rows_or_first_error(out, skipped)
 }
 
 /// `/proc/sys/net/ipv4/ip_local_reserved_ports`: `8080,30000-32767` (empty: none).
