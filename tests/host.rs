@@ -151,16 +151,21 @@ fn make_time_wait_on(listener: TcpListener) -> u16 {
     panic!("no TIME_WAIT appeared on port {port}");
 }
 
-#[test]
-fn time_wait_on_loopback_is_reported_and_not_occupied_live_and_captured() {
-    let port = make_time_wait();
-    let tmp = tempfile::tempdir().unwrap();
+/// A manifest whose `worker` (Python, without SO_REUSEADDR) listens on `port` on loopback.
+fn worker_on(dir: &std::path::Path, port: u16) {
     manifest(
-        tmp.path(),
+        dir,
         &format!(
             "services:\n  worker:\n    runtime: python\n    socket: {{ reuse_address: false }}\n    ports:\n      http: {{ port: {port}, bind: 127.0.0.1, expose: local }}\n"
         ),
     );
+}
+
+#[test]
+fn time_wait_on_loopback_is_reported_and_not_occupied_live_and_captured() {
+    let port = make_time_wait();
+    let tmp = tempfile::tempdir().unwrap();
+    worker_on(tmp.path(), port);
     let (_, live) = check_json(tmp.path(), "deploy.yaml", &["--local"]);
     assert!(findings(&live, "port-occupied").is_empty(), "{live:#}");
     let tw = findings(&live, "time-wait");
@@ -186,12 +191,7 @@ fn time_wait_on_a_listeners_port_is_reported_with_it_live_and_captured() {
     let port = listener.local_addr().unwrap().port();
     make_time_wait_on(listener.try_clone().unwrap());
     let tmp = tempfile::tempdir().unwrap();
-    manifest(
-        tmp.path(),
-        &format!(
-            "services:\n  worker:\n    runtime: python\n    socket: {{ reuse_address: false }}\n    ports:\n      http: {{ port: {port}, bind: 127.0.0.1, expose: local }}\n"
-        ),
-    );
+    worker_on(tmp.path(), port);
     let (_, live) = check_json(tmp.path(), "deploy.yaml", &["--local"]);
     assert_eq!(findings(&live, "port-occupied").len(), 1, "{live:#}");
     let tw = findings(&live, "time-wait");

@@ -90,6 +90,16 @@ fn facts_under_wine(dir: &Path, exe: &Path, env: &[(&str, &str)]) -> serde_json:
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// The facts the probe could not read, by field name.
+fn unavailable(facts: &serde_json::Value) -> Vec<&str> {
+    facts["unavailable"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["fact"].as_str().unwrap())
+        .collect()
+}
+
 /// A Windows path for a Unix one: Wine maps `/` to drive `Z:`.
 fn wine_path(p: &Path) -> String {
     format!("Z:{}", p.display()).replace('/', "\\")
@@ -289,12 +299,7 @@ fn facts_under_wines_stub_netsh_keep_the_socket_table_and_mark_the_ranges_defaul
     }
     // Every netsh fact but the port proxies (printing nothing means none), and the network profiles
     // (Wine has no PowerShell).
-    let unavailable: Vec<&str> = facts["unavailable"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["fact"].as_str().unwrap())
-        .collect();
+    let unavailable = unavailable(&facts);
     assert_eq!(
         unavailable,
         [
@@ -413,12 +418,7 @@ fn facts_read_the_ranges_netsh_prints_in_any_language() {
         facts["port_proxies"]["value"][0]["listen_ports"]["start"],
         13333
     );
-    let unavailable: Vec<&str> = facts["unavailable"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["fact"].as_str().unwrap())
-        .collect();
+    let unavailable = unavailable(&facts);
     assert_eq!(
         unavailable,
         ["ephemeral_udp", "network_profiles", "url_reservations"]
