@@ -413,7 +413,7 @@ fn a_test_that_needs_a_tool_shows_as_ignored_where_the_tool_is_missing() {
         let text = std::fs::read_to_string(&path).unwrap();
         for test in text.split("#[test]").skip(1) {
             let body = test.split("\n}\n").next().unwrap_or(test);
-            if guards.iter().any(|g| body.contains(g)) {
+            if guards.iter().any(|g| calls(body, g)) {
                 guarded += 1;
                 let name = body
                     .split("fn ")
@@ -430,6 +430,16 @@ fn a_test_that_needs_a_tool_shows_as_ignored_where_the_tool_is_missing() {
         }
     }
     assert!(guarded >= 11, "only {guarded} guarded tests found");
+}
+
+/// Whether `body` calls `guard` itself: `unavailable(` is not a call of `available(`.
+fn calls(body: &str, guard: &str) -> bool {
+    body.match_indices(guard).any(|(at, _)| {
+        !body[..at]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_')
+    })
 }
 
 // 5. The terminal output doesn't fit the terminal.
