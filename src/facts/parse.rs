@@ -317,6 +317,16 @@ pub fn ss_rows(text: &str) -> Result<(Vec<Socket>, Vec<CaptureError>), CaptureEr
     rows_or_first_error(out, skipped)
 }
 
+/// Whether one of the four tokens after `at` looks like `ADDRESS:PORT` (a colon and a digit), as in a
+/// socket row and not in a prompt or a command line that names the protocol.
+fn has_address_after(tokens: &[&str], at: usize) -> bool {
+    tokens
+        .iter()
+        .skip(at + 1)
+        .take(4)
+        .any(|t| t.contains(':') && t.bytes().any(|b| b.is_ascii_digit()))
+}
+
 /// The rows read and the rows skipped; when rows were there and none could be read, the first
 /// problem is the error.
 fn rows_or_first_error(
@@ -342,10 +352,14 @@ pub fn netstat_linux_rows(text: &str) -> Result<(Vec<Socket>, Vec<CaptureError>)
     let mut skipped = Vec::new();
     for (n, l) in lines(text) {
         let all: Vec<&str> = l.split_whitespace().collect();
+        // A row's protocol column is followed, a few columns on, by an address with a port; a
+        // prompt that names the protocol (`netstat -tulpn | grep udp`) is no row.
         let start = all
             .iter()
             .position(|t| matches!(*t, "tcp" | "tcp6" | "udp" | "udp6"));
-        let Some(start) = start else { continue };
+        let Some(start) = start.filter(|&i| has_address_after(&all, i)) else {
+            continue;
+        };
         let tokens = &all[start..];
         let protocol = match tokens.first().copied() {
             Some("tcp" | "tcp6") => Protocol::Tcp,
@@ -419,6 +433,7 @@ pub fn netstat_ano_rows(text: &str) -> Result<(Vec<Socket>, Vec<CaptureError>), 
         let Some(start) = all
             .iter()
             .position(|t| t.eq_ignore_ascii_case("TCP") || t.eq_ignore_ascii_case("UDP"))
+            .filter(|&i| has_address_after(&all, i))
         else {
             continue;
         };
