@@ -853,3 +853,119 @@ proptest! {
         prop_assert_eq!(read(&lines.join("\n")), read(&good));
     }
 }
+
+/// How a parser read a capture: rows per state, then the rows it skipped with a warning.
+fn tally(
+    read: Result<(Vec<preflight::facts::Socket>, Vec<parse::CaptureError>), parse::CaptureError>,
+) -> String {
+    match read {
+        Err(e) => format!("error at line {}", e.line),
+        Ok((rows, skipped)) => {
+            let mut out = Vec::new();
+            for state in [
+                SocketState::Listen,
+                SocketState::Bound,
+                SocketState::TimeWait,
+                SocketState::Established,
+                SocketState::Other,
+            ] {
+                let n = rows.iter().filter(|s| s.state == state).count();
+                if n > 0 {
+                    out.push(format!("{} {n}", state.as_str()));
+                }
+            }
+            if !skipped.is_empty() {
+                out.push(format!("skipped {}", skipped.len()));
+            }
+            out.join(", ")
+        }
+    }
+}
+
+#[test]
+fn thirty_captures_pasted_in_issues_and_forums_read_as_counted_by_hand() {
+    // Each file's first line names where it was pasted; the parser reads what follows, as a user
+    // would paste it. The expected counts were made by reading each capture, not by running ours.
+    let cases: &[(&str, ImportKind, &str)] = &[
+        ("ss-1", ImportKind::Ss, "LISTEN 1"),
+        ("ss-2", ImportKind::Ss, "OTHER 4"),
+        ("ss-3", ImportKind::Ss, "UNCONN 3"),
+        ("ss-4", ImportKind::Ss, "UNCONN 3"),
+        ("ss-5", ImportKind::Ss, "LISTEN 4"),
+        ("ss-6", ImportKind::Ss, "LISTEN 3"),
+        ("ss-7", ImportKind::Ss, "UNCONN 1"),
+        ("ss-8", ImportKind::Ss, "LISTEN 6, UNCONN 5"),
+        ("ss-9", ImportKind::Ss, "ESTABLISHED 2, OTHER 1"),
+        ("ss-10", ImportKind::Ss, "TIME_WAIT 9"),
+        (
+            "netstat-tulpn-1",
+            ImportKind::Netstat,
+            "LISTEN 5, UNCONN 6, skipped 1",
+        ),
+        ("netstat-lnp-1", ImportKind::Netstat, "LISTEN 5, UNCONN 3"),
+        ("netstat-lnp-2", ImportKind::Netstat, "LISTEN 11"),
+        (
+            "netstat-listening-1",
+            ImportKind::Netstat,
+            "LISTEN 3, UNCONN 3",
+        ),
+        ("netstat-a-1", ImportKind::Netstat, "LISTEN 2, skipped 2"),
+        ("netstat-ltnp-1", ImportKind::Netstat, "LISTEN 3"),
+        (
+            "netstat-anp-1",
+            ImportKind::Netstat,
+            "LISTEN 7, ESTABLISHED 4",
+        ),
+        ("netstat-timewait-1", ImportKind::Netstat, "TIME_WAIT 12"),
+        ("netstat-n-timewait-1", ImportKind::Netstat, "TIME_WAIT 8"),
+        ("netstat-tnlp-1", ImportKind::Netstat, "LISTEN 5"),
+        ("netstat-tulpn-grep-1", ImportKind::Netstat, "UNCONN 3"),
+        ("netstat-tulpn-grep-2", ImportKind::Netstat, "LISTEN 4"),
+        ("netstat-apnu-grep-1", ImportKind::Netstat, "UNCONN 3"),
+        (
+            "netstat-anp-grep-1",
+            ImportKind::Netstat,
+            "LISTEN 1, UNCONN 1",
+        ),
+        (
+            "netstat-lpn-grep-1",
+            ImportKind::Netstat,
+            "LISTEN 1, UNCONN 1",
+        ),
+        ("netstat-ano-1", ImportKind::NetstatAno, "LISTEN 3"),
+        ("netstat-ano-2", ImportKind::NetstatAno, "LISTEN 3"),
+        ("netstat-ano-3", ImportKind::NetstatAno, "TIME_WAIT 2"),
+        // `netstat -a -p udp` on Windows has no PID column: refused at its first row, with the fix.
+        (
+            "netstat-win-a-udp-1",
+            ImportKind::NetstatAno,
+            "error at line 7",
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (name, kind, want) in cases {
+        let text = fixture(&format!("paste-{name}.txt"));
+        let (source, body) = text.split_once('\n').unwrap();
+        assert!(source.starts_with("# source: http"), "{name}: {source}");
+        // The source line blanked, so line numbers stay those of the file.
+        let body = format!("\n{body}");
+        let got = tally(match kind {
+            ImportKind::Ss => parse::ss_rows(&body),
+            ImportKind::Netstat => parse::netstat_linux_rows(&body),
+            _ => parse::netstat_ano_rows(&body),
+        });
+        if got != *want {
+            failures.push(format!("{name}: read {got:?}, counted {want:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // A paste that joins a `netstat` listing and an `ss` one: each parser reads its own rows.
+    let text = fixture("paste-mixed-netstat-ss-1.txt");
+    let body = text.split_once('\n').unwrap().1;
+    assert_eq!(tally(parse::netstat_linux_rows(body)), "LISTEN 8");
+    assert_eq!(tally(parse::ss_rows(body)), "LISTEN 2, skipped 8");
+    // Windows writes PID 0 for connections no process owns any more: no owner, not process 0.
+    let text = fixture("paste-netstat-ano-3.txt");
+    let (rows, _) = parse::netstat_ano_rows(text.split_once('\n').unwrap().1).unwrap();
+    assert!(rows.iter().all(|s| s.pid.is_none()), "{rows:?}");
+}
