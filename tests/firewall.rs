@@ -321,3 +321,74 @@ fn captured_rulesets_give_the_same_verdicts() {
                 .contains("from the captured facts")
     }));
 }
+
+/// The `firewall-blocked` findings of a report, as (port, severity).
+fn firewall_findings(report: &Value) -> Vec<(u16, String)> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "firewall-blocked")
+        .map(|f| {
+            let port = f["path"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("services.api.ports.p")
+                .trim_end_matches(".port")
+                .parse()
+                .unwrap();
+            (port, f["severity"].as_str().unwrap().to_owned())
+        })
+        .collect()
+}
+
+#[test]
+#[cfg_attr(
+    not(preflight_has_netns),
+    ignore = "needs root, `unshare -n`, ip, nft, iptables-restore and python3"
+)]
+fn a_packet_mark_no_rule_on_the_way_in_sets_is_zero() {
+    if !available() {
+        return;
+    }
+    // A real node's dump: kubelet's `KUBE-FIREWALL -m mark --mark 0x8000/0x8000 -j DROP` on INPUT, and
+    // KUBE-MARK-DROP (which sets 0x8000) in nat but reached from no chain a packet traverses. A fresh
+    // packet carries mark 0: every port is reachable, and preflight says nothing, not "conditional".
+    let (_, reachable, report) = scenario("km", "iptables-restore < kubelet-mark.v4");
+    assert_eq!(reachable, set(PORTS), "the kernel drops some port");
+    assert_eq!(firewall_findings(&report), [], "{report:#}");
+    // The same dump with mangle PREROUTING marking TCP 8080 on the way in: the kernel drops 8080, and
+    // preflight, which does not weigh the marking rule's own conditions, says 8080 *may* be dropped.
+    let load = "iptables-restore < kubelet-mark.v4 && \
+                iptables -t mangle -A PREROUTING -p tcp --dport 8080 -j MARK --set-xmark 0x8000/0x8000";
+    let (_, reachable, report) = scenario("kn", load);
+    let unreachable: BTreeSet<u16> = set(PORTS).difference(&reachable).copied().collect();
+    assert_eq!(unreachable, set(&[8080]));
+    let findings = firewall_findings(&report);
+    assert!(
+        !findings.is_empty() && findings.iter().all(|(_, s)| s == "warning"),
+        "{report:#}"
+    );
+    assert!(findings.iter().any(|(p, _)| *p == 8080), "{findings:?}");
+    let text = report.to_string();
+    assert!(text.contains("--mark 0x8000/0x8000"), "{report:#}");
+    // nftables: the same test as `meta mark & 0x8000 == 0x8000`, and `meta mark != 0` before 9005.
+    // Only a chain no hook reaches sets a mark bit (0x4000): every port is reachable.
+    let (_, reachable, report) = scenario("nm", "nft -f nft-mark.nft");
+    assert_eq!(reachable, set(PORTS), "the kernel drops some port");
+    assert_eq!(firewall_findings(&report), [], "{report:#}");
+    // A prerouting chain sets 0x8000 on TCP 8080: the kernel drops it. The marking rule's own
+    // condition is not weighed, so any port may carry the mark: warnings, 8080's among them.
+    let (_, reachable, report) = scenario(
+        "np",
+        "nft -f nft-mark.nft && nft -f nft-mark-prerouting.nft",
+    );
+    let unreachable: BTreeSet<u16> = set(PORTS).difference(&reachable).copied().collect();
+    assert_eq!(unreachable, set(&[8080]));
+    let findings = firewall_findings(&report);
+    assert!(
+        findings.iter().any(|(p, s)| *p == 8080 && s == "warning")
+            && findings.iter().all(|(_, s)| s == "warning"),
+        "{report:#}"
+    );
+}

@@ -81,6 +81,19 @@ pub enum Cond {
     CtState(Vec<String>, bool),
     /// The IP version.
     Family(Family),
+    /// The packet mark: `(mark & mask) == value` (the bool negates), with its text for messages. A
+    /// fresh packet from another host carries mark 0 unless a rule sets it on the way in, so this is
+    /// decided when no rule of the ruleset can set a bit of `mask` (see [`Ruleset::mark_bits`]).
+    Mark {
+        /// The bits tested.
+        mask: u32,
+        /// What they must equal.
+        value: u32,
+        /// `!=` / `! --mark`.
+        neg: bool,
+        /// How the rule writes it (`-m mark --mark 0x8000/0x8000`).
+        text: String,
+    },
     /// Always true (comments, counters folded into conditions).
     Always,
     /// Never true for a new connection from another host (`ct status dnat`, `daddr 127.0.0.0/8`, icmp).
@@ -90,8 +103,17 @@ pub enum Cond {
 }
 
 impl Cond {
-    fn eval(&self, p: &Packet) -> Tri {
+    fn eval(&self, p: &Packet, mark_bits: u32) -> Tri {
         match self {
+            Cond::Mark {
+                mask, value, neg, ..
+            } => {
+                if mask & mark_bits == 0 {
+                    Tri::from_bool(*value == 0).negate(*neg)
+                } else {
+                    Tri::Unknown
+                }
+            }
             Cond::Protocol(ps, neg) => Tri::from_bool(ps.contains(&p.protocol)).negate(*neg),
             Cond::DPort(rs, neg) => {
                 Tri::from_bool(rs.iter().any(|r| r.contains(p.port))).negate(*neg)
@@ -173,6 +195,10 @@ pub struct Ruleset {
     pub chains: BTreeMap<String, Chain>,
     /// Input base chains.
     pub bases: Vec<BaseChain>,
+    /// The packet-mark bits some rule of the dump (any table, any chain: raw and mangle PREROUTING,
+    /// nat, the input chains themselves) may set. A rule's path is not traced, so this over-covers:
+    /// a mark test on these bits is unknown, on any other bit it is decided with mark 0.
+    pub mark_bits: u32,
 }
 
 /// The outcome of one evaluation.
@@ -277,7 +303,7 @@ impl Ruleset {
             let mut result = Tri::Yes;
             let mut unknowns = Vec::new();
             for c in &rule.conds {
-                match c.eval(p) {
+                match c.eval(p, self.mark_bits) {
                     Tri::No => {
                         result = Tri::No;
                         break;
@@ -286,6 +312,9 @@ impl Ruleset {
                         result = Tri::Unknown;
                         unknowns.push(match c {
                             Cond::Unknown(t) => t.clone(),
+                            Cond::Mark { text, .. } => {
+                                format!("{text} (a rule sets mark bits {:#x})", self.mark_bits)
+                            }
                             Cond::Iface(n, neg) => {
                                 format!("iifname {}{}", if *neg { "!= " } else { "" }, n.join(","))
                             }

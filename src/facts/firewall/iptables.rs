@@ -2,7 +2,8 @@
 //!
 //! Understood: chain policies (`:INPUT DROP [0:0]`), `-p`, `--dport`/`--dports` (`-m tcp`, `-m udp`,
 //! `-m multiport`, ranges `A:B`), `-i lo`, `-m conntrack --ctstate` / `-m state --state`, `-m comment`,
-//! `-m addrtype --dst-type LOCAL` (kube-proxy), negation with `!`, and the targets ACCEPT, DROP, REJECT,
+//! `-m addrtype --dst-type LOCAL` (kube-proxy), `-m mark --mark V/M` (decided with mark 0 unless a
+//! rule of any table — `MARK`, `CONNMARK --restore-mark`, `TPROXY` — can set those bits), negation with `!`, and the targets ACCEPT, DROP, REJECT,
 //! RETURN, user chains (`-j`, `-g`); LOG and other non-final targets continue. Anything else (`-s`,
 //! `-m recent`, `-m set`, …) is an unknown condition, quoted in messages.
 
@@ -50,6 +51,51 @@ fn port_ranges(spec: &str) -> Option<Vec<PortRange>> {
         .collect()
 }
 
+/// `0x8000`, `32768`.
+fn number(s: &str) -> Option<u32> {
+    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(hex) => u32::from_str_radix(hex, 16).ok(),
+        None => s.parse().ok(),
+    }
+}
+
+/// `--mark 0x8000/0x8000` as (value, mask); no mask tests every bit.
+fn mark_spec(spec: &str) -> Option<(u32, u32)> {
+    match spec.split_once('/') {
+        Some((v, m)) => Some((number(v)?, number(m)?)),
+        None => Some((number(spec)?, u32::MAX)),
+    }
+}
+
+/// The packet-mark bits a rule may set. Starting from 0, `MARK --set-mark`/`--set-xmark`/`--or-mark`/
+/// `--xor-mark V[/M]` and `TPROXY --tproxy-mark V[/M]` can only turn on bits of V; `--and-mark` none.
+/// `CONNMARK --restore-mark` copies the connection's mark, and any other target option naming a mark
+/// is not modelled: all bits.
+fn mark_bits_set(w: &[String]) -> u32 {
+    let Some(at) = w.iter().position(|x| x == "-j" || x == "--jump") else {
+        return 0;
+    };
+    let target = w.get(at + 1).map_or("", String::as_str);
+    let opts = &w[(at + 2).min(w.len())..];
+    let value_of = |name: &str| {
+        opts.iter()
+            .position(|o| o == name)
+            .and_then(|i| opts.get(i + 1))
+            .map(|v| mark_spec(v).map_or(u32::MAX, |(v, _)| v))
+    };
+    match target {
+        "MARK" => ["--set-mark", "--set-xmark", "--or-mark", "--xor-mark"]
+            .iter()
+            .filter_map(|o| value_of(o))
+            .fold(0, |a, b| a | b),
+        "TPROXY" => value_of("--tproxy-mark").unwrap_or(0),
+        "CONNMARK" if opts.iter().any(|o| o == "--restore-mark") => u32::MAX,
+        "CONNMARK" => 0,
+        _ if opts.iter().any(|o| o.contains("mark")) => u32::MAX,
+        _ => 0,
+    }
+}
+
 fn protocol(spec: &str) -> Option<Protocol> {
     match spec {
         "tcp" | "6" => Some(Protocol::Tcp),
@@ -63,15 +109,22 @@ fn protocol(spec: &str) -> Option<Protocol> {
 pub fn ruleset(text: &str, family: Family, label: &str) -> Result<Ruleset, CaptureError> {
     let mut rs = Ruleset::default();
     let mut in_filter = false;
+    let mut table = String::new();
+    let mut marks = MarkGraph::default();
     for (i, raw) in text.split('\n').enumerate() {
         let n = i + 1;
         let line = raw.trim_end_matches('\r').trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        if let Some(table) = line.strip_prefix('*') {
-            in_filter = table == "filter";
+        if let Some(name) = line.strip_prefix('*') {
+            in_filter = name == "filter";
+            name.clone_into(&mut table);
             continue;
+        }
+        if line.starts_with("-A") {
+            // Marks are set in raw, mangle and nat as well as filter: note every table's setters.
+            marks.add(&table, &words(line));
         }
         if line == "COMMIT" || !in_filter {
             continue;
@@ -107,7 +160,66 @@ pub fn ruleset(text: &str, family: Family, label: &str) -> Result<Ruleset, Captu
             .rules
             .push(rule);
     }
+    rs.mark_bits = marks.on_input_path();
     Ok(rs)
+}
+
+/// A chain's rules as (jump or goto target, mark bits set).
+type MarkRules = Vec<(Option<String>, u32)>;
+
+/// Per table, what each chain's rules jump to and which mark bits they set: enough to tell the mark
+/// bits a new inbound packet can carry when it reaches the filter table's INPUT.
+#[derive(Default)]
+struct MarkGraph {
+    /// (table, chain) → [(jump or goto target, bits set)].
+    chains: std::collections::BTreeMap<(String, String), MarkRules>,
+}
+
+impl MarkGraph {
+    fn add(&mut self, table: &str, w: &[String]) {
+        let Some(chain) = w.iter().position(|x| x == "-A").and_then(|i| w.get(i + 1)) else {
+            return;
+        };
+        let target = w
+            .iter()
+            .position(|x| matches!(x.as_str(), "-j" | "--jump" | "-g" | "--goto"))
+            .and_then(|i| w.get(i + 1))
+            .cloned();
+        self.chains
+            .entry((table.to_owned(), chain.clone()))
+            .or_default()
+            .push((target, mark_bits_set(w)));
+    }
+
+    /// The bits set by any rule reachable, through jumps, from the chains a new inbound packet
+    /// traverses up to and including filter INPUT (raw and mangle PREROUTING, nat PREROUTING, mangle
+    /// INPUT, filter INPUT). Rule conditions are not weighed: a rule that might run counts.
+    fn on_input_path(&self) -> u32 {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut todo: Vec<(String, String)> = [
+            ("raw", "PREROUTING"),
+            ("mangle", "PREROUTING"),
+            ("nat", "PREROUTING"),
+            ("mangle", "INPUT"),
+            ("filter", "INPUT"),
+        ]
+        .iter()
+        .map(|(t, c)| ((*t).to_owned(), (*c).to_owned()))
+        .collect();
+        let mut bits = 0;
+        while let Some(key) = todo.pop() {
+            if !seen.insert(key.clone()) {
+                continue;
+            }
+            for (target, set) in self.chains.get(&key).into_iter().flatten() {
+                bits |= set;
+                if let Some(t) = target {
+                    todo.push((key.0.clone(), t.clone()));
+                }
+            }
+        }
+        bits
+    }
 }
 
 /// Why one `-A` line of a save dump can't be read.
@@ -165,7 +277,14 @@ fn parse_rule(w: &[String], label: &str) -> Result<(String, Rule), RuleError> {
                 module = arg(i)?.to_owned();
                 if !matches!(
                     module.as_str(),
-                    "tcp" | "udp" | "multiport" | "conntrack" | "state" | "comment" | "addrtype"
+                    "tcp"
+                        | "udp"
+                        | "multiport"
+                        | "conntrack"
+                        | "state"
+                        | "comment"
+                        | "addrtype"
+                        | "mark"
                 ) {
                     conds.push(Cond::Unknown(format!("-m {module}")));
                 }
@@ -191,6 +310,20 @@ fn parse_rule(w: &[String], label: &str) -> Result<(String, Rule), RuleError> {
                 i += 2;
             }
             "--comment" => i += 2,
+            "--mark" if module == "mark" => {
+                let spec = arg(i)?;
+                let text = format!("{}-m mark --mark {spec}", if neg { "! " } else { "" });
+                conds.push(match mark_spec(spec) {
+                    Some((value, mask)) => Cond::Mark {
+                        mask,
+                        value,
+                        neg,
+                        text,
+                    },
+                    None => Cond::Unknown(text),
+                });
+                i += 2;
+            }
             "--dst-type" if module == "addrtype" => {
                 let t = arg(i)?;
                 conds.push(if t == "LOCAL" && !neg {
@@ -281,6 +414,39 @@ mod tests {
         assert_eq!(open(&rs, Protocol::Tcp, 5432), (true, false));
         assert_eq!(open(&rs, Protocol::Tcp, 8080), (false, false));
         assert_eq!(open(&rs, Protocol::Udp, 22), (false, false));
+    }
+
+    #[test]
+    fn packet_marks_are_zero_unless_a_rule_on_the_way_in_sets_them() {
+        let dump = include_str!("../../../tests/fixtures/firewall/kubelet-mark.v4");
+        // KUBE-MARK-DROP sets 0x8000 but no chain a packet traverses jumps to it.
+        let rs = ruleset(dump, Family::V4, "iptables").unwrap();
+        assert_eq!(rs.mark_bits, 0);
+        assert_eq!(open(&rs, Protocol::Tcp, 8080), (true, true));
+        // Reached from nat PREROUTING (through a user chain), it makes the mark test undecided.
+        let reached = dump.replace(
+            "-A KUBE-SERVICES -m addrtype",
+            "-A KUBE-SERVICES -s 10.0.0.0/8 -j KUBE-FIREWALL\n-A KUBE-SERVICES -m addrtype",
+        );
+        let rs = ruleset(&reached, Family::V4, "iptables").unwrap();
+        assert_eq!(rs.mark_bits, 0x8000);
+        assert_eq!(open(&rs, Protocol::Tcp, 8080), (true, false));
+    }
+
+    #[test]
+    fn mark_bits_each_target_may_set() {
+        let bits = |rule: &str| mark_bits_set(&words(rule));
+        assert_eq!(bits("-A X -j MARK --set-xmark 0x4000/0x4000"), 0x4000);
+        assert_eq!(bits("-A X -j MARK --set-mark 5"), 5);
+        assert_eq!(bits("-A X -j MARK --or-mark 0x10"), 0x10);
+        assert_eq!(bits("-A X -j MARK --and-mark 0x10"), 0);
+        assert_eq!(bits("-A X -j CONNMARK --restore-mark"), u32::MAX);
+        assert_eq!(bits("-A X -j CONNMARK --save-mark"), 0);
+        assert_eq!(
+            bits("-A X -p tcp -j TPROXY --on-port 1 --tproxy-mark 0x1/0x1"),
+            1
+        );
+        assert_eq!(bits("-A X -j ACCEPT"), 0);
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //! Input base chains of the `inet`, `ip` and `ip6` families are kept with their priority and policy;
 //! regular chains are reachable by `jump`/`goto`. Understood: `tcp`/`udp`/`th dport` against numbers,
 //! ranges, anonymous and named sets; `meta l4proto`, `meta nfproto`, `iif`/`iifname`, `ct state`; verdict
-//! maps on the destination port; `accept`, `drop`, `reject`, `jump`, `goto`, `return`. Anything else in
-//! a rule is an unknown condition, quoted in messages.
+//! maps on the destination port; `meta mark` tests (decided with mark 0 unless a chain reached from a
+//! prerouting or input hook may set those bits); `accept`, `drop`, `reject`, `jump`, `goto`, `return`.
+//! Anything else in a rule is an unknown condition, quoted in messages.
 
 use serde_json::Value;
 
@@ -80,6 +81,7 @@ pub fn ruleset(json: &Value, skip_compat: bool) -> Result<Ruleset, NftError> {
             }
         }
     }
+    rs.mark_bits = marks_on_input_path(objects);
     for o in objects {
         let Some(r) = o.get("rule") else { continue };
         let (family, table, chain) = (str_of(r, "family"), str_of(r, "table"), str_of(r, "chain"));
@@ -230,6 +232,140 @@ fn short(v: &Value) -> String {
 }
 
 /// Conditions of one `match` expression.
+/// The packet-mark bits a new inbound packet may carry when it reaches the input hook: those set by
+/// any rule of a chain reachable, through jumps and gotos (verdict maps included), from a base chain
+/// on the prerouting or input hook of any table (iptables-nft's own tables included). The rules'
+/// conditions are not weighed: a rule that might run counts.
+fn marks_on_input_path(objects: &[Value]) -> u32 {
+    use std::collections::{BTreeMap, BTreeSet};
+    fn targets<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+        match v {
+            Value::Object(o) => {
+                for (k, x) in o {
+                    if let ("jump" | "goto", Some(t)) =
+                        (k.as_str(), x.get("target").and_then(Value::as_str))
+                    {
+                        out.push(t);
+                    }
+                    targets(x, out);
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|x| targets(x, out)),
+            _ => {}
+        }
+    }
+    /// (family, table, chain).
+    type Key<'a> = (&'a str, &'a str, &'a str);
+    // chain → [(jump and goto targets, bits set)] per rule
+    let mut graph: BTreeMap<Key<'_>, Vec<(Vec<&str>, u32)>> = BTreeMap::new();
+    let mut todo = Vec::new();
+    for o in objects {
+        if let Some(c) = o.get("chain") {
+            let hook = c.get("hook").and_then(Value::as_str);
+            if matches!(hook, Some("prerouting" | "input" | "ingress")) {
+                todo.push((str_of(c, "family"), str_of(c, "table"), str_of(c, "name")));
+            }
+        }
+        if let Some(r) = o.get("rule") {
+            let exprs = r.get("expr").and_then(Value::as_array);
+            let bits = exprs
+                .into_iter()
+                .flatten()
+                .map(mark_bits_set)
+                .fold(0, |a, b| a | b);
+            let mut ts = Vec::new();
+            targets(&r["expr"], &mut ts);
+            graph
+                .entry((str_of(r, "family"), str_of(r, "table"), str_of(r, "chain")))
+                .or_default()
+                .push((ts, bits));
+        }
+    }
+    let mut seen = BTreeSet::new();
+    let mut bits = 0;
+    while let Some(key) = todo.pop() {
+        if !seen.insert(key) {
+            continue;
+        }
+        for (ts, set) in graph.get(&key).into_iter().flatten() {
+            bits |= set;
+            todo.extend(ts.iter().map(|t| (key.0, key.1, *t)));
+        }
+    }
+    bits
+}
+
+/// The packet-mark bits one statement may set: `meta mark set 0x4000` only those of its value;
+/// `meta mark set meta mark | 0x4000` (or `^`) those of the constant; any other value (`ct mark`,
+/// a map, arithmetic) and iptables `xt` targets, all bits.
+fn mark_bits_set(e: &Value) -> u32 {
+    if let Some(x) = e.get("xt") {
+        let is_target = x.get("type").and_then(Value::as_str) == Some("target");
+        let name = x.get("name").and_then(Value::as_str).unwrap_or("");
+        return if is_target && name.to_ascii_uppercase().contains("MARK") {
+            u32::MAX
+        } else {
+            0
+        };
+    }
+    let Some(m) = e.get("mangle") else { return 0 };
+    let sets_mark = m["key"]
+        .get("meta")
+        .and_then(|k| k.get("key"))
+        .and_then(Value::as_str)
+        == Some("mark");
+    if !sets_mark {
+        return 0;
+    }
+    let constant = |v: &Value| v.as_u64().and_then(|n| u32::try_from(n).ok());
+    let value = &m["value"];
+    if let Some(n) = constant(value) {
+        return n;
+    }
+    for op in ["|", "^"] {
+        if let Some([_, c]) = value.get(op).and_then(Value::as_array).map(Vec::as_slice)
+            && let Some(n) = constant(c)
+        {
+            return n;
+        }
+    }
+    u32::MAX
+}
+
+/// `meta mark 0x1` or `meta mark & 0x8000 == 0x8000` as a [`Cond::Mark`].
+fn mark_cond(left: &Value, right: &Value, neg: bool) -> Option<Cond> {
+    let is_mark = |v: &Value| {
+        v.get("meta")
+            .and_then(|k| k.get("key"))
+            .and_then(Value::as_str)
+            == Some("mark")
+    };
+    let constant = |v: &Value| v.as_u64().and_then(|n| u32::try_from(n).ok());
+    let mask = if is_mark(left) {
+        u32::MAX
+    } else {
+        match left.get("&").and_then(Value::as_array).map(Vec::as_slice) {
+            Some([l, m]) if is_mark(l) => constant(m)?,
+            _ => return None,
+        }
+    };
+    let value = constant(right)?;
+    let text = if mask == u32::MAX {
+        format!("meta mark {}{value:#x}", if neg { "!= " } else { "" })
+    } else {
+        format!(
+            "meta mark & {mask:#x} {} {value:#x}",
+            if neg { "!=" } else { "==" }
+        )
+    };
+    Some(Cond::Mark {
+        mask,
+        value,
+        neg,
+        text,
+    })
+}
+
 fn match_conds(m: &Value, ctx: &Ctx<'_>) -> Vec<Cond> {
     let neg = m.get("op").and_then(Value::as_str) == Some("!=");
     let left = &m["left"];
@@ -245,6 +381,9 @@ fn match_conds(m: &Value, ctx: &Ctx<'_>) -> Vec<Cond> {
             short(right)
         ))]
     };
+    if let Some(c) = mark_cond(left, right, neg) {
+        return vec![c];
+    }
     if let Some(p) = left.get("payload") {
         let proto = p.get("protocol").and_then(Value::as_str).unwrap_or("");
         let field = p.get("field").and_then(Value::as_str).unwrap_or("");
