@@ -409,3 +409,283 @@ fn a_cause_whose_premise_is_false_for_the_port_is_not_stated() {
     ]);
     assert!(d["causes"].to_string().contains("ephemeral-range"), "{d:#}");
 }
+
+/// A real error text's diagnosis as written by hand: (fixture, kind, platform, port, address,
+/// operation, first cause's rule).
+type Expected = (
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    Option<u16>,
+    Option<&'static str>,
+    &'static str,
+    Option<&'static str>,
+);
+
+#[test]
+fn twenty_six_error_texts_pasted_in_issues_are_read_as_a_person_reads_them() {
+    // Each fixture's first line names the issue it was pasted in. Platform only where the text tells
+    // (an errno, a Windows path, a home directory, a target triple); the address as the text writes
+    // it (`*` is Redis' "every address"); the first cause by the error's class: in use → who holds the
+    // port, Windows 10013 → an excluded range, Unix EACCES → a privileged port, EADDRNOTAVAIL → none.
+    let cases: &[Expected] = &[
+        (
+            "node-eaddrinuse-linux-1.txt",
+            "address-in-use",
+            Some("linux"),
+            Some(3000),
+            Some("::"),
+            "bind",
+            Some("port-occupied"),
+        ),
+        (
+            "node-eaddrinuse-macos-1.txt",
+            "address-in-use",
+            Some("macos"),
+            Some(5000),
+            Some("::"),
+            "bind",
+            Some("port-occupied"),
+        ),
+        (
+            "node-eaddrinuse-windows-1.txt",
+            "address-in-use",
+            Some("windows"),
+            Some(5000),
+            Some("::"),
+            "bind",
+            Some("port-occupied"),
+        ),
+        (
+            "node-eacces-linux-1.txt",
+            "access-denied",
+            Some("linux"),
+            Some(80),
+            Some("0.0.0.0"),
+            "bind",
+            Some("privileged-port"),
+        ),
+        (
+            "node-eacces-windows-1.txt",
+            "access-denied",
+            Some("windows"),
+            Some(80),
+            Some("0.0.0.0"),
+            "bind",
+            Some("excluded-range"),
+        ),
+        (
+            "node-eaddrnotavail-1.txt",
+            "address-not-available",
+            None,
+            Some(9000),
+            Some("118.24.129.168"),
+            "bind",
+            None,
+        ),
+        (
+            "go-eaddrinuse-1.txt",
+            "address-in-use",
+            None,
+            Some(8888),
+            None,
+            "bind",
+            Some("port-occupied"),
+        ),
+        (
+            "go-windows-10013-1.txt",
+            "access-denied",
+            Some("windows"),
+            Some(1080),
+            Some("0.0.0.0"),
+            "bind",
+            Some("excluded-range"),
+        ),
+        (
+            "go-windows-10048-1.txt",
+            "address-in-use",
+            Some("windows"),
+            Some(11434),
+            Some("0.0.0.0"),
+            "bind",
+            Some("port-occupied"),
+        ),
+        (
+            "docker-windows-excluded-1.txt",
+            "access-denied",
+            Some("windows"),
+            Some(1337),
+            Some("0.0.0.0"),
+            "bind",
+            Some("excluded-range"),
+        ),
+        (
+            "docker-allocated-1.txt",
+            "address-in-use",
+            None,
+            Some(80),
+            Some("0.0.0.0"),
+            "bind",
+            Some("port-occupied"),
+        ),
+        (
+            "docker-userland-1.txt",
+            "address-in-use",
+            None,
+            Some(80),
+            Some("0.0.0.0"),
+            "bind",
+            Some("port-occupied"),
+        ),
+        (
+            "python-errno98-1.txt",
+            "address-in-use",
+            Some("linux"),
+            None,
+            None,
+            "bind",
+            Some("port-occupied"),
+        ),
+        (
+            "python-errno48-macos-1.txt",
+            "address-in-use",
+            Some("macos"),
+            None,
+            None,
+            "bind",
+            Some("port-occupied"),
+        ),
+        (
+            "python-errno13-1.txt",
+            "access-denied",
+            Some("linux"),
+            None,
+            Some("0.0.0.0"),
+            "bind",
+            Some("privileged-port"),
+        ),
+        (
+            "python-winerror10013-1.txt",
+            "access-denied",
+            Some("windows"),
+            Some(8080),
+            Some("0.0.0.0"),
+            "bind",
+            Some("excluded-range"),
+        ),
+        (
+            "python-winerror10048-1.txt",
+            "address-in-use",
+            Some("windows"),
+            None,
+            None,
+            "bind",
+            Some("port-occupied"),
+        ),
+        (
+            "dotnet-kestrel-linux-1.txt",
+            "address-in-use",
+            Some("linux"),
+            Some(5000),
+            Some("127.0.0.1"),
+            "bind",
+            Some("port-occupied"),
+        ),
+        (
+            "dotnet-kestrel-windows-10013-1.txt",
+            "access-denied",
+            Some("windows"),
+            None,
+            None,
+            "bind",
+            Some("excluded-range"),
+        ),
+        (
+            "java-spring-portinuse-1.txt",
+            "address-in-use",
+            None,
+            Some(8080),
+            None,
+            "bind",
+            Some("port-occupied"),
+        ),
+        (
+            "java-bindexception-1.txt",
+            "address-in-use",
+            None,
+            Some(8080),
+            None,
+            "bind",
+            Some("port-occupied"),
+        ),
+        (
+            "nginx-98-1.txt",
+            "address-in-use",
+            Some("linux"),
+            Some(80),
+            Some("0.0.0.0"),
+            "bind",
+            Some("port-occupied"),
+        ),
+        (
+            "nginx-windows-10013-1.txt",
+            "access-denied",
+            Some("windows"),
+            Some(80),
+            Some("0.0.0.0"),
+            "bind",
+            Some("excluded-range"),
+        ),
+        (
+            "postgres-eaddrinuse-1.txt",
+            "address-in-use",
+            Some("linux"),
+            Some(5432),
+            Some("127.0.0.1"),
+            "bind",
+            Some("port-occupied"),
+        ),
+        (
+            "mysql-eaddrinuse-1.txt",
+            "address-in-use",
+            None,
+            Some(3306),
+            None,
+            "bind",
+            Some("port-occupied"),
+        ),
+        (
+            "redis-eaddrinuse-1.txt",
+            "address-in-use",
+            None,
+            Some(6379),
+            Some("*"),
+            "bind",
+            Some("port-occupied"),
+        ),
+    ];
+    let mut failures = Vec::new();
+    for &(file, kind, platform, port, address, operation, first) in cases {
+        let d = diagnose_file(file);
+        let got = (
+            d["kind"].as_str().unwrap_or("?").to_owned(),
+            d["platform"].as_str().map(str::to_owned),
+            d["port"].as_u64().and_then(|p| u16::try_from(p).ok()),
+            d["address"].as_str().map(str::to_owned),
+            d["operation"].as_str().unwrap_or("?").to_owned(),
+            d["causes"][0]["rule"].as_str().map(str::to_owned),
+        );
+        let want = (
+            kind.to_owned(),
+            platform.map(str::to_owned),
+            port,
+            address.map(str::to_owned),
+            operation.to_owned(),
+            first.map(str::to_owned),
+        );
+        if got != want {
+            failures.push(format!("{file}: read {got:?}, expected {want:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -78,6 +78,8 @@ pub(super) fn classify(t: &str) -> (ErrorKind, Option<String>, Option<&'static s
         "eaddrinuse",
         "jvm_bind",
         "address in use",
+        "port is already allocated",
+        "was already in use",
     ]) {
         let platform = if errno("48") || node_errno("-48") {
             Some("macos")
@@ -144,6 +146,8 @@ pub(super) fn operation(t: &str, kind: ErrorKind) -> Operation {
             "address already in use",
             "10048",
             "address in use",
+            "already allocated",
+            "already in use",
         ],
         _ => &[],
     };
@@ -197,6 +201,27 @@ fn operation_of(t: &str, kind: ErrorKind) -> Operation {
 /// The address and port the text names: `0.0.0.0:80`, `[::1]:8080`, `:::3000`, `:8080`,
 /// `('127.0.0.1', 3005)`, `http://127.0.0.1:5000`, `port 8080`.
 pub(super) fn endpoint(t: &str) -> (Option<String>, Option<u16>) {
+    // The line that names the error first (a log's other lines name other listeners), then the text.
+    let own = t.lines().find(|l| {
+        let l = l.to_ascii_lowercase();
+        [
+            "in use",
+            "already allocated",
+            "eacces",
+            "permission denied",
+            "10013",
+            "10048",
+        ]
+        .iter()
+        .any(|n| l.contains(n))
+    });
+    if let Some((a, Some(p))) = own.map(endpoint_in) {
+        return (a, Some(p));
+    }
+    endpoint_in(t)
+}
+
+fn endpoint_in(t: &str) -> (Option<String>, Option<u16>) {
     static PY: OnceLock<Option<Regex>> = OnceLock::new();
     static URL: OnceLock<Option<Regex>> = OnceLock::new();
     static HOSTPORT: OnceLock<Option<Regex>> = OnceLock::new();
@@ -234,6 +259,15 @@ pub(super) fn endpoint(t: &str) -> (Option<String>, Option<u16>) {
     )
     .map(|r| {
         r.captures_iter(t)
+            // A bare `:port` stands after a space, a quote or a bracket (`listen tcp :8080`); after a
+            // digit, a letter or a dot it is a clock (`18:13:12`) or a source line (`Net.java:433`).
+            .filter(|c| {
+                c.get(1).is_some()
+                    || t[..c.get(0).map_or(0, |m| m.start())]
+                        .chars()
+                        .next_back()
+                        .is_none_or(|b| !b.is_alphanumeric() && b != '.' && b != ':')
+            })
             .map(|c| {
                 (
                     c.get(1).map_or(String::new(), |m| {
@@ -254,8 +288,31 @@ pub(super) fn endpoint(t: &str) -> (Option<String>, Option<u16>) {
     if let Some((_, p)) = all.last() {
         return (None, *p);
     }
-    if let Some(c) = re(&PORT, r"(?i)\bport\s+(\d{1,5})\b").and_then(|r| r.captures(t)) {
-        return (None, port(&c[1]));
+    // `port 5432`, `port: 3306`, `Port 8080 was already in use`, Tomcat's `http-nio-8080`, a call's
+    // `port=80`; with the address PostgreSQL (`address "127.0.0.1"`) or the call (`host='0.0.0.0'`)
+    // names.
+    static ADDRESS: OnceLock<Option<Regex>> = OnceLock::new();
+    let address = re(
+        &ADDRESS,
+        r#"(?i)(?:address\s+"|host\s*=\s*['"])([0-9a-f:.]+)["']"#,
+    )
+    .and_then(|r| r.captures(t))
+    .map(|c| c[1].to_owned());
+    if let Some(c) = re(
+        &PORT,
+        r"(?i)\bport:?\s+(\d{1,5})\b|http-(?:nio2?|bio|apr)-(\d{1,5})\b|\bport\s*=\s*(\d{1,5})\b",
+    )
+    .and_then(|r| r.captures(t))
+    {
+        let n = c
+            .get(1)
+            .or(c.get(2))
+            .or(c.get(3))
+            .map_or("", |m| m.as_str());
+        return (address, port(n));
+    }
+    if address.is_some() {
+        return (address, None);
     }
     (None, None)
 }

@@ -23,6 +23,27 @@ pub fn diagnose(text: &str) -> Diagnosis {
     diagnose_on(text, None)
 }
 
+/// The platform a home directory in a path tells (`/home/…` on Linux, `/Users/…` on macOS), or a
+/// build's target triple (`aarch64-unknown-linux-gnu`, as PostgreSQL's start-up line prints it).
+/// Windows paths are read with the error's own evidence, in `classify`.
+fn home_platform(text: &str) -> Option<&'static str> {
+    let after_path_start = |needle: &str| {
+        text.match_indices(needle).any(|(at, _)| {
+            text[..at]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !c.is_alphanumeric() && c != '.' && c != '/' && c != ':')
+        })
+    };
+    if after_path_start("/home/") || text.contains("-linux-gnu") || text.contains("-linux-musl") {
+        Some("linux")
+    } else if after_path_start("/Users/") {
+        Some("macos")
+    } else {
+        None
+    }
+}
+
 /// Diagnoses an error text from a known platform (`linux`, `windows`, `macos`); `None` lets the text tell.
 pub fn diagnose_on(text: &str, known: Option<&'static str>) -> Diagnosis {
     let (kind, errno, told) = classify(text);
@@ -31,6 +52,9 @@ pub fn diagnose_on(text: &str, known: Option<&'static str>) -> Diagnosis {
     let (address, port) = endpoint(text);
     if platform.is_none() && text.contains("JVM_Bind") {
         platform = Some("windows");
+    }
+    if platform.is_none() {
+        platform = home_platform(text);
     }
     let p = port.map_or_else(|| "PORT".to_owned(), |p| p.to_string());
     let causes = match (kind, op) {
