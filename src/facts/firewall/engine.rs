@@ -224,6 +224,31 @@ enum Case {
 
 const MAX_DEPTH: usize = 64;
 
+/// Each chain's rules, each as (the chains it jumps or goes to, the mark bits it may set).
+pub type MarkRules<K> = BTreeMap<K, Vec<(Vec<K>, u32)>>;
+
+/// The mark bits a new inbound packet may carry at the input hook: those set by any rule of a chain
+/// reachable, through jumps and gotos, from `starts` (the chains on the packet's way in). The rules'
+/// conditions are not weighed: a rule that might run counts.
+pub fn mark_bits_reached<K: Ord + Clone>(
+    chains: &MarkRules<K>,
+    starts: impl IntoIterator<Item = K>,
+) -> u32 {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut todo: Vec<K> = starts.into_iter().collect();
+    let mut bits = 0;
+    while let Some(chain) = todo.pop() {
+        if !seen.insert(chain.clone()) {
+            continue;
+        }
+        for (targets, set) in chains.get(&chain).into_iter().flatten() {
+            bits |= set;
+            todo.extend(targets.iter().cloned());
+        }
+    }
+    bits
+}
+
 impl Ruleset {
     /// Whether the ruleset has any input base chain.
     pub fn is_empty(&self) -> bool {

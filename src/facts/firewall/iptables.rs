@@ -7,7 +7,9 @@
 //! RETURN, user chains (`-j`, `-g`); LOG and other non-final targets continue. Anything else (`-s`,
 //! `-m recent`, `-m set`, …) is an unknown condition, quoted in messages.
 
-use super::engine::{Action, BaseChain, Chain, Cond, Family, Rule, Ruleset};
+use super::engine::{
+    Action, BaseChain, Chain, Cond, Family, MarkRules, Rule, Ruleset, mark_bits_reached,
+};
 use crate::facts::parse::CaptureError;
 use crate::ports::PortRange;
 use crate::ports::Protocol;
@@ -164,15 +166,12 @@ pub fn ruleset(text: &str, family: Family, label: &str) -> Result<Ruleset, Captu
     Ok(rs)
 }
 
-/// A chain's rules as (jump or goto target, mark bits set).
-type MarkRules = Vec<(Option<String>, u32)>;
-
-/// Per table, what each chain's rules jump to and which mark bits they set: enough to tell the mark
-/// bits a new inbound packet can carry when it reaches the filter table's INPUT.
+/// Per table and chain, each rule's jump or goto target and the mark bits it may set: enough to
+/// tell, with [`mark_bits_reached`], the bits a new inbound packet can carry at filter INPUT.
 #[derive(Default)]
 struct MarkGraph {
-    /// (table, chain) → [(jump or goto target, bits set)].
-    chains: std::collections::BTreeMap<(String, String), MarkRules>,
+    /// (table, chain) → its rules, each as ([target in the same table], bits set).
+    chains: MarkRules<(String, String)>,
 }
 
 impl MarkGraph {
@@ -184,41 +183,27 @@ impl MarkGraph {
             .iter()
             .position(|x| matches!(x.as_str(), "-j" | "--jump" | "-g" | "--goto"))
             .and_then(|i| w.get(i + 1))
-            .cloned();
+            .map(|t| (table.to_owned(), t.clone()));
         self.chains
             .entry((table.to_owned(), chain.clone()))
             .or_default()
-            .push((target, mark_bits_set(w)));
+            .push((target.into_iter().collect(), mark_bits_set(w)));
     }
 
-    /// The bits set by any rule reachable, through jumps, from the chains a new inbound packet
-    /// traverses up to and including filter INPUT (raw and mangle PREROUTING, nat PREROUTING, mangle
-    /// INPUT, filter INPUT). Rule conditions are not weighed: a rule that might run counts.
+    /// The bits set on the chains a new inbound packet traverses up to and including filter INPUT
+    /// (raw and mangle PREROUTING, nat PREROUTING, mangle INPUT, filter INPUT) and what they jump to.
     fn on_input_path(&self) -> u32 {
-        let mut seen = std::collections::BTreeSet::new();
-        let mut todo: Vec<(String, String)> = [
+        let starts = [
             ("raw", "PREROUTING"),
             ("mangle", "PREROUTING"),
             ("nat", "PREROUTING"),
             ("mangle", "INPUT"),
             ("filter", "INPUT"),
-        ]
-        .iter()
-        .map(|(t, c)| ((*t).to_owned(), (*c).to_owned()))
-        .collect();
-        let mut bits = 0;
-        while let Some(key) = todo.pop() {
-            if !seen.insert(key.clone()) {
-                continue;
-            }
-            for (target, set) in self.chains.get(&key).into_iter().flatten() {
-                bits |= set;
-                if let Some(t) = target {
-                    todo.push((key.0.clone(), t.clone()));
-                }
-            }
-        }
-        bits
+        ];
+        mark_bits_reached(
+            &self.chains,
+            starts.map(|(t, c)| (t.to_owned(), c.to_owned())),
+        )
     }
 }
 

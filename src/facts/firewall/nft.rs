@@ -7,9 +7,11 @@
 //! prerouting or input hook may set those bits); `accept`, `drop`, `reject`, `jump`, `goto`, `return`.
 //! Anything else in a rule is an unknown condition, quoted in messages.
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
-use super::engine::{Action, BaseChain, Cond, Family, Rule, Ruleset};
+use super::engine::{Action, BaseChain, Cond, Family, MarkRules, Rule, Ruleset, mark_bits_reached};
 use crate::ports::PortRange;
 use crate::ports::Protocol;
 
@@ -232,20 +234,18 @@ fn short(v: &Value) -> String {
 }
 
 /// Conditions of one `match` expression.
-/// The packet-mark bits a new inbound packet may carry when it reaches the input hook: those set by
-/// any rule of a chain reachable, through jumps and gotos (verdict maps included), from a base chain
-/// on the prerouting or input hook of any table (iptables-nft's own tables included). The rules'
-/// conditions are not weighed: a rule that might run counts.
+/// The packet-mark bits a new inbound packet may carry when it reaches the input hook, by
+/// [`mark_bits_reached`] from every base chain on the prerouting, input or ingress hook of any table
+/// (iptables-nft's own tables included), through jumps and gotos (verdict maps included).
 fn marks_on_input_path(objects: &[Value]) -> u32 {
-    use std::collections::{BTreeMap, BTreeSet};
-    fn targets<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+    fn targets(v: &Value, out: &mut Vec<String>) {
         match v {
             Value::Object(o) => {
                 for (k, x) in o {
                     if let ("jump" | "goto", Some(t)) =
                         (k.as_str(), x.get("target").and_then(Value::as_str))
                     {
-                        out.push(t);
+                        out.push(t.to_owned());
                     }
                     targets(x, out);
                 }
@@ -254,45 +254,49 @@ fn marks_on_input_path(objects: &[Value]) -> u32 {
             _ => {}
         }
     }
-    /// (family, table, chain).
-    type Key<'a> = (&'a str, &'a str, &'a str);
-    // chain → [(jump and goto targets, bits set)] per rule
-    let mut graph: BTreeMap<Key<'_>, Vec<(Vec<&str>, u32)>> = BTreeMap::new();
-    let mut todo = Vec::new();
+    let chain_key =
+        |o: &Value, name: &str| key(str_of(o, "family"), str_of(o, "table"), str_of(o, name));
+    let mut chains: MarkRules<String> = BTreeMap::new();
+    let mut starts = Vec::new();
     for o in objects {
         if let Some(c) = o.get("chain") {
             let hook = c.get("hook").and_then(Value::as_str);
             if matches!(hook, Some("prerouting" | "input" | "ingress")) {
-                todo.push((str_of(c, "family"), str_of(c, "table"), str_of(c, "name")));
+                starts.push(chain_key(c, "name"));
             }
         }
         if let Some(r) = o.get("rule") {
-            let exprs = r.get("expr").and_then(Value::as_array);
-            let bits = exprs
+            let bits = r
+                .get("expr")
+                .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
                 .map(mark_bits_set)
                 .fold(0, |a, b| a | b);
             let mut ts = Vec::new();
             targets(&r["expr"], &mut ts);
-            graph
-                .entry((str_of(r, "family"), str_of(r, "table"), str_of(r, "chain")))
+            let (family, table) = (str_of(r, "family"), str_of(r, "table"));
+            let ts = ts.iter().map(|t| key(family, table, t)).collect();
+            chains
+                .entry(chain_key(r, "chain"))
                 .or_default()
                 .push((ts, bits));
         }
     }
-    let mut seen = BTreeSet::new();
-    let mut bits = 0;
-    while let Some(key) = todo.pop() {
-        if !seen.insert(key) {
-            continue;
-        }
-        for (ts, set) in graph.get(&key).into_iter().flatten() {
-            bits |= set;
-            todo.extend(ts.iter().map(|t| (key.0, key.1, *t)));
-        }
-    }
-    bits
+    mark_bits_reached(&chains, starts)
+}
+
+/// Whether `v` is `meta mark`.
+fn is_meta_mark(v: &Value) -> bool {
+    v.get("meta")
+        .and_then(|k| k.get("key"))
+        .and_then(Value::as_str)
+        == Some("mark")
+}
+
+/// A JSON number that fits a mark.
+fn mark_number(v: &Value) -> Option<u32> {
+    v.as_u64().and_then(|n| u32::try_from(n).ok())
 }
 
 /// The packet-mark bits one statement may set: `meta mark set 0x4000` only those of its value;
@@ -309,22 +313,16 @@ fn mark_bits_set(e: &Value) -> u32 {
         };
     }
     let Some(m) = e.get("mangle") else { return 0 };
-    let sets_mark = m["key"]
-        .get("meta")
-        .and_then(|k| k.get("key"))
-        .and_then(Value::as_str)
-        == Some("mark");
-    if !sets_mark {
+    if !is_meta_mark(&m["key"]) {
         return 0;
     }
-    let constant = |v: &Value| v.as_u64().and_then(|n| u32::try_from(n).ok());
     let value = &m["value"];
-    if let Some(n) = constant(value) {
+    if let Some(n) = mark_number(value) {
         return n;
     }
     for op in ["|", "^"] {
         if let Some([_, c]) = value.get(op).and_then(Value::as_array).map(Vec::as_slice)
-            && let Some(n) = constant(c)
+            && let Some(n) = mark_number(c)
         {
             return n;
         }
@@ -334,22 +332,15 @@ fn mark_bits_set(e: &Value) -> u32 {
 
 /// `meta mark 0x1` or `meta mark & 0x8000 == 0x8000` as a [`Cond::Mark`].
 fn mark_cond(left: &Value, right: &Value, neg: bool) -> Option<Cond> {
-    let is_mark = |v: &Value| {
-        v.get("meta")
-            .and_then(|k| k.get("key"))
-            .and_then(Value::as_str)
-            == Some("mark")
-    };
-    let constant = |v: &Value| v.as_u64().and_then(|n| u32::try_from(n).ok());
-    let mask = if is_mark(left) {
+    let mask = if is_meta_mark(left) {
         u32::MAX
     } else {
         match left.get("&").and_then(Value::as_array).map(Vec::as_slice) {
-            Some([l, m]) if is_mark(l) => constant(m)?,
+            Some([l, m]) if is_meta_mark(l) => mark_number(m)?,
             _ => return None,
         }
     };
-    let value = constant(right)?;
+    let value = mark_number(right)?;
     let text = if mask == u32::MAX {
         format!("meta mark {}{value:#x}", if neg { "!= " } else { "" })
     } else {
