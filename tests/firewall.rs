@@ -30,19 +30,12 @@ fn sh(cmd: &str) -> bool {
 }
 
 fn available() -> bool {
-    let root = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(2) == Some("0"))
-        })
-        .unwrap_or(false);
     common::available(
         "root, ip, nft, iptables-restore and python3",
-        root && sh(
-            "command -v ip && command -v nft && command -v iptables-restore && command -v python3",
-        ),
+        common::is_root()
+            && ["ip", "nft", "iptables-restore", "python3"]
+                .iter()
+                .all(|t| common::has(t)),
     )
 }
 
@@ -169,20 +162,10 @@ fn scenario(tag: &str, load: &str) -> (BTreeSet<u16>, BTreeSet<u16>, Value) {
         .unwrap();
     let report: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
-    let blocked = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["rule"] == "firewall-blocked" && f["severity"] == "error")
-        .map(|f| {
-            f["path"]
-                .as_str()
-                .unwrap()
-                .trim_start_matches("services.api.ports.p")
-                .trim_end_matches(".port")
-                .parse::<u16>()
-                .unwrap()
-        })
+    let blocked = firewall_findings(&report)
+        .into_iter()
+        .filter(|(_, severity)| severity == "error")
+        .map(|(port, _)| port)
         .collect();
     (blocked, reachable(&net.cli), report)
 }
