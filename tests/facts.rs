@@ -854,32 +854,31 @@ proptest! {
     }
 }
 
-/// How a parser read a capture: rows per state, then the rows it skipped with a warning.
-fn tally(
-    read: Result<(Vec<preflight::facts::Socket>, Vec<parse::CaptureError>), parse::CaptureError>,
-) -> String {
-    match read {
-        Err(e) => format!("error at line {}", e.line),
-        Ok((rows, skipped)) => {
-            let mut out = Vec::new();
-            for state in [
-                SocketState::Listen,
-                SocketState::Bound,
-                SocketState::TimeWait,
-                SocketState::Established,
-                SocketState::Other,
-            ] {
-                let n = rows.iter().filter(|s| s.state == state).count();
-                if n > 0 {
-                    out.push(format!("{} {n}", state.as_str()));
-                }
-            }
-            if !skipped.is_empty() {
-                out.push(format!("skipped {}", skipped.len()));
-            }
-            out.join(", ")
+/// How `facts --import` reads a capture of `kind`: rows per state, then the rows it skipped with a
+/// warning; or the line of the error that refused it.
+fn tally(kind: ImportKind, text: &str) -> String {
+    let mut facts = Facts::new();
+    if let Err(e) = import(kind, text, &mut facts) {
+        return format!("error at line {}", e.line);
+    }
+    let rows = facts.sockets.map(|f| f.value).unwrap_or_default();
+    let mut out = Vec::new();
+    for state in [
+        SocketState::Listen,
+        SocketState::Bound,
+        SocketState::TimeWait,
+        SocketState::Established,
+        SocketState::Other,
+    ] {
+        let n = rows.iter().filter(|s| s.state == state).count();
+        if n > 0 {
+            out.push(format!("{} {n}", state.as_str()));
         }
     }
+    if !facts.warnings.is_empty() {
+        out.push(format!("skipped {}", facts.warnings.len()));
+    }
+    out.join(", ")
 }
 
 #[test]
@@ -949,11 +948,7 @@ fn thirty_captures_pasted_in_issues_and_forums_read_as_counted_by_hand() {
         assert!(source.starts_with("# source: http"), "{name}: {source}");
         // The source line blanked, so line numbers stay those of the file.
         let body = format!("\n{body}");
-        let got = tally(match kind {
-            ImportKind::Ss => parse::ss_rows(&body),
-            ImportKind::Netstat => parse::netstat_linux_rows(&body),
-            _ => parse::netstat_ano_rows(&body),
-        });
+        let got = tally(*kind, &body);
         if got != *want {
             failures.push(format!("{name}: read {got:?}, counted {want:?}"));
         }
@@ -962,8 +957,8 @@ fn thirty_captures_pasted_in_issues_and_forums_read_as_counted_by_hand() {
     // A paste that joins a `netstat` listing and an `ss` one: each parser reads its own rows.
     let text = fixture("paste-mixed-netstat-ss-1.txt");
     let body = text.split_once('\n').unwrap().1;
-    assert_eq!(tally(parse::netstat_linux_rows(body)), "LISTEN 8");
-    assert_eq!(tally(parse::ss_rows(body)), "LISTEN 2, skipped 8");
+    assert_eq!(tally(ImportKind::Netstat, body), "LISTEN 8");
+    assert_eq!(tally(ImportKind::Ss, body), "LISTEN 2, skipped 8");
     // Windows writes PID 0 for connections no process owns any more: no owner, not process 0.
     let text = fixture("paste-netstat-ano-3.txt");
     let (rows, _) = parse::netstat_ano_rows(text.split_once('\n').unwrap().1).unwrap();
