@@ -139,6 +139,19 @@ fn windows_path(t: &str) -> bool {
 /// The failing operation, read from the line that names the error (`listen EACCES: …`), so an
 /// unrelated line around it (`cannot connect to daemon` above a `listen` error) doesn't decide.
 pub(super) fn operation(t: &str, kind: ErrorKind) -> Operation {
+    if let Some(line) = error_line(t, kind) {
+        let op = operation_of(line, kind);
+        if op != Operation::Unknown {
+            return op;
+        }
+    }
+    operation_of(t, kind)
+}
+
+/// The line that names the error (`listen EACCES: …`, `… address already in use`), where the text
+/// has one: the operation and the endpoint are read there first, so other lines of a log or stack
+/// (another listener, an unrelated `cannot connect`) don't decide.
+fn error_line(t: &str, kind: ErrorKind) -> Option<&str> {
     let needles: &[&str] = match kind {
         ErrorKind::AccessDenied => &["eacces", "permission denied", "10013", "access denied"],
         ErrorKind::AddressInUse => &[
@@ -151,17 +164,10 @@ pub(super) fn operation(t: &str, kind: ErrorKind) -> Operation {
         ],
         _ => &[],
     };
-    let own_line = t.lines().find(|l| {
+    t.lines().find(|l| {
         let l = l.to_ascii_lowercase();
         needles.iter().any(|n| l.contains(n))
-    });
-    if let Some(line) = own_line {
-        let op = operation_of(line, kind);
-        if op != Operation::Unknown {
-            return op;
-        }
-    }
-    operation_of(t, kind)
+    })
 }
 
 fn operation_of(t: &str, kind: ErrorKind) -> Operation {
@@ -199,23 +205,10 @@ fn operation_of(t: &str, kind: ErrorKind) -> Operation {
 }
 
 /// The address and port the text names: `0.0.0.0:80`, `[::1]:8080`, `:::3000`, `:8080`,
-/// `('127.0.0.1', 3005)`, `http://127.0.0.1:5000`, `port 8080`.
-pub(super) fn endpoint(t: &str) -> (Option<String>, Option<u16>) {
-    // The line that names the error first (a log's other lines name other listeners), then the text.
-    let own = t.lines().find(|l| {
-        let l = l.to_ascii_lowercase();
-        [
-            "in use",
-            "already allocated",
-            "eacces",
-            "permission denied",
-            "10013",
-            "10048",
-        ]
-        .iter()
-        .any(|n| l.contains(n))
-    });
-    if let Some((a, Some(p))) = own.map(endpoint_in) {
+/// `('127.0.0.1', 3005)`, `http://127.0.0.1:5000`, `port 8080`; on the error's own line first (a log's
+/// other lines name other listeners), then anywhere in the text.
+pub(super) fn endpoint(t: &str, kind: ErrorKind) -> (Option<String>, Option<u16>) {
+    if let Some((a, Some(p))) = error_line(t, kind).map(endpoint_in) {
         return (a, Some(p));
     }
     endpoint_in(t)

@@ -49,7 +49,7 @@ pub fn diagnose_on(text: &str, known: Option<&'static str>) -> Diagnosis {
     let (kind, errno, told) = classify(text);
     let mut platform = known.or(told);
     let op = operation(text, kind);
-    let (address, port) = endpoint(text);
+    let (address, port) = endpoint(text, kind);
     if platform.is_none() && text.contains("JVM_Bind") {
         platform = Some("windows");
     }
