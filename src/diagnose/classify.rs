@@ -16,44 +16,40 @@ fn re(cell: &'static OnceLock<Option<Regex>>, pattern: &str) -> Option<&'static 
 pub(super) fn classify(t: &str) -> (ErrorKind, Option<String>, Option<&'static str>) {
     let l = t.to_ascii_lowercase();
     let has = |needles: &[&str]| needles.iter().any(|n| l.contains(n));
-    if has(&[
-        "10048",
-        "only one usage of each socket address",
-        "wsaeaddrinuse",
-    ]) {
-        return (
+    // Winsock's codes and messages: the text is from Windows, whatever else it says.
+    let winsock: [(&[&str], ErrorKind, &str); 5] = [
+        (
+            &[
+                "10048",
+                "only one usage of each socket address",
+                "wsaeaddrinuse",
+            ],
             ErrorKind::AddressInUse,
-            Some("WSAEADDRINUSE (10048)".into()),
-            Some("windows"),
-        );
-    }
-    if has(&["10013", "forbidden by its access permissions", "wsaeacces"]) {
-        return (
+            "WSAEADDRINUSE (10048)",
+        ),
+        (
+            &["10013", "forbidden by its access permissions", "wsaeacces"],
             ErrorKind::AccessDenied,
-            Some("WSAEACCES (10013)".into()),
-            Some("windows"),
-        );
-    }
-    if has(&["10049", "not valid in its context", "wsaeaddrnotavail"]) {
-        return (
+            "WSAEACCES (10013)",
+        ),
+        (
+            &["10049", "not valid in its context", "wsaeaddrnotavail"],
             ErrorKind::AddressNotAvailable,
-            Some("WSAEADDRNOTAVAIL (10049)".into()),
-            Some("windows"),
-        );
-    }
-    if has(&["10055", "lacked sufficient buffer space", "wsaenobufs"]) {
-        return (
+            "WSAEADDRNOTAVAIL (10049)",
+        ),
+        (
+            &["10055", "lacked sufficient buffer space", "wsaenobufs"],
             ErrorKind::NoBuffers,
-            Some("WSAENOBUFS (10055)".into()),
-            Some("windows"),
-        );
-    }
-    if has(&["10061", "actively refused"]) {
-        return (
+            "WSAENOBUFS (10055)",
+        ),
+        (
+            &["10061", "actively refused"],
             ErrorKind::ConnectionRefused,
-            Some("WSAECONNREFUSED (10061)".into()),
-            Some("windows"),
-        );
+            "WSAECONNREFUSED (10061)",
+        ),
+    ];
+    if let Some((_, kind, name)) = winsock.iter().find(|(needles, _, _)| has(needles)) {
+        return (*kind, Some((*name).to_owned()), Some("windows"));
     }
     let errno = |n: &str| {
         has(&[
