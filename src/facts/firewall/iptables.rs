@@ -124,11 +124,7 @@ pub fn ruleset(text: &str, family: Family, label: &str) -> Result<Ruleset, Captu
             name.clone_into(&mut table);
             continue;
         }
-        if line.starts_with("-A") {
-            // Marks are set in raw, mangle and nat as well as filter: note every table's setters.
-            marks.add(&table, &words(line));
-        }
-        if line == "COMMIT" || !in_filter {
+        if line == "COMMIT" || (!in_filter && !line.starts_with("-A")) {
             continue;
         }
         if let Some(decl) = line.strip_prefix(':') {
@@ -152,6 +148,13 @@ pub fn ruleset(text: &str, family: Family, label: &str) -> Result<Ruleset, Captu
             continue;
         }
         let w = words(line);
+        if line.starts_with("-A") {
+            // Marks are set in raw, mangle and nat as well as filter: note every table's setters.
+            marks.add(&table, &w);
+        }
+        if !in_filter {
+            continue;
+        }
         let (chain, rule) = parse_rule(&w, label).map_err(|e| CaptureError {
             line: n,
             message: e.to_string(),
