@@ -53,8 +53,12 @@ pub fn lowest_passing(
             purpose: None,
             path: format!("services.{PROBE}.ports.probe"),
             number_path: format!("services.{PROBE}.ports.probe.port"),
+            target: None,
+            pick: None,
+            docker: false,
         }],
         path: format!("services.{PROBE}"),
+        replicas: 1,
     });
     let prefix = format!("services.{PROBE}.");
     for n in range.start..=range.end {

@@ -51,8 +51,10 @@ impl ColorChoice {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Check deploy manifests.
+    /// Check deploy manifests and Compose files.
     Check(CheckArgs),
+    /// Print the port inventory of the inputs, one row per host port: what preflight understood.
+    Ports(PortsArgs),
     /// Print a script that fixes the findings of `check` (same inputs), in a dialect.
     Fix(FixArgs),
     /// Generate whole configs from manifests: firewall rules, Kubernetes objects.
@@ -177,15 +179,34 @@ pub enum ProtocolArg {
     Udp,
 }
 
-/// The inputs `check`, `fix` and `gen` share: manifests, variables and host facts.
+/// The files to read and how: what `check`, `fix`, `suggest` and `ports` share.
 #[derive(Debug, clap::Args)]
-pub struct Inputs {
-    /// Manifests to read.
+pub struct ReadArgs {
+    /// Inputs to read: deploy manifests and Compose files (`-` reads standard input).
     #[arg(default_value = "deploy.yaml")]
     pub files: Vec<PathBuf>,
-    /// Let `${VAR}` read the process environment (it then takes precedence over `environment:`).
+    /// What the inputs are; without it, each one's kind is recognised from its content.
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub kind: Option<crate::manifest::Kind>,
+    /// Compose: read variables from FILE instead of `.env` (repeatable; a later file wins, the
+    /// process environment wins over all).
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Vec<PathBuf>,
+    /// Compose: activate a profile (repeatable; `*` activates all). `COMPOSE_PROFILES` adds more.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Vec<String>,
+    /// Let `${VAR}` in a deploy manifest read the process environment (it then takes precedence over
+    /// `environment:`). Compose files always read it, as Compose does.
     #[arg(long)]
     pub env: bool,
+}
+
+/// The inputs `check`, `fix` and `suggest` share: files, variables and host facts.
+#[derive(Debug, clap::Args)]
+pub struct Inputs {
+    /// The files and how to read them.
+    #[command(flatten)]
+    pub read: ReadArgs,
     /// Probe this host (read-only) and run the host rules against it.
     #[arg(long, conflicts_with = "facts")]
     pub local: bool,
@@ -214,6 +235,17 @@ pub struct CheckArgs {
     /// Write the `--format` report to FILE; the human report still goes to the terminal.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+/// Arguments of `ports`.
+#[derive(Debug, clap::Args)]
+pub struct PortsArgs {
+    /// The files and how to read them.
+    #[command(flatten)]
+    pub read: ReadArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
 }
 
 /// Arguments of `fix`.

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use super::Error;
 use crate::check::{self, Outcome};
-use crate::cli::args::Inputs;
+use crate::cli::args::{Inputs, ReadArgs};
 use crate::document::{Document, LoadError};
 use crate::facts::probe::{Interest, probe_for};
 use crate::fleet::{self, Host};
@@ -37,24 +37,55 @@ pub(super) struct Loaded {
 
 /// Loads every manifest once, then the hosts (see [`hosts`]) for the manifests' ports.
 pub(super) fn load(inputs: &Inputs) -> Result<Loaded, Error> {
-    let manifests = manifests(inputs);
+    let mut manifests = manifests(inputs);
     let interest: Interest = manifests
         .iter()
         .filter_map(|(_, r)| r.as_ref().ok())
         .flat_map(|(m, _)| m.ports().filter_map(|(_, p)| Some((p.protocol, p.number?))))
         .collect();
     let hosts = hosts(inputs, interest)?;
+    imply_platform(&mut manifests, &hosts);
     Ok(Loaded { manifests, hosts })
+}
+
+/// A Compose file runs wherever Docker runs: its implied platform is the host's, when the (first)
+/// host's facts name it, so the Windows rules apply to Docker Desktop on Windows.
+fn imply_platform(manifests: &mut [(PathBuf, LoadedManifest)], hosts: &[Host]) {
+    let Some(os) = hosts.first().and_then(|h| h.facts.os.as_deref()) else {
+        return;
+    };
+    let platform = match os {
+        "windows" => crate::ports::Platform::Windows,
+        "linux" => crate::ports::Platform::Linux,
+        "macos" => crate::ports::Platform::Macos,
+        _ => return,
+    };
+    for (_, loaded) in manifests.iter_mut() {
+        if let Ok((m, _)) = loaded
+            && m.target.implied
+        {
+            m.target.platform = platform;
+        }
+    }
 }
 
 /// Every input manifest, loaded or why it could not be, in the order given.
 pub(super) fn manifests(inputs: &Inputs) -> Vec<(PathBuf, LoadedManifest)> {
+    read(&inputs.read)
+}
+
+/// Every file `read` names, loaded or why it could not be, in the order given.
+pub(super) fn read(read: &ReadArgs) -> Vec<(PathBuf, LoadedManifest)> {
     let load = LoadOptions {
-        process_env: inputs.env,
+        process_env: read.env,
+        kind: read.kind,
+        compose: crate::manifest::ComposeOptions {
+            env_files: read.env_file.clone(),
+            profiles: read.profile.clone(),
+        },
         ..LoadOptions::default()
     };
-    inputs
-        .files
+    read.files
         .iter()
         .map(|f| (f.clone(), manifest::load(f, &load)))
         .collect()

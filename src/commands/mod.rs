@@ -15,6 +15,7 @@ mod inputs;
 mod man;
 mod output;
 mod policy;
+mod ports;
 mod rules;
 mod schema;
 mod suggest;
@@ -97,6 +98,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, is_tty: bool) -> Result<ExitCode, Erro
     let style = cli.color.style(is_tty);
     match cli.command {
         Command::Check(args) => check::run(&args, out, style, cli.quiet, today()),
+        Command::Ports(args) => ports::run(&args, out),
         Command::Fix(args) => fix::run(&args, out, today()),
         Command::Gen(cmd) => r#gen::run(cmd, out),
         Command::Facts(args) => facts::run(args, out),

@@ -15,7 +15,10 @@ pub(crate) mod suggest;
 pub mod yaml;
 
 pub use problem::{LoadError, Problem};
-pub use read::{Limits, decode, parse_checked, parse_validated, read_on, read_text};
+pub use read::{
+    Limits, check_parsed, decode, parse_checked, parse_document, parse_validated, read_on,
+    read_text,
+};
 pub use schema::Schema;
 pub use source_map::{LineCol, SourceMap, Span, join};
 pub use suggest::did_you_mean;

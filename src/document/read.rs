@@ -25,22 +25,42 @@ impl Default for Limits {
     }
 }
 
-/// Reads a YAML file with the size limit, as UTF-8 text (a BOM is dropped).
+/// Standard input, up to one byte over the limit (so the caller can tell it is too large).
+fn read_stdin(limits: &Limits) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .lock()
+        .take(limits.max_file_bytes + 1)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// Reads a YAML file (`-`: standard input) with the size limit, as UTF-8 text (a BOM is dropped).
 pub fn read_text(path: &Path, limits: &Limits) -> Result<(String, String), LoadError> {
     let name = path.display().to_string();
     let io = |source| LoadError::Io {
         file: name.clone(),
         source,
     };
-    let meta = std::fs::metadata(path).map_err(io)?;
-    if meta.len() > limits.max_file_bytes {
-        return Err(LoadError::TooLarge {
-            file: name,
-            size: meta.len(),
-            limit: limits.max_file_bytes,
-        });
-    }
-    let bytes = std::fs::read(path).map_err(io)?;
+    let bytes = if path.as_os_str() == "-" {
+        read_stdin(limits).map_err(io)?
+    } else {
+        let meta = std::fs::metadata(path).map_err(io)?;
+        if meta.len() > limits.max_file_bytes {
+            return Err(LoadError::TooLarge {
+                file: name,
+                size: meta.len(),
+                limit: limits.max_file_bytes,
+            });
+        }
+        std::fs::read(path).map_err(io)?
+    };
+    let name = if path.as_os_str() == "-" {
+        "<stdin>".to_owned()
+    } else {
+        name
+    };
     match String::from_utf8(bytes) {
         Ok(t) => Ok((name, t)),
         Err(e) => {
@@ -86,6 +106,19 @@ pub fn parse_checked(
     schema: &Schema,
     extra: impl Fn(&Value, &SourceMap) -> Vec<Problem>,
 ) -> Result<(Value, Document, Vec<Problem>), LoadError> {
+    let (value, doc) = parse_document(name, text, limits, schema.what())?;
+    let problems = check_parsed(&value, &doc.map, schema, extra);
+    Ok((value, doc, problems))
+}
+
+/// Parses text (size limit, BOM dropped) into its value and document; a YAML error is a
+/// [`LoadError::Invalid`] of the `what` the file should have been.
+pub fn parse_document(
+    name: &str,
+    text: String,
+    limits: &Limits,
+    what: &'static str,
+) -> Result<(Value, Document), LoadError> {
     if text.len() as u64 > limits.max_file_bytes {
         return Err(LoadError::TooLarge {
             file: name.to_owned(),
@@ -109,24 +142,9 @@ pub fn parse_checked(
                 related: Vec::new(),
                 path: None,
             };
-            return Err(LoadError::invalid(
-                schema.what(),
-                name,
-                text,
-                map,
-                vec![problem],
-            ));
+            return Err(LoadError::invalid(what, name, text, map, vec![problem]));
         }
     };
-    let mut problems = extra(&value, &map);
-    let specific: Vec<Option<Span>> = problems.iter().map(|p| p.span).collect();
-    problems.extend(
-        schema
-            .validate(&value, &map)
-            .into_iter()
-            .filter(|p| !specific.contains(&p.span)),
-    );
-    problems.sort_by_key(|p| p.span);
     Ok((
         value,
         Document {
@@ -134,8 +152,27 @@ pub fn parse_checked(
             text,
             map,
         },
-        problems,
     ))
+}
+
+/// The problems of a parsed value: `extra`'s (checks the schema can't express) and the schema's, one
+/// per place, in file order.
+pub fn check_parsed(
+    value: &Value,
+    map: &SourceMap,
+    schema: &Schema,
+    extra: impl Fn(&Value, &SourceMap) -> Vec<Problem>,
+) -> Vec<Problem> {
+    let mut problems = extra(value, map);
+    let specific: Vec<Option<Span>> = problems.iter().map(|p| p.span).collect();
+    problems.extend(
+        schema
+            .validate(value, map)
+            .into_iter()
+            .filter(|p| !specific.contains(&p.span)),
+    );
+    problems.sort_by_key(|p| p.span);
+    problems
 }
 
 /// The file's model read from `value` without the values the problems point at, so a reader can go on

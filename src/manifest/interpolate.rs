@@ -15,6 +15,8 @@ pub enum VarSource {
     Process,
     /// The `${VAR:-default}` default in the reference itself.
     Default,
+    /// A Compose `.env` or `--env-file` file: `FILE:LINE` of the definition.
+    File(String),
 }
 
 /// One variable reference found in a value.

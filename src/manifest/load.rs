@@ -6,20 +6,93 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
-use super::Manifest;
+use serde_json::Value;
+
 use super::checks::value_checks;
 use super::model::ManifestFile;
 use super::options::LoadOptions;
 use super::resolve::resolve;
-use crate::document::{Document, LoadError, Problem, Schema, parse_checked, read_on, read_text};
+use super::{Kind, Manifest, compose};
+use crate::document::{
+    Document, LoadError, Problem, Schema, check_parsed, parse_document, read_on, read_text,
+};
 
 /// The manifest's JSON Schema, as committed (a test keeps it equal to the one generated from the types).
 pub const SCHEMA_TEXT: &str = include_str!("../../schemas/deploy.schema.json");
 
-/// Reads and resolves the manifest at `path`.
+/// Reads and resolves the input at `path` (`-`: standard input): a deploy manifest, or a Compose file
+/// read into one, whichever its content is (see [`Kind::detect`]) unless `opts.kind` says.
 pub fn load(path: &Path, opts: &LoadOptions) -> Result<(Manifest, Document), LoadError> {
     let (name, text) = read_text(path, &opts.limits.input)?;
-    load_str(&name, text, opts)
+    let dir = match path.parent() {
+        Some(d) if path.as_os_str() != "-" && !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    load_in(&name, text, &dir, opts)
+}
+
+/// [`load`] on text: `name` is what messages call it, `dir` the project directory (where a Compose
+/// file's `.env` is looked for).
+pub fn load_in(
+    name: &str,
+    text: String,
+    dir: &Path,
+    opts: &LoadOptions,
+) -> Result<(Manifest, Document), LoadError> {
+    // Before the content is known, a file that can't be parsed is named by `--kind` or its name.
+    let what = match opts.kind {
+        Some(Kind::Compose) => "compose",
+        Some(Kind::Kubernetes) => "kubernetes",
+        Some(Kind::Deploy) => "manifest",
+        None if Kind::compose_name(name) => "compose",
+        None => "manifest",
+    };
+    let (value, doc) = parse_document(name, text, &opts.limits.input, what)?;
+    match opts.kind.unwrap_or_else(|| Kind::detect(&value)) {
+        Kind::Deploy => load_deploy(value, doc, opts),
+        Kind::Compose => load_compose(&value, doc, dir, opts),
+        Kind::Kubernetes => {
+            let Document { name, text, map } = doc;
+            let problem = Problem::at(
+                map.span(""),
+                "this is a Kubernetes manifest, which this version of preflight does not read yet",
+                "Kubernetes",
+            )
+            .help("describe its ports in a deploy manifest (`target: { platform: kubernetes }`), or pass --kind if the file is another kind");
+            Err(LoadError::invalid("kubernetes", &name, text, map, vec![problem]))
+        }
+    }
+}
+
+/// A Compose file read into a manifest.
+fn load_compose(
+    value: &Value,
+    doc: Document,
+    dir: &Path,
+    opts: &LoadOptions,
+) -> Result<(Manifest, Document), LoadError> {
+    let vars = match compose::variables(dir, &opts.compose) {
+        Ok(v) => v,
+        Err(message) => {
+            return Err(LoadError::Io {
+                file: doc.name,
+                source: std::io::Error::other(message),
+            });
+        }
+    };
+    match compose::resolve(value, &doc.map, &vars, &opts.compose, opts) {
+        Ok(m) => Ok((m, doc)),
+        Err(problems) => {
+            let Document { name, text, map } = doc;
+            Err(LoadError::invalid(
+                "Compose file",
+                &name,
+                text,
+                map,
+                problems,
+            ))
+        }
+    }
 }
 
 /// Resolves a manifest from text; `name` is what messages call the file.
@@ -33,10 +106,20 @@ pub fn load_str(
     text: String,
     opts: &LoadOptions,
 ) -> Result<(Manifest, Document), LoadError> {
+    let (value, doc) = parse_document(name, text, &opts.limits.input, "manifest")?;
+    load_deploy(value, doc, opts)
+}
+
+/// A parsed deploy manifest validated and resolved.
+fn load_deploy(
+    value: Value,
+    doc: Document,
+    opts: &LoadOptions,
+) -> Result<(Manifest, Document), LoadError> {
     // Checks the schema can't express (IANA port names, range order) run on the raw value too.
-    let (value, doc, mut problems) =
-        parse_checked(name, text, &opts.limits.input, schema(), value_checks)?;
-    let Document { name: _, text, map } = doc;
+    let mut problems = check_parsed(&value, &doc.map, schema(), value_checks);
+    let Document { name, text, map } = doc;
+    let name = name.as_str();
     let file = if problems.is_empty() {
         match serde_json::from_value::<ManifestFile>(value) {
             Ok(f) => Some(f),

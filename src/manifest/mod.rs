@@ -6,7 +6,9 @@
 //! dotted path that later stages use to name places. Every problem found is collected, not only the first.
 
 mod checks;
+pub(crate) mod compose;
 pub(crate) mod interpolate;
+mod kind;
 pub(crate) mod load;
 pub(crate) mod model;
 mod options;
@@ -15,9 +17,10 @@ mod resolve;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
+pub use kind::Kind;
 pub use load::{load, load_str};
 pub use model::{Expose, Platform, Protocol, Purpose, RunAs, Runtime};
-pub use options::{Limits, LoadOptions};
+pub use options::{ComposeOptions, Limits, LoadOptions};
 
 use crate::ports::PortRange;
 use interpolate::VarUse;
@@ -25,6 +28,8 @@ use interpolate::VarUse;
 /// A manifest after validation and interpolation, with every default applied.
 #[derive(Debug, Clone)]
 pub struct Manifest {
+    /// What kind of file it was read from.
+    pub kind: Kind,
     /// The target host.
     pub target: Target,
     /// The team blocks of `port_plan`, in file order.
@@ -37,6 +42,19 @@ pub struct Manifest {
     pub unresolved: Vec<Unresolved>,
     /// Every interpolated value: path of the value → the variables it used.
     pub interpolations: BTreeMap<String, Vec<VarUse>>,
+    /// What the reader saw and left out, and why (`ignored-ports` reports them).
+    pub ignored: Vec<Ignored>,
+}
+
+/// Something of the input that will not become a listener, with the reason.
+#[derive(Debug, Clone)]
+pub struct Ignored {
+    /// Path of what is left out.
+    pub path: String,
+    /// What happens to it.
+    pub message: String,
+    /// What to do about it.
+    pub help: String,
 }
 
 /// The target host as the manifest describes it.
@@ -48,6 +66,9 @@ pub struct Target {
     pub run_as: RunAs,
     /// Granted Linux capabilities, canonical (`NET_BIND_SERVICE`), sorted.
     pub capabilities: Vec<String>,
+    /// Whether the platform was implied rather than written (a Compose file runs wherever Docker
+    /// runs): the host facts, when given, decide it.
+    pub implied: bool,
 }
 
 impl Target {
@@ -85,6 +106,9 @@ pub struct Service {
     pub ports: Vec<Port>,
     /// Path of the service (`services.orders-api`).
     pub path: String,
+    /// How many copies run at once on the target (Compose `deploy.replicas`/`scale`); 1 for a
+    /// deploy manifest.
+    pub replicas: u32,
 }
 
 /// One port of a service, with defaults applied.
@@ -106,12 +130,30 @@ pub struct Port {
     pub path: String,
     /// Path of the port number: `….ports.http.port`, or the entry itself for the shorthand `http: 8080`.
     pub number_path: String,
+    /// The container port behind a published port (Compose, Kubernetes); `None` in a deploy manifest.
+    pub target: Option<u16>,
+    /// When Docker picks the host port from a range (`"8000-9000:80"`): that range; `number` is then
+    /// `None`, and so it is when Docker picks from its ephemeral range (`"3000"`).
+    pub pick: Option<PortRange>,
+    /// Whether Docker's port mapping publishes it: its own iptables chains admit the traffic, so the
+    /// host's INPUT rules (ufw, firewalld) don't decide whether it is reachable.
+    pub docker: bool,
 }
 
 impl Port {
     /// Path of the bind address.
     pub fn bind_path(&self) -> String {
         format!("{}.bind", self.path)
+    }
+
+    /// The bind address as messages say it: "every address" where Docker publishes without `host_ip`
+    /// (it opens `0.0.0.0` and `::`), else the address.
+    pub fn bind_text(&self) -> String {
+        if self.docker && self.bind.is_unspecified() {
+            "every address".to_owned()
+        } else {
+            self.bind.to_string()
+        }
     }
 
     /// `8080/tcp`, or `?/tcp` when unresolved.

@@ -30,4 +30,18 @@ pub struct LoadOptions {
     pub process_env: bool,
     /// Input limits.
     pub limits: Limits,
+    /// The kind of the input (`--kind`); `None`: recognised from the content.
+    pub kind: Option<super::Kind>,
+    /// Where a Compose file's variables and profiles come from.
+    pub compose: ComposeOptions,
+}
+
+/// Where a Compose file's variables come from: `--env-file` files (or `.env` beside the file), the
+/// process environment (which wins), and the active profiles.
+#[derive(Debug, Clone, Default)]
+pub struct ComposeOptions {
+    /// `--env-file FILE`, in order; when empty, `.env` in the project directory is read if present.
+    pub env_files: Vec<std::path::PathBuf>,
+    /// `--profile NAME`, repeatable; `*` activates every profile.
+    pub profiles: Vec<String>,
 }

@@ -275,6 +275,9 @@ pub(super) fn resolve(
                 purpose: spec.purpose,
                 path: ppath,
                 number_path,
+                target: None,
+                pick: None,
+                docker: false,
             });
         }
         services.push(Service {
@@ -285,6 +288,7 @@ pub(super) fn resolve(
             socket: svc.socket.unwrap_or_default(),
             ports,
             path: spath,
+            replicas: 1,
         });
     }
 
@@ -292,15 +296,18 @@ pub(super) fn resolve(
         return Err(r.problems);
     }
     Ok(Manifest {
+        kind: super::Kind::Deploy,
         target: Target {
             platform: file.target.platform,
             run_as: file.target.run_as,
             capabilities,
+            implied: false,
         },
         port_plan,
         services,
         environment: file.environment.keys().cloned().collect(),
         unresolved: r.unresolved,
         interpolations: r.interpolations,
+        ignored: Vec::new(),
     })
 }

@@ -15,6 +15,9 @@ pub const META: RuleMeta = RuleMeta {
     docs: r#"## What it does
 Reports a `${VAR}` reference in a port or bind value when `VAR` is defined neither in the manifest's
 `environment:` nor (with `--env`) in the process environment, and the reference has no `:-default`.
+In a Compose file: a `$VAR` or `${VAR}` in a value preflight reads (ports, `network_mode`, profiles,
+replicas) that neither the environment nor `.env` (or `--env-file`) sets; Compose substitutes an empty
+string, which turns `"${WEB_PORT}:80"` into a port Docker picks at random.
 
 ## Why is this bad?
 The value the service will really use is unknown: every other rule skips that port, and at deploy time the
@@ -37,11 +40,19 @@ Define the variable under `environment:` (`ORDERS_PORT: "11001"`), give the refe
 /// Reports every unresolved reference.
 pub fn check(cx: &Context<'_>, out: &mut Findings) {
     let m = cx.manifest;
+    let compose = m.kind == crate::manifest::Kind::Compose;
     for u in &m.unresolved {
-        let mut help = format!(
-            "define `{0}` under `environment:`, write `${{{0}:-<port>}}` with a default, or pass --env if the pipeline exports it",
-            u.name
-        );
+        let mut help = if compose {
+            format!(
+                "set `{0}` in `.env` beside the Compose file, an `--env-file`, or the environment, or write `${{{0}:-<port>}}` with a default",
+                u.name
+            )
+        } else {
+            format!(
+                "define `{0}` under `environment:`, write `${{{0}:-<port>}}` with a default, or pass --env if the pipeline exports it",
+                u.name
+            )
+        };
         if let Some(s) = did_you_mean(&u.name, m.environment.iter().map(String::as_str)) {
             help = format!("did you mean `{s}`? {help}");
         }
@@ -49,7 +60,14 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
             Finding::new(
                 &META,
                 u.path.clone(),
-                format!("`${{{}}}` has no value and no default", u.name),
+                if compose {
+                    format!(
+                        "`${{{}}}` has no value and no default: Compose substitutes an empty string",
+                        u.name
+                    )
+                } else {
+                    format!("`${{{}}}` has no value and no default", u.name)
+                },
             )
             .label("unresolved")
             .help(help)

@@ -29,6 +29,10 @@ program, or one Windows profile) is a warning that says so. Conditions preflight
 taken as proof: the port is reported blocked only if it is blocked whichever way they go. Ports bound to
 a loopback address and ports with `expose: local` are never reported.
 
+Ports a Compose file publishes through Docker on a Linux host are not judged by INPUT rules: Docker
+DNATs them in `PREROUTING` and admits them in its own `FORWARD` chains (`DOCKER`, `DOCKER-USER`), so a
+ufw or firewalld rule that drops the port in INPUT does not stop them. They are listed as not evaluated.
+
 ## Why is this bad?
 The service starts and listens, health checks on the host pass, and every client times out. It is the
 second most common failed deploy, and the firewall is the last place people look.
@@ -84,9 +88,15 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
         out.skip(META.id, "the host facts have no firewall state (probe as root, or import `nft -j list ruleset`, `iptables-save`, or the Windows firewall export)");
         return;
     };
+    let windows = facts.os.as_deref() == Some("windows");
+    let mut by_docker = Vec::new();
     for (svc, port) in cx.manifest.ports() {
         let Some(n) = port.number else { continue };
         if port.expose == Expose::Local || is_loopback(port.bind) {
+            continue;
+        }
+        if port.docker && !windows {
+            by_docker.push(format!("{} of `{}`", port.label(), svc.name));
             continue;
         }
         let decision = match cx.firewall_decide(port.protocol, n, port.bind) {
@@ -159,6 +169,15 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
                 },
             )
             .evidence("source", fw.origin.as_str()),
+        );
+    }
+    if !by_docker.is_empty() {
+        out.skip(
+            META.id,
+            format!(
+                "not evaluated for ports Docker publishes ({}): Docker's own chains (DOCKER-USER, DOCKER in FORWARD) admit them, not the INPUT rules preflight reads",
+                by_docker.join(", ")
+            ),
         );
     }
 }

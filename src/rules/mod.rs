@@ -18,6 +18,7 @@ mod env_unresolved;
 mod ephemeral_range;
 mod excluded_range;
 mod firewall_blocked;
+mod ignored_ports;
 mod overexposed;
 mod plan_in_ephemeral;
 mod platform_mismatch;
@@ -67,6 +68,7 @@ pub static ALL: &[Rule] = registry![
     ephemeral_range,
     excluded_range,
     firewall_blocked,
+    ignored_ports,
     overexposed,
     plan_in_ephemeral,
     platform_mismatch,

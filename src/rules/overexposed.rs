@@ -5,7 +5,7 @@ use crate::facts::firewall::Verdict;
 use crate::finding::Fix;
 use crate::finding::RuleMeta;
 use crate::finding::{Finding, Findings, Severity};
-use crate::manifest::Expose;
+use crate::manifest::{Expose, Port};
 use crate::ports::is_loopback;
 
 /// Metadata of `overexposed`.
@@ -20,7 +20,11 @@ Reports the opposite of `firewall-blocked`:
 - a port with `expose: local` bound to a non-loopback address (no facts needed): other hosts can reach
   it unless a firewall stops them;
 - with firewall facts, a port with `expose: internal` or `local` (on a non-loopback address) that the
-  host firewall admits from any source address, naming the accepting rule or policy.
+  host firewall admits from any source address, naming the accepting rule or policy;
+- a database port (PostgreSQL 5432, MySQL 3306, Redis 6379, MongoDB 27017, Elasticsearch 9200, …, as
+  the container port or the host port) that a Compose file publishes on every address: Docker's own
+  iptables chains admit published ports before ufw's or firewalld's INPUT rules are consulted, so it is
+  reachable from any host that can reach this one.
 
 ## Why is this bad?
 Admin endpoints, databases and debug ports meant for the host or the internal network end up reachable
@@ -35,16 +39,77 @@ services:
 ```
 
 ## Fix
-Bind a loopback address (`127.0.0.1` or `::1`) for `expose: local`. For `internal`, restrict the accepting
+Bind a loopback address (`127.0.0.1` or `::1`) for `expose: local`; in Compose, publish the database on
+loopback (`"127.0.0.1:5432:5432"`) or not at all (other containers of the project reach it by service
+name over the project's network). For `internal`, restrict the accepting
 rule to the internal network (`ip saddr 10.0.0.0/8 tcp dport 9000 accept`,
 `firewall-cmd --permanent --zone=internal --add-port=9000/tcp`, a Windows rule with `-RemoteAddress`).
 "#,
 };
 
+/// Container ports of databases and stores that have no business being reachable from other hosts.
+const DATABASE_PORTS: &[(u16, &str)] = &[
+    (1433, "SQL Server"),
+    (1521, "Oracle"),
+    (2379, "etcd"),
+    (3306, "MySQL/MariaDB"),
+    (5432, "PostgreSQL"),
+    (5984, "CouchDB"),
+    (6379, "Redis"),
+    (7687, "Neo4j (Bolt)"),
+    (8086, "InfluxDB"),
+    (9042, "Cassandra"),
+    (9200, "Elasticsearch"),
+    (11211, "memcached"),
+    (26257, "CockroachDB"),
+    (27017, "MongoDB"),
+];
+
+/// The database a Docker-published port serves on every address, when it is one.
+fn published_database(port: &Port) -> Option<&'static str> {
+    if !port.docker || !port.bind.is_unspecified() {
+        return None;
+    }
+    let db = |n: u16| {
+        DATABASE_PORTS
+            .iter()
+            .find(|(p, _)| *p == n)
+            .map(|(_, d)| *d)
+    };
+    port.target
+        .and_then(db)
+        .or_else(|| port.number.and_then(db))
+}
+
 /// Reports over-exposed ports.
 pub fn check(cx: &Context<'_>, out: &mut Findings) {
     let fw = cx.facts.and_then(|f| f.firewall.as_ref());
     for (svc, port) in cx.manifest.ports() {
+        if let (Some(db), Some(n)) = (published_database(port), port.number) {
+            let target = port.target.unwrap_or(n);
+            out.push(
+                Finding::new(
+                    &META,
+                    port.number_path.clone(),
+                    format!(
+                        "{db} port {} of `{}` is published on every address: Docker's own iptables rules admit it from any host, before ufw or firewalld INPUT rules are consulted",
+                        port.label(),
+                        svc.name
+                    ),
+                )
+                .label("database on every address")
+                .help(format!(
+                    "publish it on loopback (\"127.0.0.1:{n}:{target}\"), or remove the entry if only other containers use it (they reach `{}:{target}` over the project network)",
+                    svc.name
+                ))
+                .fix(Fix::BindAddress {
+                    service: svc.name.clone(),
+                    port: port.name.clone(),
+                    address: "127.0.0.1".into(),
+                }),
+            );
+            continue;
+        }
         if port.expose == Expose::Public || is_loopback(port.bind) {
             continue;
         }

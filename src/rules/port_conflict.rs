@@ -22,6 +22,12 @@ one number do not clash. Two ports of the *same* service on the same protocol, n
 listener serving both (see `shared-port-purpose`), not a conflict. On `kubernetes` every service is its
 own pod with its own network namespace, so only ports within one service are compared.
 
+In a Compose file every published port is a listener of its own (Docker's), so two entries of one
+service that publish one host port on overlapping addresses conflict too, and a fixed host port on a
+service with more than one replica (`deploy.replicas`, `scale`) fails for the second replica. A port
+without `host_ip` is published on every address (Docker opens `0.0.0.0` and `::`). Ports Docker picks
+itself (`"3000"`, `"8000-9000:80"`) are not compared.
+
 ## Why is this bad?
 Only one socket can listen on an address and port: the service that starts second fails with
 "address already in use" (Linux `EADDRINUSE` 98, Windows `WSAEADDRINUSE` 10048). On Linux
@@ -36,7 +42,8 @@ services:
 
 ## Fix
 Give one of the two another port (the team's `port_plan` block has room), or bind them to distinct
-specific addresses that do not overlap.
+specific addresses that do not overlap. For a replicated Compose service, publish a range with one
+container port (`"8000-8002:80"`: Docker gives each replica one free port of it) or no host port.
 "#,
 };
 
@@ -44,6 +51,7 @@ specific addresses that do not overlap.
 pub fn check(cx: &Context<'_>, out: &mut Findings) {
     let per_pod = cx.manifest.target.platform == Platform::Kubernetes;
     let mut seen: HashMap<(Protocol, u16), Vec<(&Service, &Port)>> = HashMap::new();
+    let mut replicated_entries = std::collections::HashSet::new();
     for (svc, port) in cx.manifest.ports() {
         let Some(n) = port.number else { continue };
         let earlier = seen.entry((port.protocol, n)).or_default();
@@ -52,8 +60,18 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
             if per_pod && !same_service {
                 return false;
             }
-            binds_overlap(p.bind, port.bind) && !(same_service && p.bind == port.bind)
+            let one_listener = same_service && p.bind == port.bind && !port.docker;
+            binds_overlap(p.bind, port.bind) && !one_listener
         });
+        // One finding per entry: `"9090-9091:8080-8081"` is one mistake, not two.
+        if clash.is_none()
+            && port.docker
+            && svc.replicas > 1
+            && !per_pod
+            && replicated_entries.insert(port.path.as_str())
+        {
+            out.push(replicas_clash(cx, svc, port, n));
+        }
         if let Some((other_svc, other)) = clash {
             let suggested = suggest_port(cx, svc, port.protocol);
             let mut help = "move one of the two to another port".to_owned();
@@ -68,11 +86,11 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
                     format!(
                         "port {} on {} of `{}` is already used by `{}` (port `{}` on {})",
                         port.label(),
-                        port.bind,
+                        port.bind_text(),
                         svc.name,
                         other_svc.name,
                         other.name,
-                        other.bind
+                        other.bind_text()
                     ),
                 )
                 .label("second use")
@@ -86,4 +104,33 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
         }
         earlier.push((svc, port));
     }
+}
+
+/// A fixed host port on a Compose service with several replicas: the second replica can't publish it.
+fn replicas_clash(cx: &Context<'_>, svc: &Service, port: &Port, n: u16) -> Finding {
+    let suggested = suggest_port(cx, svc, port.protocol);
+    let target = port.target.unwrap_or(n);
+    let one_target = svc.ports.iter().filter(|p| p.path == port.path).count() == 1;
+    let help = if one_target {
+        format!(
+            "publish a range with one container port, one host port per replica (\"{n}-{}:{target}\"), or leave the host port out (\"{target}\") and put a proxy in front",
+            n.saturating_add(u16::try_from(svc.replicas.saturating_sub(1)).unwrap_or(u16::MAX)),
+        )
+    } else {
+        "leave the host ports out (Docker then picks a free port for each replica), or run one replica".to_owned()
+    };
+    Finding::new(
+        &META,
+        port.number_path.clone(),
+        format!(
+            "`{}` runs {} replicas but publishes the fixed host port {}: replica 2 fails (\"Bind for {}:{n} failed: port is already allocated\")",
+            svc.name,
+            svc.replicas,
+            port.label(),
+            if port.bind.is_unspecified() { "0.0.0.0".to_owned() } else { port.bind.to_string() },
+        ),
+    )
+    .label("one host port, several replicas")
+    .help(help)
+    .fix(super::choose_port(svc, port, suggested))
 }

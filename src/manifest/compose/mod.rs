@@ -1,0 +1,506 @@
+//! Docker Compose files read into a [`Manifest`]: each published port becomes a port of its service,
+//! with its place in the Compose file, so every rule and report works on it unchanged.
+//!
+//! What is read, as the Compose specification defines it: `services.*.ports` in the short and long
+//! syntax ([`ports`]), `network_mode: host` (published ports are discarded; the container's ports are
+//! the host's), `profiles` with `--profile` and `COMPOSE_PROFILES`, `deploy.replicas` and `scale`, and
+//! interpolation of every value read ([`interpolate`]) from the process environment, `--env-file` or
+//! `.env`. `expose` is container-only: not a host port, so not read. The target is implied: Docker's
+//! host, Linux unless the host facts say otherwise, dockerd running as root (a rootless daemon is
+//! described with a deploy manifest's `target`).
+//!
+//! Only the values preflight reads are interpolated and checked; a `${VAR:?message}` elsewhere in the
+//! file, which Compose would refuse, is not seen.
+
+pub(crate) mod interpolate;
+pub(crate) mod ports;
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv6Addr};
+use std::path::Path;
+
+use serde_json::Value;
+
+use self::interpolate::{ComposeVars, interpolate};
+use self::ports::{HostPort, Published};
+use super::interpolate::{VarSource, VarUse};
+use super::options::ComposeOptions;
+use super::{Expose, Ignored, Kind, LoadOptions, Manifest, Port, Service, Target, Unresolved};
+use crate::document::{Problem, SourceMap, join};
+use crate::ports::{Platform, Protocol};
+
+/// The variables of a Compose project in `dir`: `--env-file` files (or `dir/.env`), then the process
+/// environment on top. Problems name the file and line of a line that can't be read.
+pub fn variables(dir: &Path, opts: &ComposeOptions) -> Result<ComposeVars, String> {
+    let mut vars = ComposeVars::default();
+    let files: Vec<std::path::PathBuf> = if opts.env_files.is_empty() {
+        let dot = dir.join(".env");
+        if dot.is_file() { vec![dot] } else { Vec::new() }
+    } else {
+        opts.env_files.clone()
+    };
+    for f in files {
+        let text = std::fs::read_to_string(&f)
+            .map_err(|e| format!("can't read the env file {}: {e}", f.display()))?;
+        let name = f.display().to_string();
+        let bad = vars.add_env_file(&name, &text);
+        if let Some(line) = bad.first() {
+            return Err(format!(
+                "{name}:{line}: not a `KEY=VALUE` line: write `KEY=VALUE` (comments start with `#`)"
+            ));
+        }
+    }
+    for (k, v) in std::env::vars_os() {
+        if let (Ok(k), Ok(v)) = (k.into_string(), v.into_string()) {
+            vars.set(&k, v, VarSource::Process);
+        }
+    }
+    Ok(vars)
+}
+
+/// Reads a parsed Compose file into a manifest.
+pub fn resolve(
+    value: &Value,
+    map: &SourceMap,
+    vars: &ComposeVars,
+    opts: &ComposeOptions,
+    load: &LoadOptions,
+) -> Result<Manifest, Vec<Problem>> {
+    let mut r = Reader {
+        map,
+        vars,
+        problems: Vec::new(),
+        unresolved: Vec::new(),
+        interpolations: BTreeMap::new(),
+        ignored: Vec::new(),
+    };
+    let mut active: Vec<String> = opts.profiles.clone();
+    if let Some(env) = vars.get("COMPOSE_PROFILES") {
+        active.extend(
+            env.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
+        );
+    }
+    let services_value = value.get("services").and_then(Value::as_object);
+    let Some(services_value) = services_value else {
+        return Err(vec![
+            Problem::at(
+                map.span("services"),
+                "`services` must be a mapping of service names to services",
+                "not a mapping",
+            )
+            .help("write `services:` followed by indented service names"),
+        ]);
+    };
+    if services_value.len() > load.limits.max_services {
+        return Err(vec![Problem::at(
+            map.span("services"),
+            format!(
+                "{} services, over the limit of {}",
+                services_value.len(),
+                load.limits.max_services
+            ),
+            "too many services",
+        )]);
+    }
+    let mut services = Vec::new();
+    for (name, svc) in services_value {
+        let spath = join("services", name);
+        if let Some(s) = r.service(name, svc, &spath, &active, load) {
+            services.push(s);
+        }
+    }
+    if !r.problems.is_empty() {
+        r.problems.sort_by_key(|p| p.span);
+        return Err(r.problems);
+    }
+    Ok(Manifest {
+        kind: Kind::Compose,
+        target: Target {
+            platform: Platform::Linux,
+            run_as: super::RunAs::Root,
+            capabilities: Vec::new(),
+            implied: true,
+        },
+        port_plan: Vec::new(),
+        services,
+        environment: Vec::new(),
+        unresolved: r.unresolved,
+        interpolations: r.interpolations,
+        ignored: r.ignored,
+    })
+}
+
+struct Reader<'a> {
+    map: &'a SourceMap,
+    vars: &'a ComposeVars,
+    problems: Vec<Problem>,
+    unresolved: Vec<Unresolved>,
+    interpolations: BTreeMap<String, Vec<VarUse>>,
+    ignored: Vec<Ignored>,
+}
+
+/// A scalar of the file as Compose sees it before interpolation: strings, numbers and booleans as text.
+fn scalar_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+impl Reader<'_> {
+    fn problem(&mut self, path: &str, message: String, label: &str, help: &str) {
+        self.problems.push(
+            Problem::at(self.map.span(path), message, label)
+                .help(help)
+                .at_path(path),
+        );
+    }
+
+    /// The interpolated text of the scalar at `path`; `None` (with a problem) when it can't be.
+    fn text(&mut self, path: &str, v: &Value) -> Option<String> {
+        let Some(raw) = scalar_text(v) else {
+            self.problem(
+                path,
+                "expected a string or a number".into(),
+                "not a scalar",
+                "write a single value here",
+            );
+            return None;
+        };
+        if !raw.contains('$') {
+            return Some(raw);
+        }
+        match interpolate(&raw, self.vars) {
+            Ok(i) => {
+                for name in i.unresolved() {
+                    self.unresolved.push(Unresolved {
+                        path: path.to_owned(),
+                        name: name.to_owned(),
+                    });
+                }
+                if !i.uses.is_empty() {
+                    self.interpolations.insert(path.to_owned(), i.uses.clone());
+                }
+                Some(i.text)
+            }
+            Err(e) => {
+                self.problem(
+                    path,
+                    e.to_string(),
+                    "interpolation",
+                    "set the variable in `.env`, an `--env-file` or the environment, or give the reference a default (`${VAR:-8080}`)",
+                );
+                None
+            }
+        }
+    }
+
+    fn service(
+        &mut self,
+        name: &str,
+        svc: &Value,
+        spath: &str,
+        active: &[String],
+        load: &LoadOptions,
+    ) -> Option<Service> {
+        let Some(obj) = svc.as_object() else {
+            if !svc.is_null() {
+                self.problem(
+                    spath,
+                    format!("service `{name}` must be a mapping"),
+                    "not a mapping",
+                    "write the service's fields (`image:`, `ports:`, …) indented under its name",
+                );
+            }
+            return None;
+        };
+        if let Some(profiles) = obj.get("profiles").and_then(Value::as_array) {
+            let ppath = join(spath, "profiles");
+            let mut names = Vec::new();
+            for (i, p) in profiles.iter().enumerate() {
+                names.extend(self.text(&join(&ppath, &i.to_string()), p));
+            }
+            let on = names
+                .iter()
+                .any(|p| active.iter().any(|a| a == p || a == "*"));
+            if !names.is_empty() && !on {
+                return None;
+            }
+        }
+        let replicas = self.replicas(obj, spath)?;
+        let network_host = match obj.get("network_mode") {
+            Some(v) => self.text(&join(spath, "network_mode"), v).as_deref() == Some("host"),
+            None => false,
+        };
+        let mut out = Vec::new();
+        if let Some(list) = obj.get("ports") {
+            let lpath = join(spath, "ports");
+            let Some(items) = list.as_array() else {
+                self.problem(
+                    &lpath,
+                    "`ports` must be a list".into(),
+                    "not a list",
+                    "write each port as a list item: `- \"8080:80\"`",
+                );
+                return None;
+            };
+            if items.len() > load.limits.max_ports_per_service {
+                self.problem(
+                    &lpath,
+                    format!(
+                        "{} ports, over the limit of {} for one service",
+                        items.len(),
+                        load.limits.max_ports_per_service
+                    ),
+                    "too many ports",
+                    "split the service",
+                );
+                return None;
+            }
+            for (i, item) in items.iter().enumerate() {
+                let ipath = join(&lpath, &i.to_string());
+                self.port(&ipath, item, network_host, &mut out);
+            }
+            if network_host && !items.is_empty() {
+                self.ignored.push(Ignored {
+                    path: join(spath, "network_mode"),
+                    message: format!(
+                        "`{name}` uses `network_mode: host`: Docker discards its published ports; the container's own ports are the host's"
+                    ),
+                    help: "remove `ports:` (preflight checks the container ports as host ports), or drop `network_mode: host` to publish them".into(),
+                });
+            }
+        }
+        if replicas == 0 {
+            return None;
+        }
+        let total_entries = out.len();
+        if total_entries > load.limits.max_ports_per_service {
+            self.problem(
+                &join(spath, "ports"),
+                format!(
+                    "{total_entries} published ports after expanding ranges, over the limit of {}",
+                    load.limits.max_ports_per_service
+                ),
+                "too many ports",
+                "publish smaller ranges",
+            );
+            return None;
+        }
+        Some(Service {
+            name: name.to_owned(),
+            team: None,
+            description: None,
+            runtime: super::Runtime::Other,
+            socket: Default::default(),
+            ports: out,
+            path: spath.to_owned(),
+            replicas,
+        })
+    }
+
+    /// `deploy.replicas`, else `scale`, else 1.
+    fn replicas(&mut self, obj: &serde_json::Map<String, Value>, spath: &str) -> Option<u32> {
+        let (path, v) = match (
+            obj.get("deploy").and_then(|d| d.get("replicas")),
+            obj.get("scale"),
+        ) {
+            (Some(v), _) => (join(&join(spath, "deploy"), "replicas"), v),
+            (None, Some(v)) => (join(spath, "scale"), v),
+            (None, None) => return Some(1),
+        };
+        let t = self.text(&path, v)?;
+        match t.trim().parse::<u32>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                self.problem(
+                    &path,
+                    format!("{t:?} is not a number of replicas"),
+                    "not a count",
+                    "write a whole number such as `2`",
+                );
+                None
+            }
+        }
+    }
+
+    /// One entry of `ports`, short or long, into `out`.
+    fn port(&mut self, ipath: &str, item: &Value, network_host: bool, out: &mut Vec<Port>) {
+        let (entries, name, number_path) = match item {
+            Value::Object(long) => match self.long(ipath, long) {
+                Some((p, name, np)) => (vec![p], name, np),
+                None => return,
+            },
+            v => {
+                let Some(text) = self.text(ipath, v) else {
+                    return;
+                };
+                let written = scalar_text(v).unwrap_or_default();
+                match ports::parse_short(&text) {
+                    Ok(list) => (list, written.trim().to_owned(), ipath.to_owned()),
+                    Err(e) => {
+                        self.problem(
+                            ipath,
+                            format!("{text:?}: {e}"),
+                            "bad port",
+                            "write `[HOST_IP:][HOST:]CONTAINER[/PROTOCOL]`, e.g. \"127.0.0.1:8080:80\" or \"8080:80/udp\"",
+                        );
+                        return;
+                    }
+                }
+            }
+        };
+        for p in entries {
+            let protocol = match p.protocol.as_str() {
+                "tcp" => Protocol::Tcp,
+                "udp" => Protocol::Udp,
+                _ => {
+                    self.ignored.push(Ignored {
+                        path: ipath.to_owned(),
+                        message: format!(
+                            "`{name}` is an SCTP port: preflight checks TCP and UDP ports only"
+                        ),
+                        help: "check SCTP ports by hand (`ss -Sln`)".into(),
+                    });
+                    continue;
+                }
+            };
+            let every = IpAddr::V6(Ipv6Addr::UNSPECIFIED);
+            let (number, pick, bind) = if network_host {
+                (Some(p.target), None, every)
+            } else {
+                let bind = p.host_ip.unwrap_or(every);
+                match p.host {
+                    HostPort::Any => (None, None, bind),
+                    HostPort::Fixed(n) => (Some(n), None, bind),
+                    HostPort::OneOf(r) => (None, Some(r), bind),
+                }
+            };
+            let expose = if crate::ports::is_loopback(bind) {
+                Expose::Local
+            } else {
+                Expose::Public
+            };
+            out.push(Port {
+                name: name.clone(),
+                number,
+                protocol,
+                bind,
+                expose,
+                purpose: None,
+                path: ipath.to_owned(),
+                number_path: number_path.clone(),
+                target: Some(p.target),
+                pick,
+                docker: !network_host,
+            });
+        }
+    }
+
+    /// The long syntax: `target` (required), `published`, `host_ip`, `protocol`, `mode`, `name`.
+    fn long(
+        &mut self,
+        ipath: &str,
+        long: &serde_json::Map<String, Value>,
+    ) -> Option<(Published, String, String)> {
+        let field = |k: &str| join(ipath, k);
+        let Some(target_v) = long.get("target") else {
+            self.problem(
+                ipath,
+                "a port in the long syntax needs `target`, the container port".into(),
+                "no target",
+                "add `target: 80` (the port the container listens on)",
+            );
+            return None;
+        };
+        let tpath = field("target");
+        let t = self.text(&tpath, target_v)?;
+        let target = match ports::number(&t, "container port") {
+            Ok(n) => n,
+            Err(e) => {
+                self.problem(&tpath, e, "bad port", "write the container port, 1-65535");
+                return None;
+            }
+        };
+        let mut host = HostPort::Any;
+        if let Some(v) = long.get("published") {
+            let ppath = field("published");
+            let t = self.text(&ppath, v)?;
+            if !t.trim().is_empty() {
+                match ports::range(&t, "published port") {
+                    Ok(r) if r.start == r.end => host = HostPort::Fixed(r.start),
+                    Ok(r) => host = HostPort::OneOf(r),
+                    Err(e) => {
+                        self.problem(
+                            &ppath,
+                            e,
+                            "bad port",
+                            "write a host port (1-65535) or a range `8000-8010`",
+                        );
+                        return None;
+                    }
+                }
+            }
+        }
+        let mut host_ip = None;
+        if let Some(v) = long.get("host_ip") {
+            let hpath = field("host_ip");
+            let t = self.text(&hpath, v)?;
+            let bare = t.trim();
+            let bare = bare
+                .strip_prefix('[')
+                .and_then(|s| s.strip_suffix(']'))
+                .unwrap_or(bare);
+            match bare.parse::<IpAddr>() {
+                Ok(ip) => host_ip = Some(ip),
+                Err(_) => {
+                    self.problem(
+                        &hpath,
+                        format!("{t:?} is not an IP address"),
+                        "not an address",
+                        "use an address such as `127.0.0.1` or `::1`",
+                    );
+                    return None;
+                }
+            }
+        }
+        let mut protocol = "tcp".to_owned();
+        if let Some(v) = long.get("protocol") {
+            let ppath = field("protocol");
+            let t = self.text(&ppath, v)?.to_ascii_lowercase();
+            if let Err(e) = ports::protocol_ok(&t) {
+                self.problem(&ppath, e, "bad protocol", "use tcp, udp or sctp");
+                return None;
+            }
+            protocol = t;
+        }
+        let name = match long.get("name").and_then(scalar_text) {
+            Some(n) => n,
+            None => match host {
+                HostPort::Fixed(n) => format!("{n}:{target}/{protocol}"),
+                HostPort::OneOf(r) => format!("{}-{}:{target}/{protocol}", r.start, r.end),
+                HostPort::Any => format!("{target}/{protocol}"),
+            },
+        };
+        let number_path = if long.contains_key("published") {
+            field("published")
+        } else {
+            tpath
+        };
+        Some((
+            Published {
+                host_ip,
+                host,
+                target,
+                protocol,
+            },
+            name,
+            number_path,
+        ))
+    }
+}

@@ -1,0 +1,87 @@
+//! What kind of file an input is: a deploy manifest, a Compose file or Kubernetes manifests.
+
+use serde_json::Value;
+
+/// The kind of an input file, recognised from its content (see [`Kind::detect`]) or given with
+/// `--kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Kind {
+    /// preflight's own `deploy.yaml`.
+    Deploy,
+    /// A Docker Compose file (`compose.yaml`, `docker-compose.yml`, any name).
+    Compose,
+    /// Kubernetes manifests (one or several documents, `kind: List`, rendered Helm charts).
+    Kubernetes,
+}
+
+impl Kind {
+    /// The name as `--kind` takes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Deploy => "deploy",
+            Kind::Compose => "compose",
+            Kind::Kubernetes => "kubernetes",
+        }
+    }
+
+    /// Whether a file name is one Compose looks for (`compose.yaml`, `docker-compose.yml`, and their
+    /// `*.override.*` and other variants).
+    pub fn compose_name(name: &str) -> bool {
+        let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+        (base.starts_with("compose") || base.starts_with("docker-compose"))
+            && (base.ends_with(".yaml") || base.ends_with(".yml"))
+    }
+
+    /// Recognises a parsed document: `apiVersion` and `kind` make a Kubernetes object; `version: 1`
+    /// (a number, as only deploy manifests write it), `target` or `port_plan` a deploy manifest;
+    /// `services` without those a Compose file (whose `version`, when present, is a string such as
+    /// `"3.8"`). Anything else is read as a deploy manifest, so its schema says what is wrong.
+    pub fn detect(value: &Value) -> Kind {
+        let Some(map) = value.as_object() else {
+            return Kind::Deploy;
+        };
+        if map.contains_key("apiVersion") && map.contains_key("kind") {
+            return Kind::Kubernetes;
+        }
+        let deploy_version = map.get("version").is_some_and(Value::is_number);
+        if deploy_version || map.contains_key("target") || map.contains_key("port_plan") {
+            return Kind::Deploy;
+        }
+        if map.get("services").is_some_and(Value::is_object) {
+            return Kind::Compose;
+        }
+        Kind::Deploy
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn recognised_from_content() {
+        assert_eq!(
+            Kind::detect(&json!({"version": 1, "services": {}})),
+            Kind::Deploy
+        );
+        assert_eq!(
+            Kind::detect(&json!({"target": {}, "services": {}})),
+            Kind::Deploy
+        );
+        assert_eq!(
+            Kind::detect(&json!({"version": "3.8", "services": {"a": {}}})),
+            Kind::Compose
+        );
+        assert_eq!(
+            Kind::detect(&json!({"services": {"a": {"image": "x"}}})),
+            Kind::Compose
+        );
+        assert_eq!(
+            Kind::detect(&json!({"apiVersion": "v1", "kind": "Pod"})),
+            Kind::Kubernetes
+        );
+        assert_eq!(Kind::detect(&json!([1])), Kind::Deploy);
+        assert_eq!(Kind::detect(&json!({"services": []})), Kind::Deploy);
+    }
+}
