@@ -14,7 +14,7 @@ use crate::rules;
 #[derive(Debug)]
 pub enum Outcome {
     /// The file was checked.
-    Checked(Checked),
+    Checked(Box<Checked>),
     /// The file could not be checked (exit code 2).
     Failed(LoadError),
 }
@@ -67,7 +67,7 @@ pub fn check_file(
     today: Date,
 ) -> Outcome {
     match manifest::load(path, load) {
-        Ok((m, doc)) => Outcome::Checked(check_manifest(&m, doc, policy, hosts, today)),
+        Ok((m, doc)) => Outcome::Checked(Box::new(check_manifest(&m, doc, policy, hosts, today))),
         Err(e) => Outcome::Failed(e),
     }
 }
@@ -83,10 +83,13 @@ pub fn check_manifest(
     today: Date,
 ) -> Checked {
     let found = rules::evaluate_fleet(m, policy, hosts);
-    let mut findings: Vec<(usize, Finding)> = found
+    let mut findings: Vec<((usize, usize), Finding)> = found
         .items
         .into_iter()
-        .map(|f| (doc.map.span(&f.path).offset, f))
+        .map(|f| {
+            let at = (doc.file_index(&f.path), doc.span(&f.path).offset);
+            (at, name_template(m, f))
+        })
         .collect();
     findings.sort_by(|(a, fa), (b, fb)| {
         fa.host
@@ -124,6 +127,16 @@ pub fn check_manifest(
     }
 }
 
+/// In rendered Helm output, a finding names the template its document came from (the `# Source:`
+/// comment), which is the file to edit.
+fn name_template(m: &manifest::Manifest, mut f: Finding) -> Finding {
+    let doc = f.path.split('.').next().unwrap_or("");
+    if let Some((_, t)) = m.templates.iter().find(|(p, _)| p == doc) {
+        f.message = format!("{} (template `{t}`)", f.message);
+    }
+    f
+}
+
 /// The exit code for a run: 2 when any file could not be checked, 1 when any finding is at or above
 /// `fail_on` (`None`: never), 0 otherwise.
 pub fn exit_code(outcomes: &[Outcome], fail_on: Option<Severity>) -> u8 {
@@ -153,14 +166,14 @@ pub fn expired_waivers(lp: &crate::policy::LoadedPolicy, today: Date) -> Vec<Out
     rules::waiver_expired::check(lp, today)
         .into_iter()
         .map(|(doc, findings)| {
-            Outcome::Checked(Checked {
+            Outcome::Checked(Box::new(Checked {
                 doc: doc.clone(),
                 findings,
                 hosts: Vec::new(),
                 skipped: Vec::new(),
                 waived: Vec::new(),
                 errors: Vec::new(),
-            })
+            }))
         })
         .collect()
 }

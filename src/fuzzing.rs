@@ -19,7 +19,7 @@ pub fn manifest(data: &[u8]) {
         let today = crate::policy::date::Date::from_days(20_000);
         let checked = crate::check::check_manifest(&m, doc, &policy, &[], today);
         let mut sink = Vec::new();
-        let outcomes = [crate::check::Outcome::Checked(checked)];
+        let outcomes = [crate::check::Outcome::Checked(Box::new(checked))];
         let _ = crate::report::json::write(&mut sink, &outcomes);
         let _ =
             crate::report::human::write(&mut sink, &outcomes, crate::report::human::Style::Plain);

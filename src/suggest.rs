@@ -56,9 +56,11 @@ pub fn lowest_passing(
             target: None,
             pick: None,
             docker: false,
+            container: None,
         }],
         path: format!("services.{PROBE}"),
         replicas: 1,
+        pod: None,
     });
     let prefix = format!("services.{PROBE}.");
     for n in range.start..=range.end {

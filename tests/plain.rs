@@ -8,11 +8,7 @@ use preflight::document::{Document, SourceMap, Span};
 use preflight::report::plain::{Label, render};
 
 fn doc(text: &str) -> Document {
-    Document {
-        name: "deploy.yaml".into(),
-        text: text.into(),
-        map: SourceMap::lines_only(text),
-    }
+    Document::new("deploy.yaml", text.into(), SourceMap::lines_only(text))
 }
 
 fn span_of(text: &str, needle: &str) -> Span {

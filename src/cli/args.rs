@@ -199,6 +199,20 @@ pub struct ReadArgs {
     /// `environment:`). Compose files always read it, as Compose does.
     #[arg(long)]
     pub env: bool,
+    /// Kubernetes: the nodes' container runtime, which decides whether non-root containers may bind
+    /// ports below 1024 (overrides `target.container_runtime`).
+    #[arg(long, value_enum, value_name = "RUNTIME")]
+    pub container_runtime: Option<crate::manifest::ContainerRuntime>,
+    /// Kubernetes: the cluster's NodePort range, `START-END` (overrides `target.node_port_range`;
+    /// default 30000-32767).
+    #[arg(long, value_name = "START-END", value_parser = parse_range)]
+    pub node_port_range: Option<crate::ports::PortRange>,
+}
+
+/// A `START-END` port range argument.
+fn parse_range(s: &str) -> Result<crate::ports::PortRange, String> {
+    s.parse::<crate::ports::PortRange>()
+        .map_err(|e| format!("{e}: write START-END, e.g. 30000-32767"))
 }
 
 /// The inputs `check`, `fix` and `suggest` share: files, variables and host facts.

@@ -85,10 +85,22 @@ pub(super) fn read(read: &ReadArgs) -> Vec<(PathBuf, LoadedManifest)> {
         },
         ..LoadOptions::default()
     };
-    read.files
+    let mut loaded: Vec<(PathBuf, LoadedManifest)> = read
+        .files
         .iter()
         .map(|f| (f.clone(), manifest::load(f, &load)))
-        .collect()
+        .collect();
+    for (_, m) in &mut loaded {
+        if let Ok((m, _)) = m {
+            if let Some(rt) = read.container_runtime {
+                m.target.container_runtime = Some(rt);
+            }
+            if let Some(r) = read.node_port_range {
+                m.target.node_port_range = r;
+            }
+        }
+    }
+    loaded
 }
 
 /// The hosts the inputs name: with `--local`, this host, where only the sockets on the ports of
@@ -139,9 +151,9 @@ pub(super) fn check(inputs: &Inputs, today: Date) -> Result<Run, Error> {
             }
         };
         outcomes.push(match (&policies[i].1, loaded) {
-            (Some(lp), Ok((m, doc))) => {
-                Outcome::Checked(check::check_manifest(&m, doc, &lp.policy, &hosts, today))
-            }
+            (Some(lp), Ok((m, doc))) => Outcome::Checked(Box::new(check::check_manifest(
+                &m, doc, &lp.policy, &hosts, today,
+            ))),
             (Some(_), Err(e)) => Outcome::Failed(e),
             (None, _) => Outcome::Failed(LoadError::Io {
                 file: f.display().to_string(),

@@ -39,26 +39,78 @@ struct Inventory {
     ports: Vec<Row>,
 }
 
-/// The rows of one loaded input, in file order.
+/// The rows of one loaded input, in file order: each port, then (Kubernetes) each Service's
+/// nodePorts. For a pod's container port the host port is its `hostPort`, or the port itself on the
+/// host network, else none (`null`): only the pod's own network namespace has it.
 fn rows(m: &Manifest, doc: &Document) -> Vec<Row> {
-    m.ports()
+    let row = |service: &str,
+               name: &str,
+               protocol: &'static str,
+               bind: String,
+               port,
+               target,
+               expose: &'static str,
+               path: &str| {
+        let (line, column, _, _) = doc.place(path);
+        Row {
+            service: service.to_owned(),
+            name: name.to_owned(),
+            protocol,
+            bind,
+            port,
+            pick: None,
+            target,
+            expose,
+            file: doc.name.clone(),
+            line,
+            column,
+        }
+    };
+    let mut out: Vec<Row> = m
+        .ports()
         .map(|(svc, p)| {
-            let (line, column, _, _) = doc.place(&p.number_path);
-            Row {
-                service: svc.name.clone(),
-                name: p.name.clone(),
-                protocol: p.protocol.as_str(),
-                bind: p.bind.to_string(),
-                port: p.number,
-                pick: p.pick.map(|r| r.to_string()),
-                target: p.target,
-                expose: p.expose.as_str(),
-                file: doc.name.clone(),
-                line,
-                column,
-            }
+            let (port, path) = match &p.container {
+                Some(c) => match (
+                    c.host_port,
+                    svc.pod.as_ref().is_some_and(|pod| pod.host_network),
+                ) {
+                    (Some(h), _) => (Some(h), c.host_port_path.as_str()),
+                    (None, true) => (p.number, p.number_path.as_str()),
+                    (None, false) => (None, p.number_path.as_str()),
+                },
+                None => (p.number, p.number_path.as_str()),
+            };
+            let mut r = row(
+                &svc.name,
+                &p.name,
+                p.protocol.as_str(),
+                p.bind.to_string(),
+                port,
+                p.target,
+                p.expose.as_str(),
+                path,
+            );
+            r.pick = p.pick.map(|r| r.to_string());
+            r
         })
-        .collect()
+        .collect();
+    for s in &m.kube_services {
+        for p in &s.ports {
+            if let Some(np) = p.node_port {
+                out.push(row(
+                    &format!("service/{}", s.name),
+                    p.name.as_deref().unwrap_or("nodePort"),
+                    p.protocol.as_str(),
+                    "0.0.0.0".to_owned(),
+                    Some(np),
+                    Some(p.port),
+                    "public",
+                    &crate::document::join(&p.path, "nodePort"),
+                ));
+            }
+        }
+    }
+    out
 }
 
 /// Loads every input (all must load) and prints its ports.

@@ -24,6 +24,11 @@ pub use source_map::{LineCol, SourceMap, Span, join};
 pub use suggest::did_you_mean;
 
 /// A loaded file: its display name, its text and where each path sits in it.
+///
+/// An input can span several files (a deploy manifest's `include:`, Compose files merged with `-f`, a
+/// directory of Kubernetes manifests): the first is the document itself, the others are its `parts`,
+/// and a path into part `k` (1-based) is written `@k:path` (see [`Document::part_path`]). The methods
+/// taking a path resolve it in the right file.
 #[derive(Clone, Debug)]
 pub struct Document {
     /// The name shown to users (the path as given on the command line).
@@ -32,14 +37,72 @@ pub struct Document {
     pub text: String,
     /// Path → span table of the text.
     pub map: SourceMap,
+    /// Further files of the same input, addressed by `@k:` paths.
+    pub parts: Vec<Document>,
 }
 
 impl Document {
-    /// Where a path sits: (line, column, end line, end column), 1-based, columns in characters.
+    /// A document of one file.
+    pub fn new(name: impl Into<String>, text: String, map: SourceMap) -> Self {
+        Document {
+            name: name.into(),
+            text,
+            map,
+            parts: Vec::new(),
+        }
+    }
+
+    /// `path` in part `k` (1-based; 0 is this document itself).
+    pub fn part_path(k: usize, path: &str) -> String {
+        if k == 0 {
+            path.to_owned()
+        } else {
+            format!("@{k}:{path}")
+        }
+    }
+
+    /// The file a path points into and the path within it.
+    pub fn locate<'a, 'p>(&'a self, path: &'p str) -> (&'a Document, &'p str) {
+        if let Some(rest) = path.strip_prefix('@')
+            && let Some((k, inner)) = rest.split_once(':')
+            && let Ok(k) = k.parse::<usize>()
+            && let Some(part) = k.checked_sub(1).and_then(|i| self.parts.get(i))
+        {
+            return (part, inner);
+        }
+        (self, path)
+    }
+
+    /// The index of the file a path points into (0: this document, k: part k) — for sorting.
+    pub fn file_index(&self, path: &str) -> usize {
+        let (d, _) = self.locate(path);
+        if std::ptr::eq(d, self) {
+            return 0;
+        }
+        self.parts
+            .iter()
+            .position(|p| std::ptr::eq(p, d))
+            .map_or(0, |i| i + 1)
+    }
+
+    /// The span of a path in its own file.
+    pub fn span(&self, path: &str) -> Span {
+        let (d, p) = self.locate(path);
+        d.map.span(p)
+    }
+
+    /// Where a path sits in its own file: (line, column, end line, end column), 1-based, columns in
+    /// characters.
     pub fn place(&self, path: &str) -> (usize, usize, usize, usize) {
-        let span = self.map.span(path);
-        let start = self.map.line_col(&self.text, span.offset);
-        let end = self.map.line_col(&self.text, span.offset + span.len);
+        let (d, p) = self.locate(path);
+        let span = d.map.span(p);
+        let start = d.map.line_col(&d.text, span.offset);
+        let end = d.map.line_col(&d.text, span.offset + span.len);
         (start.line, start.column, end.line, end.column)
+    }
+
+    /// The name of the file a path points into.
+    pub fn file_of(&self, path: &str) -> &str {
+        &self.locate(path).0.name
     }
 }

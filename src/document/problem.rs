@@ -93,11 +93,7 @@ impl LoadError {
     ) -> Self {
         LoadError::Invalid {
             kind,
-            doc: Box::new(Document {
-                name: name.to_owned(),
-                text,
-                map,
-            }),
+            doc: Box::new(Document::new(name.to_owned(), text, map)),
             problems,
         }
     }

@@ -106,18 +106,20 @@ pub fn parse_checked(
     schema: &Schema,
     extra: impl Fn(&Value, &SourceMap) -> Vec<Problem>,
 ) -> Result<(Value, Document, Vec<Problem>), LoadError> {
-    let (value, doc) = parse_document(name, text, limits, schema.what())?;
+    let (value, doc) = parse_document(name, text, limits, schema.what(), false)?;
     let problems = check_parsed(&value, &doc.map, schema, extra);
     Ok((value, doc, problems))
 }
 
 /// Parses text (size limit, BOM dropped) into its value and document; a YAML error is a
-/// [`LoadError::Invalid`] of the `what` the file should have been.
+/// [`LoadError::Invalid`] of the `what` the file should have been. With `stream`, every document of
+/// the text is read into an array (see [`yaml::parse_stream`]).
 pub fn parse_document(
     name: &str,
     text: String,
     limits: &Limits,
     what: &'static str,
+    stream: bool,
 ) -> Result<(Value, Document), LoadError> {
     if text.len() as u64 > limits.max_file_bytes {
         return Err(LoadError::TooLarge {
@@ -130,7 +132,12 @@ pub fn parse_document(
         .strip_prefix('\u{feff}')
         .map(str::to_owned)
         .unwrap_or(text);
-    let (value, map) = match yaml::parse(&text, limits.parse) {
+    let parsed = if stream {
+        yaml::parse_stream(&text, limits.parse)
+    } else {
+        yaml::parse(&text, limits.parse)
+    };
+    let (value, map) = match parsed {
         Ok(parsed) => parsed,
         Err(e) => {
             let map = SourceMap::lines_only(&text);
@@ -145,14 +152,7 @@ pub fn parse_document(
             return Err(LoadError::invalid(what, name, text, map, vec![problem]));
         }
     };
-    Ok((
-        value,
-        Document {
-            name: name.to_owned(),
-            text,
-            map,
-        },
-    ))
+    Ok((value, Document::new(name.to_owned(), text, map)))
 }
 
 /// The problems of a parsed value: `extra`'s (checks the schema can't express) and the schema's, one

@@ -341,19 +341,30 @@ pub struct YamlError {
 
 /// Parses one YAML document into its JSON value and the source map of its paths.
 pub fn parse(text: &str, limits: ParseLimits) -> Result<(Value, SourceMap), YamlError> {
-    let (value, entries) = parse_entries(text, limits)?;
+    let (value, entries) = parse_entries(text, limits, false)?;
     Ok((value, SourceMap::with_entries(text, entries)))
 }
 
-/// Parses one YAML document into its JSON value and the path → span table.
+/// Parses a stream of YAML documents (`---`) into an array with one item per non-empty document,
+/// whose paths start with the item's index (`0.kind`, `1.spec.ports.0`). Anchors are per document,
+/// as YAML defines them; the node and alias limits count over the whole stream.
+pub fn parse_stream(text: &str, limits: ParseLimits) -> Result<(Value, SourceMap), YamlError> {
+    let (value, entries) = parse_entries(text, limits, true)?;
+    Ok((value, SourceMap::with_entries(text, entries)))
+}
+
+/// Parses one YAML document (or, with `stream`, every document) into its JSON value and the path →
+/// span table.
 fn parse_entries(
     text: &str,
     limits: ParseLimits,
+    stream: bool,
 ) -> Result<(Value, FxHashMap<String, Entry>), YamlError> {
     if text.len() < PIPELINE_BYTES {
         return build(
             text,
             limits,
+            stream,
             Parser::new_from_str(text).map(|i| i.map_err(scan_error)),
         );
     }
@@ -365,13 +376,14 @@ fn parse_entries(
             batch: Vec::new().into_iter(),
         };
         // The builder (and with it the receiver) is dropped before the scope joins the scanner.
-        build(text, limits, events)
+        build(text, limits, stream, events)
     })
 }
 
 fn build<'a>(
     text: &'a str,
     limits: ParseLimits,
+    stream: bool,
     events: impl Iterator<Item = Item<'a>>,
 ) -> Result<(Value, FxHashMap<String, Entry>), YamlError> {
     let mut b = Builder {
@@ -389,6 +401,7 @@ fn build<'a>(
         path: String::new(),
     };
     let mut root = Value::Null;
+    let mut items = Vec::new();
     let mut documents = 0;
     loop {
         let (e, s) = match b.events.next() {
@@ -399,6 +412,18 @@ fn build<'a>(
         match e {
             Event::StreamStart | Event::DocumentEnd | Event::Comment(..) | Event::Anchor(..) => {}
             Event::StreamEnd => break,
+            Event::DocumentStart(..) if stream => {
+                let (e, s) = b.next()?;
+                // An empty document (`---` followed by `---`, as Helm renders skipped templates).
+                let empty = matches!(&e, Event::Scalar(t, ScalarStyle::Plain, ..) if matches!(t.as_ref(), "" | "~" | "null"));
+                if matches!(e, Event::DocumentEnd) || empty {
+                    continue;
+                }
+                b.anchors.clear();
+                let index = items.len().to_string();
+                let doc = b.child(&index, |b| b.node(e, s, None, 0))?;
+                items.push(doc);
+            }
             Event::DocumentStart(..) => {
                 documents += 1;
                 if documents > 1 {
@@ -416,6 +441,10 @@ fn build<'a>(
             }
             _ => return Err(err("unexpected YAML event", span_of(&s))),
         }
+    }
+    if stream {
+        b.record(Span::new(0, 0), None);
+        root = Value::Array(items);
     }
     if !b.entries.contains_key("") {
         b.record(Span::default(), None);

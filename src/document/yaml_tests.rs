@@ -72,10 +72,11 @@ fn the_pipeline_matches_the_single_thread_parse() {
         i += 1;
     }
     let limits = ParseLimits::default();
-    let piped = parse_entries(&big, limits).unwrap();
+    let piped = parse_entries(&big, limits, false).unwrap();
     let single = build(
         &big,
         limits,
+        false,
         Parser::new_from_str(&big).map(|i| i.map_err(scan_error)),
     )
     .unwrap();
@@ -158,4 +159,17 @@ mod source_map {
         );
         assert_eq!(pointer_to_path(""), "");
     }
+}
+
+#[test]
+fn a_stream_is_an_array_of_its_documents_with_indexed_paths() {
+    let text = "---\n# Source: c/templates/a.yaml\na: &x 1\nb: *x\n---\n---\nc: [2]\n...\n";
+    let (v, map) = parse_stream(text, ParseLimits::default()).unwrap();
+    assert_eq!(v, serde_json::json!([{"a": 1, "b": 1}, {"c": [2]}]));
+    assert_eq!(&text[map.span("1.c.0").offset..][..1], "2");
+    assert_eq!(&text[map.span("0.b").offset..][..2], "*x");
+    // Anchors are per document.
+    assert!(parse_stream("a: &x 1\n---\nb: *x\n", ParseLimits::default()).is_err());
+    // One document stays refused by the single-document parse.
+    assert!(parse("a: 1\n---\nb: 2\n", ParseLimits::default()).is_err());
 }

@@ -64,5 +64,22 @@ pub(super) fn value_checks(value: &Value, map: &SourceMap) -> Vec<Problem> {
             }
         }
     }
+    if let Some(text) = value
+        .get("target")
+        .and_then(|t| t.get("node_port_range"))
+        .and_then(Value::as_str)
+        && let Err(e) = text.parse::<crate::ports::PortRange>()
+    {
+        let path = "target.node_port_range";
+        problems.push(
+            Problem::at(
+                map.span(path),
+                format!("invalid NodePort range: {e}"),
+                "invalid range",
+            )
+            .help("write the range as START-END, e.g. `30000-32767`")
+            .at_path(path),
+        );
+    }
     problems
 }

@@ -32,6 +32,23 @@ impl Kind {
             && (base.ends_with(".yaml") || base.ends_with(".yml"))
     }
 
+    /// Whether the text holds more than one YAML document: a `---` line after some content, as
+    /// Kubernetes files and `helm template` output have (a leading `---` alone starts the first).
+    pub fn several_documents(text: &str) -> bool {
+        let mut content = false;
+        for line in text.lines() {
+            let t = line.trim_end();
+            if t == "---" || t.starts_with("--- ") {
+                if content {
+                    return true;
+                }
+            } else if !t.is_empty() && !t.starts_with('#') && !t.starts_with('%') {
+                content = true;
+            }
+        }
+        false
+    }
+
     /// Recognises a parsed document: `apiVersion` and `kind` make a Kubernetes object; `version: 1`
     /// (a number, as only deploy manifests write it), `target` or `port_plan` a deploy manifest;
     /// `services` without those a Compose file (whose `version`, when present, is a string such as

@@ -12,7 +12,7 @@ use super::checks::value_checks;
 use super::model::ManifestFile;
 use super::options::LoadOptions;
 use super::resolve::resolve;
-use super::{Kind, Manifest, compose};
+use super::{Kind, Manifest, compose, kubernetes};
 use crate::document::{
     Document, LoadError, Problem, Schema, check_parsed, parse_document, read_on, read_text,
 };
@@ -47,20 +47,29 @@ pub fn load_in(
         None if Kind::compose_name(name) => "compose",
         None => "manifest",
     };
-    let (value, doc) = parse_document(name, text, &opts.limits.input, what)?;
-    match opts.kind.unwrap_or_else(|| Kind::detect(&value)) {
+    // Kubernetes files are streams of documents; the others are one document. A file of several
+    // documents is Kubernetes unless `--kind` says otherwise (and then the single-document parse says
+    // what is wrong).
+    let several = opts.kind.is_none() && Kind::several_documents(&text);
+    let stream = opts.kind == Some(Kind::Kubernetes) || several;
+    let (value, doc) = parse_document(name, text, &opts.limits.input, what, stream)?;
+    let kind = match opts.kind {
+        Some(k) => k,
+        None if stream => Kind::Kubernetes,
+        None => Kind::detect(&value),
+    };
+    match kind {
         Kind::Deploy => load_deploy(value, doc, opts),
         Kind::Compose => load_compose(&value, doc, dir, opts),
-        Kind::Kubernetes => {
-            let Document { name, text, map } = doc;
-            let problem = Problem::at(
-                map.span(""),
-                "this is a Kubernetes manifest, which this version of preflight does not read yet",
-                "Kubernetes",
-            )
-            .help("describe its ports in a deploy manifest (`target: { platform: kubernetes }`), or pass --kind if the file is another kind");
-            Err(LoadError::invalid("kubernetes", &name, text, map, vec![problem]))
-        }
+        Kind::Kubernetes => match kubernetes::resolve(&value, stream, &doc.map, &doc.text, opts) {
+            Ok(m) => Ok((m, doc)),
+            Err(problems) => {
+                let Document {
+                    name, text, map, ..
+                } = doc;
+                Err(LoadError::invalid("kubernetes", &name, text, map, problems))
+            }
+        },
     }
 }
 
@@ -83,7 +92,9 @@ fn load_compose(
     match compose::resolve(value, &doc.map, &vars, &opts.compose, opts) {
         Ok(m) => Ok((m, doc)),
         Err(problems) => {
-            let Document { name, text, map } = doc;
+            let Document {
+                name, text, map, ..
+            } = doc;
             Err(LoadError::invalid(
                 "Compose file",
                 &name,
@@ -106,7 +117,7 @@ pub fn load_str(
     text: String,
     opts: &LoadOptions,
 ) -> Result<(Manifest, Document), LoadError> {
-    let (value, doc) = parse_document(name, text, &opts.limits.input, "manifest")?;
+    let (value, doc) = parse_document(name, text, &opts.limits.input, "manifest", false)?;
     load_deploy(value, doc, opts)
 }
 
@@ -118,7 +129,9 @@ fn load_deploy(
 ) -> Result<(Manifest, Document), LoadError> {
     // Checks the schema can't express (IANA port names, range order) run on the raw value too.
     let mut problems = check_parsed(&value, &doc.map, schema(), value_checks);
-    let Document { name, text, map } = doc;
+    let Document {
+        name, text, map, ..
+    } = doc;
     let name = name.as_str();
     let file = if problems.is_empty() {
         match serde_json::from_value::<ManifestFile>(value) {
@@ -141,14 +154,9 @@ fn load_deploy(
     };
     let resolved = file.map(|f| resolve(f, &map, opts));
     match resolved {
-        Some(Ok(manifest)) if problems.is_empty() => Ok((
-            manifest,
-            Document {
-                name: name.to_owned(),
-                text,
-                map,
-            },
-        )),
+        Some(Ok(manifest)) if problems.is_empty() => {
+            Ok((manifest, Document::new(name.to_owned(), text, map)))
+        }
         Some(Err(more)) => {
             let seen: Vec<_> = problems.iter().map(|p| p.span).collect();
             problems.extend(more.into_iter().filter(|p| !seen.contains(&p.span)));

@@ -9,6 +9,7 @@ mod checks;
 pub(crate) mod compose;
 pub(crate) mod interpolate;
 mod kind;
+mod kubernetes;
 pub(crate) mod load;
 pub(crate) mod model;
 mod options;
@@ -19,11 +20,17 @@ use std::net::IpAddr;
 
 pub use kind::Kind;
 pub use load::{load, load_str};
-pub use model::{Expose, Platform, Protocol, Purpose, RunAs, Runtime};
+pub use model::{ContainerRuntime, Expose, Platform, Protocol, Purpose, RunAs, Runtime};
 pub use options::{ComposeOptions, Limits, LoadOptions};
 
 use crate::ports::PortRange;
 use interpolate::VarUse;
+
+/// Kubernetes' default NodePort range (the API server's `--service-node-port-range`).
+pub const DEFAULT_NODE_PORT_RANGE: PortRange = PortRange {
+    start: 30000,
+    end: 32767,
+};
 
 /// A manifest after validation and interpolation, with every default applied.
 #[derive(Debug, Clone)]
@@ -44,6 +51,89 @@ pub struct Manifest {
     pub interpolations: BTreeMap<String, Vec<VarUse>>,
     /// What the reader saw and left out, and why (`ignored-ports` reports them).
     pub ignored: Vec<Ignored>,
+    /// Kubernetes Services (read from Kubernetes manifests; empty otherwise).
+    pub kube_services: Vec<KubeService>,
+    /// Rendered Helm output: the document path prefix (`3`) → the template its `# Source:` comment
+    /// names, so findings can say which template to edit.
+    pub templates: Vec<(String, String)>,
+}
+
+/// A Kubernetes pod template, for the rules that only Kubernetes has (placement, privileges).
+#[derive(Debug, Clone)]
+pub struct Pod {
+    /// The workload kind (`Deployment`, `DaemonSet`, …).
+    pub kind: String,
+    /// `metadata.namespace`, when given.
+    pub namespace: Option<String>,
+    /// `spec.replicas` (default 1); `None` for a DaemonSet, which runs one pod per node.
+    pub replicas: Option<u32>,
+    /// `hostNetwork: true`: the containers' ports are the node's ports.
+    pub host_network: bool,
+    /// The pod template's labels, which Service selectors match.
+    pub labels: BTreeMap<String, String>,
+    /// The pod sysctl `net.ipv4.ip_unprivileged_port_start`, when set.
+    pub unprivileged_port_start: Option<u16>,
+}
+
+/// The container a Kubernetes port belongs to.
+#[derive(Debug, Clone)]
+pub struct Container {
+    /// The container's name.
+    pub name: String,
+    /// A plain init container (runs to completion before the others start; not a sidecar).
+    pub init: bool,
+    /// Who it runs as: `Some(Root)` for uid 0, `Some(User)` for another uid or `runAsNonRoot: true`,
+    /// `None` when the image decides.
+    pub run_as: Option<RunAs>,
+    /// `NET_BIND_SERVICE` in `securityContext.capabilities.add`.
+    pub bind_capability: bool,
+    /// `hostPort`, when set: the node's port mapped to this container port.
+    pub host_port: Option<u16>,
+    /// Path of `hostPort`.
+    pub host_port_path: String,
+}
+
+/// A Kubernetes Service.
+#[derive(Debug, Clone)]
+pub struct KubeService {
+    /// `metadata.name`.
+    pub name: String,
+    /// `metadata.namespace`, when given.
+    pub namespace: Option<String>,
+    /// `spec.type` (`ClusterIP` when not given).
+    pub service_type: String,
+    /// `spec.selector`; empty when the Service has none (its endpoints are managed by hand).
+    pub selector: BTreeMap<String, String>,
+    /// Its ports.
+    pub ports: Vec<KubeServicePort>,
+    /// Path of the Service object.
+    pub path: String,
+}
+
+/// One port of a Kubernetes Service.
+#[derive(Debug, Clone)]
+pub struct KubeServicePort {
+    /// `name`, when given.
+    pub name: Option<String>,
+    /// `port`.
+    pub port: u16,
+    /// `targetPort`; `None` when not given (it then equals `port`).
+    pub target: Option<TargetPort>,
+    /// `nodePort`, when given.
+    pub node_port: Option<u16>,
+    /// `protocol`.
+    pub protocol: Protocol,
+    /// Path of the port entry.
+    pub path: String,
+}
+
+/// A Service's `targetPort`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetPort {
+    /// A container port number.
+    Number(u16),
+    /// A container port name.
+    Name(String),
 }
 
 /// Something of the input that will not become a listener, with the reason.
@@ -69,6 +159,11 @@ pub struct Target {
     /// Whether the platform was implied rather than written (a Compose file runs wherever Docker
     /// runs): the host facts, when given, decide it.
     pub implied: bool,
+    /// The Kubernetes nodes' container runtime, when known: it decides whether pods may bind ports
+    /// below 1024 without privileges.
+    pub container_runtime: Option<ContainerRuntime>,
+    /// The cluster's NodePort range (`--service-node-port-range`, 30000-32767 by default).
+    pub node_port_range: PortRange,
 }
 
 impl Target {
@@ -109,6 +204,8 @@ pub struct Service {
     /// How many copies run at once on the target (Compose `deploy.replicas`/`scale`); 1 for a
     /// deploy manifest.
     pub replicas: u32,
+    /// The pod template, for a Kubernetes workload.
+    pub pod: Option<Pod>,
 }
 
 /// One port of a service, with defaults applied.
@@ -138,6 +235,8 @@ pub struct Port {
     /// Whether Docker's port mapping publishes it: its own iptables chains admit the traffic, so the
     /// host's INPUT rules (ufw, firewalld) don't decide whether it is reachable.
     pub docker: bool,
+    /// The container it belongs to, for a Kubernetes workload.
+    pub container: Option<Container>,
 }
 
 impl Port {

@@ -73,6 +73,57 @@ pub struct Target {
     /// Linux capabilities granted to the service process, e.g. `[NET_BIND_SERVICE]`.
     #[serde(default)]
     pub capabilities: Vec<Capability>,
+    /// Kubernetes: the nodes' container runtime, which decides whether a non-root container may bind
+    /// ports below 1024 (containerd 2.x, Docker/cri-dockerd, k3s and kind allow it; CRI-O and
+    /// containerd 1.x don't).
+    #[serde(default)]
+    pub container_runtime: Option<ContainerRuntime>,
+    /// Kubernetes: the cluster's NodePort range, `START-END` (the API server's
+    /// `--service-node-port-range`; 30000-32767 when not given).
+    #[serde(default)]
+    pub node_port_range: Option<PortRangeText>,
+}
+
+/// A Kubernetes node's container runtime.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema, clap::ValueEnum,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum ContainerRuntime {
+    /// containerd 2.0 or later (its CRI plugin sets `ip_unprivileged_port_start=0` for pods).
+    Containerd,
+    /// containerd 1.x (keeps 1024 unless `enable_unprivileged_ports` is set).
+    #[serde(rename = "containerd-1")]
+    #[value(name = "containerd-1")]
+    Containerd1,
+    /// CRI-O (keeps 1024).
+    CriO,
+    /// Docker Engine through cri-dockerd (Docker >= 20.10 sets 0).
+    Docker,
+    /// k3s (its containerd enables unprivileged ports).
+    K3s,
+    /// kind (its containerd enables unprivileged ports).
+    Kind,
+}
+
+impl ContainerRuntime {
+    /// The name as written in the manifest.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContainerRuntime::Containerd => "containerd",
+            ContainerRuntime::Containerd1 => "containerd-1",
+            ContainerRuntime::CriO => "cri-o",
+            ContainerRuntime::Docker => "docker",
+            ContainerRuntime::K3s => "k3s",
+            ContainerRuntime::Kind => "kind",
+        }
+    }
+
+    /// Whether pods with their own network namespace start with `ip_unprivileged_port_start=0`
+    /// (domain-facts: containerd#9348, moby#41030, cri-o#10050).
+    pub fn pods_bind_low_ports(self) -> bool {
+        !matches!(self, ContainerRuntime::Containerd1 | ContainerRuntime::CriO)
+    }
 }
 
 /// A Linux capability name, with or without the `CAP_` prefix.

@@ -278,6 +278,7 @@ pub(super) fn resolve(
                 target: None,
                 pick: None,
                 docker: false,
+                container: None,
             });
         }
         services.push(Service {
@@ -289,6 +290,7 @@ pub(super) fn resolve(
             ports,
             path: spath,
             replicas: 1,
+            pod: None,
         });
     }
 
@@ -302,6 +304,13 @@ pub(super) fn resolve(
             run_as: file.target.run_as,
             capabilities,
             implied: false,
+            container_runtime: file.target.container_runtime,
+            node_port_range: file
+                .target
+                .node_port_range
+                .as_ref()
+                .and_then(|t| t.0.parse().ok())
+                .unwrap_or(super::DEFAULT_NODE_PORT_RANGE),
         },
         port_plan,
         services,
@@ -309,5 +318,7 @@ pub(super) fn resolve(
         unresolved: r.unresolved,
         interpolations: r.interpolations,
         ignored: Vec::new(),
+        kube_services: Vec::new(),
+        templates: Vec::new(),
     })
 }

@@ -138,11 +138,11 @@ impl<'b> Loader<'b> {
     fn invalid(doc: &Document, problems: Vec<Problem>) -> LoadError {
         LoadError::Invalid {
             kind: "policy",
-            doc: Box::new(Document {
-                name: doc.name.clone(),
-                text: doc.text.clone(),
-                map: doc.map.clone(),
-            }),
+            doc: Box::new(Document::new(
+                doc.name.clone(),
+                doc.text.clone(),
+                doc.map.clone(),
+            )),
             problems,
         }
     }

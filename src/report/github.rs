@@ -35,8 +35,8 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome]) -> io::Result<()> {
     for o in outcomes {
         match o {
             Outcome::Checked(c) => {
-                let file = escape_property(&super::sarif::uri(&c.doc.name));
                 for f in &c.findings {
+                    let file = escape_property(&super::sarif::uri(c.doc.file_of(&f.path)));
                     let (line, col, end_line, end_col) = c.doc.place(&f.path);
                     let message = super::with_help(
                         &super::on_host(&f.message, f.host.as_deref()),
@@ -53,7 +53,8 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome]) -> io::Result<()> {
                 for e in &c.errors {
                     writeln!(
                         out,
-                        "::error file={file},title=preflight::{}",
+                        "::error file={},title=preflight::{}",
+                        escape_property(&super::sarif::uri(&c.doc.name)),
                         escape_data(e)
                     )?;
                 }

@@ -115,21 +115,51 @@ fn label(text: &str) -> Option<String> {
 fn finding_diag<'a>(f: &Finding, doc: &Document, source: &'a Source) -> Diag<'a> {
     let mut labels = vec![LabeledSpan::new_primary_with_span(
         label(&f.label),
-        doc.map.span(&f.path),
+        doc.span(&f.path),
     )];
-    for r in &f.related {
+    for r in same_file(f, doc) {
         labels.push(LabeledSpan::new_with_span(
             label(&r.label),
-            doc.map.span(&r.path),
+            doc.span(&r.path),
         ));
     }
     Diag {
         message: f.message.clone(),
         code: f.rule.clone(),
         severity: miette_severity(f.severity),
-        help: f.help.clone(),
+        help: help_with_elsewhere(f, doc),
         labels,
         source: Some(source),
+    }
+}
+
+/// The related places in the finding's own file (a snippet shows one file).
+fn same_file<'f>(
+    f: &'f Finding,
+    doc: &Document,
+) -> impl Iterator<Item = &'f crate::finding::Related> {
+    let own = doc.file_index(&f.path);
+    f.related
+        .iter()
+        .filter(move |r| doc.file_index(&r.path) == own)
+}
+
+/// The help, followed by the related places in other files as `label: FILE:LINE:COLUMN`.
+fn help_with_elsewhere(f: &Finding, doc: &Document) -> Option<String> {
+    let own = doc.file_index(&f.path);
+    let elsewhere: Vec<String> = f
+        .related
+        .iter()
+        .filter(|r| doc.file_index(&r.path) != own)
+        .map(|r| {
+            let (line, column, _, _) = doc.place(&r.path);
+            format!("{}: {}:{line}:{column}", r.label, doc.file_of(&r.path))
+        })
+        .collect();
+    match (&f.help, elsewhere.is_empty()) {
+        (h, true) => h.clone(),
+        (Some(h), false) => Some(format!("{h}\n{}", elsewhere.join("\n"))),
+        (None, false) => Some(elsewhere.join("\n")),
     }
 }
 
@@ -251,29 +281,31 @@ fn severity_word(s: Severity) -> &'static str {
     }
 }
 
-fn render_finding(style: Style, f: &Finding, doc: &Document, source: &Source) -> String {
+/// A finding rendered with a snippet of the file its path points into (`doc` or one of its parts).
+fn render_finding(style: Style, f: &Finding, doc: &Document, sources: &[Source]) -> String {
+    let index = doc.file_index(&f.path);
+    let file = doc.locate(&f.path).0;
     if style != Style::Plain {
-        return render(style, &finding_diag(f, doc, source));
+        return render(style, &finding_diag(f, doc, &sources[index]));
     }
-    let related: Vec<Label<'_>> = f
-        .related
-        .iter()
+    let related: Vec<Label<'_>> = same_file(f, doc)
         .map(|r| Label {
-            span: doc.map.span(&r.path),
+            span: doc.span(&r.path),
             text: &r.label,
         })
         .collect();
+    let help = help_with_elsewhere(f, doc);
     plain::render(
         severity_word(f.severity),
         &f.rule,
         &f.message,
-        doc,
+        file,
         Some(Label {
-            span: doc.map.span(&f.path),
+            span: doc.span(&f.path),
             text: &f.label,
         }),
         &related,
-        f.help.as_deref(),
+        help.as_deref(),
     )
 }
 
@@ -330,10 +362,13 @@ fn write_skipped(
 /// A checked file: the manifest's own findings, then each host's under a `== host NAME ==` heading,
 /// then the summary: one line for the file and, with hosts, one line per host.
 fn write_checked(out: &mut dyn Write, c: &Checked, style: Style) -> io::Result<()> {
-    let source = named(&c.doc);
+    let sources: Vec<Source> = std::iter::once(&c.doc)
+        .chain(&c.doc.parts)
+        .map(named)
+        .collect();
     let (own, hosts) = super::by_host(c);
     for f in &own.findings {
-        write!(out, "{}", render_finding(style, f, &c.doc, &source))?;
+        write!(out, "{}", render_finding(style, f, &c.doc, &sources))?;
         writeln!(out)?;
     }
     write_skipped(out, &c.doc.name, None, &own.skipped)?;
@@ -347,7 +382,7 @@ fn write_checked(out: &mut dyn Write, c: &Checked, style: Style) -> io::Result<(
         }
         writeln!(out, "== host {} (facts: {}) ==", h.name, h.source)?;
         for f in &part.findings {
-            write!(out, "{}", render_finding(style, f, &c.doc, &source))?;
+            write!(out, "{}", render_finding(style, f, &c.doc, &sources))?;
             writeln!(out)?;
         }
         write_skipped(out, &c.doc.name, Some(&h.name), &part.skipped)?;

@@ -78,6 +78,9 @@ struct JsonWaived<'a> {
 
 #[derive(Serialize)]
 struct JsonRelated<'a> {
+    /// The file, when it is not the finding's own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<&'a str>,
     path: &'a str,
     line: usize,
     column: usize,
@@ -171,7 +174,7 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome]) -> io::Result<()> {
                     waived.push(JsonWaived {
                         rule: &w.finding.rule,
                         message: &w.finding.message,
-                        file: &c.doc.name,
+                        file: c.doc.file_of(&w.finding.path),
                         path: &w.finding.path,
                         line,
                         column,
@@ -194,7 +197,9 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome]) -> io::Result<()> {
                         .iter()
                         .map(|r| {
                             let (line, column, _, _) = c.doc.place(&r.path);
+                            let file = c.doc.file_of(&r.path);
                             JsonRelated {
+                                file: (file != c.doc.file_of(&f.path)).then_some(file),
                                 path: &r.path,
                                 line,
                                 column,
@@ -206,7 +211,7 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome]) -> io::Result<()> {
                         rule: &f.rule,
                         severity: f.severity,
                         message: &f.message,
-                        file: &c.doc.name,
+                        file: c.doc.file_of(&f.path),
                         path: &f.path,
                         line,
                         column,

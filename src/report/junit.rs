@@ -82,7 +82,7 @@ impl Suite<'_> {
                             let help = f.help.as_ref().map(|h| format!("\nhelp: {h}"));
                             format!(
                                 "{}:{line}:{col}: {}{}",
-                                c.doc.name,
+                                c.doc.file_of(&f.path),
                                 f.message,
                                 help.unwrap_or_default()
                             )

@@ -96,9 +96,9 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome], policy: &Policy) -> io::
             Outcome::Checked(c) => {
                 for f in &c.findings {
                     let (line, column, end_line, end_column) = c.doc.place(&f.path);
-                    let location = |line, column, end_line, end_column| {
+                    let location = |file: &str, line, column, end_line, end_column| {
                         json!({ "physicalLocation": {
-                            "artifactLocation": { "uri": uri(&c.doc.name) },
+                            "artifactLocation": { "uri": uri(file) },
                             "region": { "startLine": line, "startColumn": column, "endLine": end_line, "endColumn": end_column }
                         }})
                     };
@@ -108,7 +108,7 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome], policy: &Policy) -> io::
                         .enumerate()
                         .map(|(i, r)| {
                             let (l, col, el, ec) = c.doc.place(&r.path);
-                            let mut loc = location(l, col, el, ec);
+                            let mut loc = location(c.doc.file_of(&r.path), l, col, el, ec);
                             loc["id"] = json!(i);
                             loc["message"] = json!({ "text": r.label });
                             loc
@@ -122,8 +122,8 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome], policy: &Policy) -> io::
                         "ruleId": f.rule,
                         "level": level(f.severity),
                         "message": { "text": message },
-                        "locations": [location(line, column, end_line, end_column)],
-                        "partialFingerprints": { "preflight/v1": fingerprint(&fingerprint_parts(f, &c.doc.name)) },
+                        "locations": [location(c.doc.file_of(&f.path), line, column, end_line, end_column)],
+                        "partialFingerprints": { "preflight/v1": fingerprint(&fingerprint_parts(f, c.doc.file_of(&f.path))) },
                         "properties": { "path": f.path },
                     });
                     if let Some(i) = rule_index(&f.rule) {

@@ -12,6 +12,8 @@ mod context;
 mod custom;
 mod engine;
 mod fleet;
+mod kube_conflict;
+mod kube_privileged;
 mod scope;
 
 mod env_unresolved;
@@ -19,6 +21,7 @@ mod ephemeral_range;
 mod excluded_range;
 mod firewall_blocked;
 mod ignored_ports;
+mod node_port_range;
 mod overexposed;
 mod plan_in_ephemeral;
 mod platform_mismatch;
@@ -27,6 +30,7 @@ mod port_occupied;
 mod port_plan;
 mod privileged_port;
 mod reuse_address;
+mod service_target_port;
 mod shared_port_purpose;
 mod time_wait;
 mod unreachable_bind;
@@ -69,6 +73,7 @@ pub static ALL: &[Rule] = registry![
     excluded_range,
     firewall_blocked,
     ignored_ports,
+    node_port_range,
     overexposed,
     plan_in_ephemeral,
     platform_mismatch,
@@ -77,6 +82,7 @@ pub static ALL: &[Rule] = registry![
     port_plan,
     privileged_port,
     reuse_address,
+    service_target_port,
     shared_port_purpose,
     time_wait,
     unreachable_bind,

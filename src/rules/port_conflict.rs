@@ -33,6 +33,14 @@ Only one socket can listen on an address and port: the service that starts secon
 "address already in use" (Linux `EADDRINUSE` 98, Windows `WSAEADDRINUSE` 10048). On Linux
 `127.0.0.1:P` and `0.0.0.0:P` conflict too, even with SO_REUSEADDR.
 
+In Kubernetes manifests: two containers of one pod on one port and protocol (they share the pod's
+network namespace; plain init containers have exited by then), two Services with one `nodePort` (the
+API server refuses the second: "provided port is already allocated"), and `hostPort`s (or the ports of
+`hostNetwork` pods) that workloads share on a node: a DaemonSet runs on every node, so any other
+workload with its host port never schedules; two other workloads can't share a node; and a workload with
+`replicas` > 1 needs one node per replica (the scheduler won't put two on one node; the rest stay
+Pending).
+
 ## Example
 ```yaml
 services:
@@ -54,13 +62,23 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
     let mut replicated_entries = std::collections::HashSet::new();
     for (svc, port) in cx.manifest.ports() {
         let Some(n) = port.number else { continue };
+        // A plain init container has exited before the pod's other containers start.
+        if port.container.as_ref().is_some_and(|c| c.init) {
+            continue;
+        }
         let earlier = seen.entry((port.protocol, n)).or_default();
         let clash = earlier.iter().find(|(s, p)| {
             let same_service = s.name == svc.name;
             if per_pod && !same_service {
                 return false;
             }
-            let one_listener = same_service && p.bind == port.bind && !port.docker;
+            // Within one service (one process) a port written twice is one listener; Docker
+            // publishes each entry separately, and containers of one pod are separate processes.
+            let same_process = match (&p.container, &port.container) {
+                (Some(a), Some(b)) => a.name == b.name,
+                _ => true,
+            };
+            let one_listener = same_service && p.bind == port.bind && !port.docker && same_process;
             binds_overlap(p.bind, port.bind) && !one_listener
         });
         // One finding per entry: `"9090-9091:8080-8081"` is one mistake, not two.
@@ -75,23 +93,37 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
         if let Some((other_svc, other)) = clash {
             let suggested = suggest_port(cx, svc, port.protocol);
             let mut help = "move one of the two to another port".to_owned();
+            if port.container.is_some() {
+                help = "move one of the two containers to another port: containers of one pod can't listen on the same port".to_owned();
+            }
             if let Some(s) = suggested {
                 help.push_str(&format!(" ({s} is free in `{}`'s team block)", svc.name));
             }
-            help.push_str(", or bind them to distinct addresses that do not overlap (a wildcard overlaps every address)");
+            if port.container.is_none() {
+                help.push_str(", or bind them to distinct addresses that do not overlap (a wildcard overlaps every address)");
+            }
             out.push(
                 Finding::new(
                     &META,
                     port.number_path.clone(),
-                    format!(
-                        "port {} on {} of `{}` is already used by `{}` (port `{}` on {})",
-                        port.label(),
-                        port.bind_text(),
-                        svc.name,
-                        other_svc.name,
-                        other.name,
-                        other.bind_text()
-                    ),
+                    match (&port.container, &other.container) {
+                        (Some(c), Some(o)) => format!(
+                            "port {} of container `{}` is already used by container `{}` of the same pod `{}`: containers of a pod share its network namespace",
+                            port.label(),
+                            c.name,
+                            o.name,
+                            svc.name
+                        ),
+                        _ => format!(
+                            "port {} on {} of `{}` is already used by `{}` (port `{}` on {})",
+                            port.label(),
+                            port.bind_text(),
+                            svc.name,
+                            other_svc.name,
+                            other.name,
+                            other.bind_text()
+                        ),
+                    },
                 )
                 .label("second use")
                 .related(
@@ -104,6 +136,8 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
         }
         earlier.push((svc, port));
     }
+    super::kube_conflict::host_ports(cx, &META, out);
+    super::kube_conflict::node_ports(cx, &META, out);
 }
 
 /// A fixed host port on a Compose service with several replicas: the second replica can't publish it.

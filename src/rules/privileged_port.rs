@@ -18,9 +18,16 @@ Reports a port the service's account is not allowed to bind, per platform:
 
 - **linux**: a port below `net.ipv4.ip_unprivileged_port_start` (default 1024; the host's value with
   facts) when the service neither runs as `root`/`admin` nor has `NET_BIND_SERVICE` in `capabilities`.
-- **kubernetes**: the same limit inside the pod's network namespace, for a non-root container.
-  `capabilities: [NET_BIND_SERVICE]` alone does not rescue it: Kubernetes has no ambient capabilities, so a
-  non-root process only gets the capability from file capabilities on its binary (`setcap`).
+- **kubernetes**: the same limit inside the pod's network namespace, for a non-root container
+  (`runAsUser` other than 0, or `runAsNonRoot: true`, container level over pod level; a container whose
+  image decides is not judged). What the limit is depends on the nodes' container runtime
+  (`target.container_runtime`): containerd 2.x, Docker/cri-dockerd, k3s and kind start pods with
+  `ip_unprivileged_port_start=0`, so nothing is reported; CRI-O and containerd 1.x keep 1024, an error;
+  when the runtime is not given, a warning that says so. The pod sysctl
+  `net.ipv4.ip_unprivileged_port_start` decides where it is set. `hostNetwork: true` pods use the node's
+  value whatever the runtime. `capabilities: [NET_BIND_SERVICE]` alone does not rescue a non-root
+  container: Kubernetes has no ambient capabilities, so a non-root process only gets the capability from
+  file capabilities on its binary (`setcap`). `hostPort` is not judged: the node maps it.
 - **macos**: since 10.14 any user may bind a port below 1024 on the wildcard address (`0.0.0.0`, `::`),
   but a specific address, `127.0.0.1` included, still needs root.
 - **windows**: never. Winsock has no privileged ports; administrator rights are needed for HTTP.sys URL
@@ -52,7 +59,8 @@ sysctl since 1.22; not with `hostNetwork: true`), or listen on 8080 and map Serv
 /// Reports ports the account cannot bind.
 pub fn check(cx: &Context<'_>, out: &mut Findings) {
     let target = &cx.manifest.target;
-    if target.run_as.is_privileged() || target.platform == Platform::Windows {
+    let per_container = cx.manifest.kind == crate::manifest::Kind::Kubernetes;
+    if (target.run_as.is_privileged() && !per_container) || target.platform == Platform::Windows {
         return;
     }
     let start = defaults::unprivileged_port_start(cx.facts);
@@ -77,7 +85,10 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
                     start.value
                 ))
             }),
-            Platform::Kubernetes => (n < start.value).then(|| {
+            Platform::Kubernetes if port.container.is_some() || svc.pod.is_some() => {
+                super::kube_privileged::check(cx, &META, svc, port, n, &start)
+            }
+            Platform::Kubernetes => super::kube_privileged::runtime_limit(target.container_runtime, None, false, &start).and_then(|(limit, severity, why)| (n < limit).then(|| {
                 let caps_note = if target.has_capability("NET_BIND_SERVICE") {
                     "; `capabilities: [NET_BIND_SERVICE]` does not help: Kubernetes has no ambient capabilities, so a non-root process gets it only from file capabilities on its binary"
                 } else {
@@ -87,15 +98,14 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
                     &META,
                     port.number_path.clone(),
                     format!(
-                        "port {} of `{}` is below {} ({}) and a non-root container cannot bind it{caps_note}",
+                        "port {} of `{}` is below {limit} ({why}) and a non-root container cannot bind it{caps_note}",
                         port.label(),
                         svc.name,
-                        start.value,
-                        start.describe()
                     ),
                 )
-                .help("set the pod sysctl `net.ipv4.ip_unprivileged_port_start: \"0\"` in `securityContext.sysctls` (safe since Kubernetes 1.22, not with hostNetwork), or listen on a port >= 1024 and map the Service `port` to it with `targetPort`, or `setcap cap_net_bind_service=+ep` on the binary in the image")
-            }),
+                .severity(severity)
+                .help(super::kube_privileged::HELP)
+            })),
             Platform::Macos => (n < 1024 && !port.bind.is_unspecified()).then(|| {
                 Finding::new(
                     &META,

@@ -123,6 +123,8 @@ pub fn resolve(
             run_as: super::RunAs::Root,
             capabilities: Vec::new(),
             implied: true,
+            container_runtime: None,
+            node_port_range: super::DEFAULT_NODE_PORT_RANGE,
         },
         port_plan: Vec::new(),
         services,
@@ -130,6 +132,8 @@ pub fn resolve(
         unresolved: r.unresolved,
         interpolations: r.interpolations,
         ignored: r.ignored,
+        kube_services: Vec::new(),
+        templates: Vec::new(),
     })
 }
 
@@ -301,6 +305,7 @@ impl Reader<'_> {
             ports: out,
             path: spath.to_owned(),
             replicas,
+            pod: None,
         })
     }
 
@@ -398,6 +403,7 @@ impl Reader<'_> {
                 target: Some(p.target),
                 pick,
                 docker: !network_host,
+                container: None,
             });
         }
     }

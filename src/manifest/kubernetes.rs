@@ -1,0 +1,494 @@
+//! Kubernetes manifests read into a [`Manifest`]: one service per workload (its pod template's
+//! container ports, each with its container), and the Services with their ports, selectors and
+//! nodePorts for the rules only Kubernetes has.
+//!
+//! Input: one or several YAML documents (`---`), `kind: List` objects, rendered Helm charts (their
+//! `# Source: chart/templates/x.yaml` comments are kept per document, so findings can name the
+//! template). Workloads: Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController,
+//! Job and CronJob; other kinds are passed over. Places are the paths of the values in the file
+//! (`2.spec.template.spec.containers.0.ports.1.containerPort`).
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
+
+use serde_json::Value;
+
+use super::{
+    Container, Expose, Kind, KubeService, KubeServicePort, LoadOptions, Manifest, Pod, Port, RunAs,
+    Service, Target, TargetPort,
+};
+use crate::document::{Problem, SourceMap, join};
+use crate::ports::{Platform, Protocol};
+
+/// The objects of a parsed file: `value` is one document, or the array of a stream's documents.
+/// Returns each object with its path, `kind: List` items flattened.
+fn objects(value: &Value, stream: bool) -> Vec<(String, &Value)> {
+    let docs: Vec<(String, &Value)> = if stream {
+        value
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .enumerate()
+                    .map(|(i, v)| (i.to_string(), v))
+                    .collect()
+            })
+            .unwrap_or_default()
+    } else {
+        vec![(String::new(), value)]
+    };
+    let mut out = Vec::new();
+    for (path, doc) in docs {
+        let kind = doc.get("kind").and_then(Value::as_str).unwrap_or("");
+        if kind == "List" || kind.ends_with("List") && doc.get("items").is_some() {
+            if let Some(items) = doc.get("items").and_then(Value::as_array) {
+                let ipath = join(&path, "items");
+                for (i, item) in items.iter().enumerate() {
+                    out.push((join(&ipath, &i.to_string()), item));
+                }
+            }
+        } else if doc.is_object() {
+            out.push((path, doc));
+        }
+    }
+    out
+}
+
+/// The `# Source: …` comment that heads each document of rendered Helm output: document prefix →
+/// template. `starts` are the byte offsets where the documents' first nodes begin, in order.
+pub fn helm_sources(text: &str, starts: &[(String, usize)]) -> Vec<(String, String)> {
+    // Helm writes `---` then `# Source: CHART/templates/FILE` before each document; a comment
+    // elsewhere (a file's own header naming a URL) is not a template.
+    let mut comments = Vec::new();
+    let mut offset = 0;
+    let mut after_separator = false;
+    for line in text.split_inclusive('\n') {
+        let t = line.trim();
+        if t == "---" {
+            after_separator = true;
+        } else if let Some(rest) = t.strip_prefix("# Source:") {
+            let rest = rest.trim();
+            if after_separator && !rest.contains("://") {
+                comments.push((offset, rest.to_owned()));
+            }
+        } else if !t.is_empty() {
+            after_separator = false;
+        }
+        offset += line.len();
+    }
+    let mut out = Vec::new();
+    let mut prev = 0;
+    for (prefix, start) in starts {
+        if let Some((_, t)) = comments
+            .iter()
+            .rev()
+            .find(|(o, _)| *o < *start && *o >= prev)
+        {
+            out.push((prefix.clone(), t.clone()));
+        }
+        prev = *start;
+    }
+    out
+}
+
+struct Reader<'a> {
+    map: &'a SourceMap,
+    problems: Vec<Problem>,
+    ignored: Vec<super::Ignored>,
+}
+
+fn str_map(v: Option<&Value>) -> BTreeMap<String, String> {
+    v.and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| {
+                    let t = match v {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    (k.clone(), t)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn protocol(v: Option<&Value>) -> Option<Protocol> {
+    match v.and_then(Value::as_str).unwrap_or("TCP") {
+        "TCP" => Some(Protocol::Tcp),
+        "UDP" => Some(Protocol::Udp),
+        _ => None,
+    }
+}
+
+impl Reader<'_> {
+    /// A port whose protocol preflight's rules don't cover.
+    fn sctp(&mut self, path: &str, what: &str) {
+        self.ignored.push(super::Ignored {
+            path: path.to_owned(),
+            message: format!("{what} is SCTP: preflight checks TCP and UDP ports only"),
+            help: "check SCTP ports by hand".to_owned(),
+        });
+    }
+
+    fn port_number(&mut self, path: &str, v: &Value, what: &str) -> Option<u16> {
+        match v.as_u64() {
+            Some(n @ 1..=65535) => Some(n as u16),
+            _ => {
+                self.problems.push(
+                    Problem::at(
+                        self.map.span(path),
+                        format!("{what} {v} is not a port number (1-65535)"),
+                        "bad port",
+                    )
+                    .help("write a number from 1 to 65535")
+                    .at_path(path),
+                );
+                None
+            }
+        }
+    }
+
+    /// A workload: the pod template's spec and metadata, where the kind keeps them.
+    fn workload(&mut self, path: &str, obj: &Value, kind: &str) -> Option<Service> {
+        let (tpath, template) = match kind {
+            "Pod" => (path.to_owned(), obj),
+            "Deployment"
+            | "StatefulSet"
+            | "DaemonSet"
+            | "ReplicaSet"
+            | "ReplicationController"
+            | "Job" => (
+                join(path, "spec.template"),
+                obj.get("spec")?.get("template")?,
+            ),
+            "CronJob" => (
+                join(path, "spec.jobTemplate.spec.template"),
+                obj.get("spec")?
+                    .get("jobTemplate")?
+                    .get("spec")?
+                    .get("template")?,
+            ),
+            _ => return None,
+        };
+        let meta = obj.get("metadata");
+        let name = meta
+            .and_then(|m| m.get("name"))
+            .and_then(Value::as_str)
+            .unwrap_or("(unnamed)")
+            .to_owned();
+        let namespace = meta
+            .and_then(|m| m.get("namespace"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let replicas = match kind {
+            "DaemonSet" => None,
+            "Pod" => Some(1),
+            _ => Some(
+                obj.get("spec")
+                    .and_then(|s| s.get("replicas"))
+                    .and_then(Value::as_u64)
+                    .map_or(1, |n| u32::try_from(n).unwrap_or(u32::MAX)),
+            ),
+        };
+        let spec = template.get("spec")?;
+        let spath = join(&tpath, "spec");
+        let labels = str_map(template.get("metadata").and_then(|m| m.get("labels")));
+        let host_network = spec.get("hostNetwork").and_then(Value::as_bool) == Some(true);
+        let pod_sc = spec.get("securityContext");
+        let unprivileged_port_start = pod_sc
+            .and_then(|sc| sc.get("sysctls"))
+            .and_then(Value::as_array)
+            .and_then(|list| {
+                list.iter().find(|s| {
+                    s.get("name").and_then(Value::as_str)
+                        == Some("net.ipv4.ip_unprivileged_port_start")
+                })
+            })
+            .and_then(|s| match s.get("value") {
+                Some(Value::String(t)) => t.trim().parse().ok(),
+                Some(Value::Number(n)) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
+                _ => None,
+            });
+        let mut ports = Vec::new();
+        for (list, init) in [("initContainers", true), ("containers", false)] {
+            let Some(containers) = spec.get(list).and_then(Value::as_array) else {
+                continue;
+            };
+            for (ci, c) in containers.iter().enumerate() {
+                let cpath = join(&join(&spath, list), &ci.to_string());
+                // An init container with `restartPolicy: Always` is a sidecar: it keeps running.
+                let sidecar = c.get("restartPolicy").and_then(Value::as_str) == Some("Always");
+                self.container(
+                    &cpath,
+                    c,
+                    pod_sc,
+                    init && !sidecar,
+                    host_network,
+                    &mut ports,
+                );
+            }
+        }
+        Some(Service {
+            name,
+            team: None,
+            description: None,
+            runtime: super::Runtime::Other,
+            socket: Default::default(),
+            ports,
+            path: path.to_owned(),
+            replicas: replicas.unwrap_or(1),
+            pod: Some(Pod {
+                kind: kind.to_owned(),
+                namespace,
+                replicas,
+                host_network,
+                labels,
+                unprivileged_port_start,
+            }),
+        })
+    }
+
+    fn container(
+        &mut self,
+        cpath: &str,
+        c: &Value,
+        pod_sc: Option<&Value>,
+        init: bool,
+        host_network: bool,
+        out: &mut Vec<Port>,
+    ) {
+        let name = c
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        let sc = c.get("securityContext");
+        let field = |k: &str| {
+            sc.and_then(|s| s.get(k))
+                .or_else(|| pod_sc.and_then(|s| s.get(k)))
+        };
+        let run_as = match field("runAsUser").and_then(Value::as_i64) {
+            Some(0) => Some(RunAs::Root),
+            Some(_) => Some(RunAs::User),
+            None if field("runAsNonRoot").and_then(Value::as_bool) == Some(true) => {
+                Some(RunAs::User)
+            }
+            None => None,
+        };
+        let bind_capability = sc
+            .and_then(|s| s.get("capabilities"))
+            .and_then(|c| c.get("add"))
+            .and_then(Value::as_array)
+            .is_some_and(|a| {
+                a.iter().filter_map(Value::as_str).any(|c| {
+                    let c = c.to_ascii_uppercase();
+                    c == "NET_BIND_SERVICE" || c == "CAP_NET_BIND_SERVICE" || c == "ALL"
+                })
+            });
+        let Some(list) = c.get("ports").and_then(Value::as_array) else {
+            return;
+        };
+        for (pi, p) in list.iter().enumerate() {
+            let ppath = join(&join(cpath, "ports"), &pi.to_string());
+            let npath = join(&ppath, "containerPort");
+            let Some(n) = p
+                .get("containerPort")
+                .and_then(|v| self.port_number(&npath, v, "containerPort"))
+            else {
+                continue;
+            };
+            let Some(protocol) = protocol(p.get("protocol")) else {
+                self.sctp(&ppath, &format!("container port {n} of `{name}`"));
+                continue;
+            };
+            let hpath = join(&ppath, "hostPort");
+            let host_port = match p.get("hostPort") {
+                Some(v) if v.as_u64() == Some(0) || v.is_null() => None,
+                Some(v) => self.port_number(&hpath, v, "hostPort"),
+                None => None,
+            };
+            let bind = p
+                .get("hostIP")
+                .and_then(Value::as_str)
+                .and_then(|t| t.parse::<IpAddr>().ok())
+                .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+            let pname = p
+                .get("name")
+                .and_then(Value::as_str)
+                .map_or_else(|| format!("{name}:{n}"), str::to_owned);
+            out.push(Port {
+                name: pname,
+                number: Some(n),
+                protocol,
+                bind: if host_port.is_some() || host_network {
+                    bind
+                } else {
+                    IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+                },
+                expose: Expose::Internal,
+                purpose: None,
+                path: ppath.clone(),
+                number_path: npath,
+                target: Some(n),
+                pick: None,
+                docker: false,
+                container: Some(Container {
+                    name: name.clone(),
+                    init,
+                    run_as,
+                    bind_capability,
+                    host_port,
+                    host_port_path: hpath,
+                }),
+            });
+        }
+    }
+
+    fn service(&mut self, path: &str, obj: &Value) -> Option<KubeService> {
+        let meta = obj.get("metadata");
+        let spec = obj.get("spec")?;
+        let spath = join(path, "spec");
+        let mut ports = Vec::new();
+        if let Some(list) = spec.get("ports").and_then(Value::as_array) {
+            for (i, p) in list.iter().enumerate() {
+                let ppath = join(&join(&spath, "ports"), &i.to_string());
+                let Some(port) = p
+                    .get("port")
+                    .and_then(|v| self.port_number(&join(&ppath, "port"), v, "port"))
+                else {
+                    continue;
+                };
+                let target = match p.get("targetPort") {
+                    Some(Value::String(s)) => match s.parse::<u16>() {
+                        Ok(n) => Some(TargetPort::Number(n)),
+                        Err(_) => Some(TargetPort::Name(s.clone())),
+                    },
+                    Some(v) if !v.is_null() => self
+                        .port_number(&join(&ppath, "targetPort"), v, "targetPort")
+                        .map(TargetPort::Number),
+                    _ => None,
+                };
+                let node_port = match p.get("nodePort") {
+                    Some(v) if v.as_u64() == Some(0) || v.is_null() => None,
+                    Some(v) => self.port_number(&join(&ppath, "nodePort"), v, "nodePort"),
+                    None => None,
+                };
+                let Some(protocol) = protocol(p.get("protocol")) else {
+                    self.sctp(&ppath, &format!("Service port {port}"));
+                    continue;
+                };
+                ports.push(KubeServicePort {
+                    name: p.get("name").and_then(Value::as_str).map(str::to_owned),
+                    port,
+                    target,
+                    node_port,
+                    protocol,
+                    path: ppath,
+                });
+            }
+        }
+        Some(KubeService {
+            name: meta
+                .and_then(|m| m.get("name"))
+                .and_then(Value::as_str)
+                .unwrap_or("(unnamed)")
+                .to_owned(),
+            namespace: meta
+                .and_then(|m| m.get("namespace"))
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            service_type: spec
+                .get("type")
+                .and_then(Value::as_str)
+                .unwrap_or("ClusterIP")
+                .to_owned(),
+            selector: str_map(spec.get("selector")),
+            ports,
+            path: path.to_owned(),
+        })
+    }
+}
+
+/// Reads parsed Kubernetes documents (`stream`: `value` is the array of a multi-document file) into a
+/// manifest for `platform: kubernetes`.
+pub fn resolve(
+    value: &Value,
+    stream: bool,
+    map: &SourceMap,
+    text: &str,
+    load: &LoadOptions,
+) -> Result<Manifest, Vec<Problem>> {
+    let mut r = Reader {
+        map,
+        problems: Vec::new(),
+        ignored: Vec::new(),
+    };
+    let mut services: Vec<Service> = Vec::new();
+    let mut kube_services = Vec::new();
+    for (path, obj) in objects(value, stream) {
+        let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
+        if kind == "Service" {
+            kube_services.extend(r.service(&path, obj));
+        } else if let Some(s) = r.workload(&path, obj, kind) {
+            services.push(s);
+        }
+        if services.len() > load.limits.max_services {
+            return Err(vec![Problem::at(
+                map.span(""),
+                format!("over {} workloads", load.limits.max_services),
+                "too many workloads",
+            )]);
+        }
+    }
+    // Names are `NAME`, or `NAMESPACE/NAME` where one name is used in several namespaces or kinds.
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for s in &services {
+        *counts.entry(s.name.clone()).or_default() += 1;
+    }
+    for s in &mut services {
+        if counts[&s.name] > 1
+            && let Some(pod) = &s.pod
+        {
+            s.name = format!(
+                "{}/{}/{}",
+                pod.namespace.as_deref().unwrap_or("default"),
+                pod.kind,
+                s.name
+            );
+        }
+    }
+    if !r.problems.is_empty() {
+        r.problems.sort_by_key(|p| p.span);
+        return Err(r.problems);
+    }
+    let starts: Vec<(String, usize)> = if stream {
+        (0..value.as_array().map_or(0, Vec::len))
+            .map(|i| {
+                let p = i.to_string();
+                let at = map.span(&p).offset;
+                (p, at)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(Manifest {
+        kind: Kind::Kubernetes,
+        target: Target {
+            platform: Platform::Kubernetes,
+            run_as: RunAs::User,
+            capabilities: Vec::new(),
+            implied: false,
+            container_runtime: None,
+            node_port_range: super::DEFAULT_NODE_PORT_RANGE,
+        },
+        port_plan: Vec::new(),
+        services,
+        environment: Vec::new(),
+        unresolved: Vec::new(),
+        interpolations: BTreeMap::new(),
+        ignored: r.ignored,
+        kube_services,
+        templates: helm_sources(text, &starts),
+    })
+}

@@ -1,0 +1,213 @@
+//! Real Kubernetes manifests from 22 public projects (`tests/fixtures/kubernetes`, each naming its
+//! source on its first line), read by preflight and compared with what `EXPECTED.txt` says about them —
+//! written by hand from reading each file, not from preflight's output.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{root, run};
+
+/// One host-level row as `EXPECTED.txt` describes it: (service, protocol, host port, target port).
+type Row = (String, String, Option<u64>, Option<u64>);
+
+/// The workload and Service lines of one file's block in `EXPECTED.txt`, as the rows `preflight
+/// ports` prints for them: a container port (TCP/UDP; SCTP is not read) with its hostPort, or the
+/// port itself on the host network, else no host port; and each Service port with a nodePort.
+fn expected_rows(block: &str) -> BTreeSet<Row> {
+    let mut rows = BTreeSet::new();
+    let (mut workload, mut host_network) = (String::new(), false);
+    let mut service = String::new();
+    let field = |line: &str, key: &str| -> Option<String> {
+        line.split_whitespace()
+            .find_map(|w| w.strip_prefix(&format!("{key}=")))
+            .map(|v| v.trim_end_matches('*').to_owned())
+    };
+    for line in block.lines() {
+        if let Some(rest) = line.strip_prefix("  workload ") {
+            let id = rest.split_whitespace().next().unwrap();
+            workload = id.rsplit('/').next().unwrap().to_owned();
+            host_network = rest.contains("hostNetwork=true");
+            service.clear();
+        } else if let Some(rest) = line.strip_prefix("  service ") {
+            service = rest
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_owned();
+        } else if line.starts_with("    container ") {
+            let Some(port) = field(line, "port").and_then(|p| p.parse::<u64>().ok()) else {
+                continue;
+            };
+            let proto = field(line, "proto").unwrap();
+            if proto == "SCTP" {
+                continue;
+            }
+            let host = match field(line, "hostPort").and_then(|h| h.parse::<u64>().ok()) {
+                Some(h) => Some(h),
+                None if host_network => Some(port),
+                None => None,
+            };
+            rows.insert((workload.clone(), proto.to_lowercase(), host, Some(port)));
+        } else if line.starts_with("    port=") && !service.is_empty() {
+            let proto = field(line, "proto").unwrap();
+            if let Some(np) = field(line, "nodePort").and_then(|n| n.parse::<u64>().ok())
+                && proto != "SCTP"
+            {
+                let port = field(line, "port").and_then(|p| p.parse().ok());
+                rows.insert((
+                    format!("service/{service}"),
+                    proto.to_lowercase(),
+                    Some(np),
+                    port,
+                ));
+            }
+        }
+    }
+    rows
+}
+
+/// The blocks of `EXPECTED.txt`: file name → its text.
+fn blocks() -> Vec<(String, String)> {
+    let text =
+        std::fs::read_to_string(root().join("tests/fixtures/kubernetes/EXPECTED.txt")).unwrap();
+    let mut out: Vec<(String, String)> = Vec::new();
+    for line in text.lines() {
+        if let Some((name, _)) = line.split_once(".yaml:")
+            && !line.starts_with(' ')
+            && !line.starts_with('#')
+        {
+            out.push((format!("{name}.yaml"), String::new()));
+        } else if let Some((_, b)) = out.last_mut() {
+            b.push_str(line);
+            b.push('\n');
+        }
+    }
+    out
+}
+
+#[test]
+fn every_real_manifest_reads_as_the_hand_written_expectations_say() {
+    let dir = root().join("tests/fixtures/kubernetes");
+    let blocks = blocks();
+    assert!(blocks.len() >= 24, "{} files described", blocks.len());
+    let mut projects = BTreeSet::new();
+    for (file, block) in &blocks {
+        let text = std::fs::read_to_string(dir.join(file)).unwrap();
+        let source = text.lines().next().unwrap();
+        assert!(
+            source.starts_with("# Source: https://github.com/"),
+            "{file}: {source}"
+        );
+        projects.insert(source.split('/').take(5).collect::<Vec<_>>().join("/"));
+        let (code, stdout, stderr) = run(&dir, &["ports", file, "--format", "json"]);
+        assert_eq!(code, 0, "{file}: {stderr}");
+        let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        let got: BTreeSet<Row> = json["ports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let service = r["service"].as_str().unwrap();
+                (
+                    service
+                        .rsplit('/')
+                        .next()
+                        .map(|s| {
+                            if service.starts_with("service/") {
+                                format!("service/{s}")
+                            } else {
+                                s.to_owned()
+                            }
+                        })
+                        .unwrap(),
+                    r["protocol"].as_str().unwrap().to_owned(),
+                    r["port"].as_u64(),
+                    r["target"].as_u64(),
+                )
+            })
+            .collect();
+        assert_eq!(got, expected_rows(block), "{file}");
+    }
+    assert!(
+        projects.len() >= 20,
+        "{} projects: {projects:?}",
+        projects.len()
+    );
+}
+
+/// Findings of the Kubernetes rules on the real files, counted per rule, as `EXPECTED.txt`'s
+/// `findings:` notes predict them (R3/R4 targetPort, R5 selector, R7 host ports, R8 low ports; the
+/// runtime is not given, so R8 is a warning). SCTP ports are reported as not checked.
+#[test]
+fn the_kubernetes_rules_find_what_a_reader_of_the_files_finds() {
+    let dir = root().join("tests/fixtures/kubernetes");
+    #[rustfmt::skip]
+    let expected: &[(&str, &[(&str, usize)])] = &[
+        ("01-ingress-nginx-kind.yaml", &[("privileged-port", 2)]),
+        ("02-flannel.yaml", &[]),
+        ("03-metallb-native.yaml", &[]),
+        ("04-guestbook-all-in-one.yaml", &[]),
+        ("05-javaweb-pod-init-hostport.yaml", &[]),
+        ("06-online-boutique-frontend.yaml", &[]),
+        ("07-node-exporter-daemonset.yaml", &[]),
+        ("08-node-exporter-service.yaml", &[("service-target-port", 1)]),
+        ("09-otel-collector-daemonset-helm.yaml", &[]),
+        ("10-sock-shop-complete-demo.yaml", &[("privileged-port", 2)]),
+        ("11-longhorn-helm-rendered.yaml", &[("service-target-port", 2)]),
+        ("13-nginx-ingress-daemonset.yaml", &[("privileged-port", 2)]),
+        ("15-gke-sctp-deployment.yaml", &[("ignored-ports", 2)]),
+        ("16-loxilb-sctp-svc-pod.yaml", &[("ignored-ports", 1)]),
+        ("17-kubectl-testdata-list.yaml", &[]),
+        ("18-istio-gateway-deployment-golden.yaml", &[]),
+        ("21-coredns-yaml-sed.yaml", &[]),
+        ("22-contour-render.yaml", &[]),
+        ("24-calico-typha-helm-rendered.yaml", &[]),
+        ("25-argocd-install.yaml", &[("service-target-port", 6)]),
+    ];
+    for (file, rules) in expected {
+        let (code, report) = common::check_json(&dir, file, &["--fail-on", "never"]);
+        assert_eq!(code, 0, "{file}");
+        let got = common::rules_of(&report);
+        let mut want: Vec<String> = Vec::new();
+        for (rule, n) in *rules {
+            want.extend(std::iter::repeat_n((*rule).to_owned(), *n));
+        }
+        let mut got_sorted = got.clone();
+        got_sorted.sort();
+        want.sort();
+        assert_eq!(got_sorted, want, "{file}: {report:#}");
+    }
+}
+
+/// Rendered Helm output names its template in each finding; a file's own `# Source: URL` header does not.
+#[test]
+fn helm_templates_are_named_and_headers_are_not() {
+    let dir = root().join("tests/fixtures/kubernetes");
+    let (_, report) = common::check_json(
+        &dir,
+        "11-longhorn-helm-rendered.yaml",
+        &["--fail-on", "never"],
+    );
+    for f in report["findings"].as_array().unwrap() {
+        assert!(
+            f["message"]
+                .as_str()
+                .unwrap()
+                .ends_with("(template `longhorn/templates/services.yaml`)"),
+            "{f:#}"
+        );
+    }
+    let (_, report) = common::check_json(&dir, "25-argocd-install.yaml", &["--fail-on", "never"]);
+    assert!(
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| !f["message"].as_str().unwrap().contains("template"))
+    );
+}
