@@ -92,6 +92,8 @@ pub fn helm_sources(text: &str, starts: &[(String, usize)]) -> Vec<(String, Stri
 
 struct Reader<'a> {
     map: &'a SourceMap,
+    /// `@k:` for part k of the document, empty for the document itself.
+    prefix: String,
     problems: Vec<Problem>,
     ignored: Vec<super::Ignored>,
 }
@@ -136,7 +138,8 @@ impl Reader<'_> {
             _ => {
                 self.problems.push(
                     Problem::at(
-                        self.map.span(path),
+                        self.map
+                            .span(path.strip_prefix(self.prefix.as_str()).unwrap_or(path)),
                         format!("{what} {v} is not a port number (1-65535)"),
                         "bad port",
                     )
@@ -409,38 +412,77 @@ impl Reader<'_> {
     }
 }
 
-/// Reads parsed Kubernetes documents (`stream`: `value` is the array of a multi-document file) into a
-/// manifest for `platform: kubernetes`.
+/// One parsed file of Kubernetes manifests.
+#[derive(Debug, Clone, Copy)]
+pub struct KubeFile<'a> {
+    /// The file's index in its [`crate::document::Document`] (0: the document, k: part k).
+    pub index: usize,
+    /// The parsed value: one document, or (`stream`) the array of the file's documents.
+    pub value: &'a Value,
+    /// Whether `value` is a stream's array.
+    pub stream: bool,
+    /// The file's source map.
+    pub map: &'a SourceMap,
+    /// The file's text (for Helm's `# Source:` comments).
+    pub text: &'a str,
+}
+
+/// Reads parsed Kubernetes files into one manifest for `platform: kubernetes`. On problems, returns
+/// the index of the first file that has them, with its problems.
 pub fn resolve(
-    value: &Value,
-    stream: bool,
-    map: &SourceMap,
-    text: &str,
+    files: &[KubeFile<'_>],
     load: &LoadOptions,
-) -> Result<Manifest, Vec<Problem>> {
-    let mut r = Reader {
-        map,
-        problems: Vec::new(),
-        ignored: Vec::new(),
-    };
+) -> Result<Manifest, (usize, Vec<Problem>)> {
     let mut services: Vec<Service> = Vec::new();
     let mut kube_services = Vec::new();
-    for (path, obj) in objects(value, stream) {
-        let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
-        if kind == "Service" {
-            kube_services.extend(r.service(&path, obj));
-        } else if let Some(s) = r.workload(&path, obj, kind) {
-            services.push(s);
+    let mut ignored = Vec::new();
+    let mut templates = Vec::new();
+    for f in files {
+        let prefix = crate::document::Document::part_path(f.index, "");
+        let mut r = Reader {
+            map: f.map,
+            prefix: prefix.clone(),
+            problems: Vec::new(),
+            ignored: Vec::new(),
+        };
+        for (path, obj) in objects(f.value, f.stream) {
+            let path = format!("{prefix}{path}");
+            let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
+            if kind == "Service" {
+                kube_services.extend(r.service(&path, obj));
+            } else if let Some(s) = r.workload(&path, obj, kind) {
+                services.push(s);
+            }
+            if services.len() > load.limits.max_services {
+                return Err((
+                    f.index,
+                    vec![Problem::at(
+                        f.map.span(""),
+                        format!("over {} workloads", load.limits.max_services),
+                        "too many workloads",
+                    )],
+                ));
+            }
         }
-        if services.len() > load.limits.max_services {
-            return Err(vec![Problem::at(
-                map.span(""),
-                format!("over {} workloads", load.limits.max_services),
-                "too many workloads",
-            )]);
+        if !r.problems.is_empty() {
+            r.problems.sort_by_key(|p| p.span);
+            return Err((f.index, r.problems));
         }
+        ignored.extend(r.ignored);
+        let starts: Vec<(String, usize)> = if f.stream {
+            (0..f.value.as_array().map_or(0, Vec::len))
+                .map(|i| {
+                    let p = i.to_string();
+                    let at = f.map.span(&p).offset;
+                    (format!("{prefix}{p}"), at)
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        templates.extend(helm_sources(f.text, &starts));
     }
-    // Names are `NAME`, or `NAMESPACE/NAME` where one name is used in several namespaces or kinds.
+    // Names are `NAME`, or `NAMESPACE/KIND/NAME` where one name is used in several namespaces or kinds.
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for s in &services {
         *counts.entry(s.name.clone()).or_default() += 1;
@@ -457,21 +499,6 @@ pub fn resolve(
             );
         }
     }
-    if !r.problems.is_empty() {
-        r.problems.sort_by_key(|p| p.span);
-        return Err(r.problems);
-    }
-    let starts: Vec<(String, usize)> = if stream {
-        (0..value.as_array().map_or(0, Vec::len))
-            .map(|i| {
-                let p = i.to_string();
-                let at = map.span(&p).offset;
-                (p, at)
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
     Ok(Manifest {
         kind: Kind::Kubernetes,
         target: Target {
@@ -487,8 +514,8 @@ pub fn resolve(
         environment: Vec::new(),
         unresolved: Vec::new(),
         interpolations: BTreeMap::new(),
-        ignored: r.ignored,
+        ignored,
         kube_services,
-        templates: helm_sources(text, &starts),
+        templates,
     })
 }

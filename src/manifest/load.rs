@@ -23,6 +23,9 @@ pub const SCHEMA_TEXT: &str = include_str!("../../schemas/deploy.schema.json");
 /// Reads and resolves the input at `path` (`-`: standard input): a deploy manifest, or a Compose file
 /// read into one, whichever its content is (see [`Kind::detect`]) unless `opts.kind` says.
 pub fn load(path: &Path, opts: &LoadOptions) -> Result<(Manifest, Document), LoadError> {
+    if path.is_dir() {
+        return load_dir(path, opts);
+    }
     let (name, text) = read_text(path, &opts.limits.input)?;
     let dir = match path.parent() {
         Some(d) if path.as_os_str() != "-" && !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -59,16 +62,95 @@ pub fn load_in(
         None => Kind::detect(&value),
     };
     match kind {
-        Kind::Deploy => load_deploy(value, doc, opts),
+        Kind::Deploy => load_deploy(value, doc, dir, opts),
         Kind::Compose => load_compose(&value, doc, dir, opts),
-        Kind::Kubernetes => match kubernetes::resolve(&value, stream, &doc.map, &doc.text, opts) {
-            Ok(m) => Ok((m, doc)),
-            Err(problems) => {
-                let Document {
-                    name, text, map, ..
-                } = doc;
-                Err(LoadError::invalid("kubernetes", &name, text, map, problems))
+        Kind::Kubernetes => {
+            let file = kubernetes::KubeFile {
+                index: 0,
+                value: &value,
+                stream,
+                map: &doc.map,
+                text: &doc.text,
+            };
+            match kubernetes::resolve(&[file], opts) {
+                Ok(m) => Ok((m, doc)),
+                Err((_, problems)) => {
+                    let Document {
+                        name, text, map, ..
+                    } = doc;
+                    Err(LoadError::invalid("kubernetes", &name, text, map, problems))
+                }
             }
+        }
+    }
+}
+
+/// A directory of Kubernetes manifests: every `*.yaml`, `*.yml` and `*.json` file in it (not in
+/// subdirectories, as `kubectl apply -f DIR`), in name order, read as one input whose first file is
+/// the document and the others its parts.
+fn load_dir(dir: &Path, opts: &LoadOptions) -> Result<(Manifest, Document), LoadError> {
+    let io = |source| LoadError::Io {
+        file: dir.display().to_string(),
+        source,
+    };
+    if matches!(opts.kind, Some(Kind::Deploy | Kind::Compose)) {
+        return Err(io(std::io::Error::other(
+            "a directory is read as Kubernetes manifests; give deploy manifests and Compose files one by one",
+        )));
+    }
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .map_err(io)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.is_file()
+                && p.extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
+        })
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(io(std::io::Error::other(
+            "no *.yaml, *.yml or *.json file in this directory",
+        )));
+    }
+    let mut parsed = Vec::with_capacity(files.len());
+    for f in &files {
+        let (name, text) = read_text(f, &opts.limits.input)?;
+        parsed.push(parse_document(
+            &name,
+            text,
+            &opts.limits.input,
+            "kubernetes",
+            true,
+        )?);
+    }
+    let sources: Vec<kubernetes::KubeFile<'_>> = parsed
+        .iter()
+        .enumerate()
+        .map(|(index, (value, doc))| kubernetes::KubeFile {
+            index,
+            value,
+            stream: true,
+            map: &doc.map,
+            text: &doc.text,
+        })
+        .collect();
+    let resolved = kubernetes::resolve(&sources, opts);
+    let mut docs = parsed.into_iter().map(|(_, d)| d);
+    match resolved {
+        Ok(m) => match docs.next() {
+            Some(mut first) => {
+                first.parts = docs.collect();
+                Ok((m, first))
+            }
+            None => Err(io(std::io::Error::other("no file read"))),
+        },
+        Err((k, problems)) => match docs.nth(k) {
+            Some(Document {
+                name, text, map, ..
+            }) => Err(LoadError::invalid("kubernetes", &name, text, map, problems)),
+            None => Err(io(std::io::Error::other("no file read"))),
         },
     }
 }
@@ -118,13 +200,15 @@ pub fn load_str(
     opts: &LoadOptions,
 ) -> Result<(Manifest, Document), LoadError> {
     let (value, doc) = parse_document(name, text, &opts.limits.input, "manifest", false)?;
-    load_deploy(value, doc, opts)
+    load_deploy(value, doc, Path::new("."), opts)
 }
 
 /// A parsed deploy manifest validated and resolved.
+/// Its `include:` files are read relative to `dir`, the manifest's directory.
 fn load_deploy(
     value: Value,
     doc: Document,
+    dir: &Path,
     opts: &LoadOptions,
 ) -> Result<(Manifest, Document), LoadError> {
     // Checks the schema can't express (IANA port names, range order) run on the raw value too.
@@ -152,10 +236,15 @@ fn load_deploy(
     } else {
         read_on::<ManifestFile>(value, &problems)
     };
-    let resolved = file.map(|f| resolve(f, &map, opts));
+    let resolved = file.map(|f| {
+        let include = f.include.clone();
+        resolve(f, &map, opts).map(|m| (m, include))
+    });
     match resolved {
-        Some(Ok(manifest)) if problems.is_empty() => {
-            Ok((manifest, Document::new(name.to_owned(), text, map)))
+        Some(Ok((mut manifest, include))) if problems.is_empty() => {
+            let mut doc = Document::new(name.to_owned(), text, map);
+            super::include::apply(&mut manifest, &mut doc, &include, dir, opts, &load)?;
+            Ok((manifest, doc))
         }
         Some(Err(more)) => {
             let seen: Vec<_> = problems.iter().map(|p| p.span).collect();

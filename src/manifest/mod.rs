@@ -7,6 +7,7 @@
 
 mod checks;
 pub(crate) mod compose;
+mod include;
 pub(crate) mod interpolate;
 mod kind;
 mod kubernetes;

@@ -30,8 +30,35 @@ pub struct ManifestFile {
     #[schemars(extend("propertyNames" = { "pattern": "^[A-Za-z0-9_-]+$" }))]
     pub port_plan: IndexMap<String, PortRangeText>,
     /// The services, by name (lowercase DNS labels).
+    #[serde(default)]
     #[schemars(extend("propertyNames" = { "pattern": "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$" }))]
     pub services: IndexMap<String, Service>,
+    /// Compose files and Kubernetes manifests whose services join this manifest's: they get its
+    /// `target`, `port_plan` and policy, and conflicts across files are found.
+    #[serde(default)]
+    pub include: Vec<Include>,
+}
+
+/// A file (or directory) of services to include: exactly one of `compose` and `kubernetes`.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(extend("oneOf" = [ { "required": ["compose"] }, { "required": ["kubernetes"] } ]))]
+pub struct Include {
+    /// A Compose file, relative to this manifest.
+    #[serde(default)]
+    pub compose: Option<String>,
+    /// A Kubernetes manifest file, or a directory of them, relative to this manifest.
+    #[serde(default)]
+    pub kubernetes: Option<String>,
+    /// Compose: the profiles to activate.
+    #[serde(default)]
+    pub profiles: Vec<String>,
+    /// Compose: env files to read instead of `.env`, relative to this manifest.
+    #[serde(default)]
+    pub env_file: Vec<String>,
+    /// The team that owns the included services (their ports must lie in its `port_plan` block).
+    #[serde(default)]
+    pub team: Option<String>,
 }
 
 /// A value of `environment:`: a string or a whole number.

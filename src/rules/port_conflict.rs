@@ -69,7 +69,10 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
         let earlier = seen.entry((port.protocol, n)).or_default();
         let clash = earlier.iter().find(|(s, p)| {
             let same_service = s.name == svc.name;
-            if per_pod && !same_service {
+            // Pods have network namespaces of their own (a Kubernetes container port is never a
+            // port of the host, whatever the target).
+            let pods = per_pod || p.container.is_some() || port.container.is_some();
+            if pods && !same_service {
                 return false;
             }
             // Within one service (one process) a port written twice is one listener; Docker

@@ -30,6 +30,8 @@ Reports a port the service's account is not allowed to bind, per platform:
   file capabilities on its binary (`setcap`). `hostPort` is not judged: the node maps it.
 - **macos**: since 10.14 any user may bind a port below 1024 on the wildcard address (`0.0.0.0`, `::`),
   but a specific address, `127.0.0.1` included, still needs root.
+- **Compose** (ports Docker publishes): rootful dockerd binds any port; with `run_as: user` (a deploy
+  manifest that includes the Compose file) Docker is rootless, and host ports below the start fail.
 - **windows**: never. Winsock has no privileged ports; administrator rights are needed for HTTP.sys URL
   reservations, firewall rules and port exclusions, which other rules cover.
 
@@ -68,6 +70,23 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
         let Some(n) = port.number else { continue };
         let finding = match target.platform {
             Platform::Windows => None,
+            Platform::Linux if port.docker => (n < start.value).then(|| {
+                Finding::new(
+                    &META,
+                    port.number_path.clone(),
+                    format!(
+                        "host port {} of `{}` is below {} ({}): with `run_as: user` Docker runs rootless, and its port forwarder can't bind it",
+                        port.label(),
+                        svc.name,
+                        start.value,
+                        start.describe()
+                    ),
+                )
+                .help(format!(
+                    "on the Docker host: `sysctl -w net.ipv4.ip_unprivileged_port_start={n}` (persist it in /etc/sysctl.d/), or `setcap cap_net_bind_service=ep $(which rootlesskit)` and restart the rootless daemon; or publish a port >= {} (or set `run_as: root` if dockerd runs as root)",
+                    start.value
+                ))
+            }),
             Platform::Linux => (n < start.value && !target.has_capability("NET_BIND_SERVICE")).then(|| {
                 Finding::new(
                     &META,
