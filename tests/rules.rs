@@ -58,6 +58,43 @@ fn rule_fixture() {
             );
             assert_eq!(hits, 0, "{id}/{file} should not fire: {report:#}");
         }
+        // SARIF places each finding where JSON does: the file its path points into, line and column.
+        let mut sarif_args = vec!["check", file, "--format", "sarif"];
+        sarif_args.extend(extra.iter().copied());
+        let (_, sarif, _) = run(dir, &sarif_args);
+        let sarif: serde_json::Value = serde_json::from_str(&sarif).unwrap();
+        let places = |rule: &serde_json::Value,
+                      file: &serde_json::Value,
+                      line: &serde_json::Value,
+                      column: &serde_json::Value| {
+            format!(
+                "{rule} {} {line}:{column}",
+                file.as_str().unwrap_or_default().trim_start_matches("./")
+            )
+        };
+        let mut from_sarif: Vec<String> = sarif["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let l = &r["locations"][0]["physicalLocation"];
+                places(
+                    &r["ruleId"],
+                    &l["artifactLocation"]["uri"],
+                    &l["region"]["startLine"],
+                    &l["region"]["startColumn"],
+                )
+            })
+            .collect();
+        let mut from_json: Vec<String> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| places(&f["rule"], &f["file"], &f["line"], &f["column"]))
+            .collect();
+        from_sarif.sort();
+        from_json.sort();
+        assert_eq!(from_sarif, from_json, "{id}/{file}: SARIF places");
         let stem = file.trim_end_matches(".yaml");
         let mut args = vec!["check", file];
         args.extend(extra.iter().skip(2));

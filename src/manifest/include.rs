@@ -112,7 +112,12 @@ pub fn apply(
                 ));
             }
         };
-        let path = dir.join(rel);
+        // `./` is not written where the manifest is in the working directory: places read as given.
+        let path = if dir == Path::new(".") {
+            Path::new(rel).to_path_buf()
+        } else {
+            dir.join(rel)
+        };
         let mut sub = opts.clone();
         sub.kind = Some(kind);
         if kind == super::Kind::Compose {

@@ -1,0 +1,415 @@
+//! Real Compose files from 41 public projects (`tests/fixtures/compose`, each naming its source on its
+//! first line): the host ports preflight reads must equal the rows `EXPECTED.txt` lists for each file
+//! (written by hand from reading the files) and, for every file the reference implementation accepts,
+//! the ports Debian's `docker-compose config` prints. Then the Compose semantics end to end: `.env`,
+//! `--env-file`, the process environment, profiles, replicas, `include:`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+use common::root;
+
+/// (service, host address or `*`, host port or `*` or `START-END`, target, protocol).
+type Row = (String, String, String, u64, String);
+
+fn dir() -> std::path::PathBuf {
+    root().join("tests/fixtures/compose")
+}
+
+/// The blocks of `EXPECTED.txt`: (file, accepted by docker-compose 1.29.2, rows, services on the host
+/// network).
+fn expected() -> Vec<(String, bool, BTreeSet<Row>, BTreeSet<String>)> {
+    let text = std::fs::read_to_string(dir().join("EXPECTED.txt")).unwrap();
+    let mut out: Vec<(String, bool, BTreeSet<Row>, BTreeSet<String>)> = Vec::new();
+    for line in text.lines() {
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        if !line.starts_with(' ') {
+            let (file, verdict) = line.split_once(": ").unwrap();
+            out.push((
+                file.to_owned(),
+                verdict.starts_with("accepted"),
+                BTreeSet::new(),
+                BTreeSet::new(),
+            ));
+            continue;
+        }
+        let t = line.trim();
+        if t.starts_with('#') {
+            continue;
+        }
+        let (_, _, rows, host) = out.last_mut().unwrap();
+        if let Some(svc) = t.strip_suffix("(host network: ports discarded)") {
+            host.insert(svc.trim().to_owned());
+            continue;
+        }
+        let w: Vec<&str> = t.split_whitespace().collect();
+        rows.insert((
+            w[0].into(),
+            w[1].into(),
+            w[2].into(),
+            w[3].parse().unwrap(),
+            w[4].into(),
+        ));
+    }
+    out
+}
+
+/// `preflight ports FILE` with every profile active and an empty environment (as `EXPECTED.txt`
+/// assumes), as rows.
+fn preflight_rows(file: &str, host_network: &BTreeSet<String>) -> BTreeSet<Row> {
+    let out = Command::new(env!("CARGO_BIN_EXE_preflight"))
+        .current_dir(dir())
+        .env_clear()
+        .args(["ports", file, "--format", "json", "--profile", "*"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{file}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    json["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| !host_network.contains(r["service"].as_str().unwrap()))
+        .map(|r| {
+            let bind = r["bind"].as_str().unwrap();
+            let port = match (r["port"].as_u64(), r["pick"].as_str()) {
+                (Some(p), _) => p.to_string(),
+                (None, Some(range)) => range.to_owned(),
+                (None, None) => "*".to_owned(),
+            };
+            (
+                r["service"].as_str().unwrap().to_owned(),
+                if bind == "::" {
+                    "*".to_owned()
+                } else {
+                    bind.to_owned()
+                },
+                port,
+                r["target"].as_u64().unwrap(),
+                r["protocol"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn every_real_compose_file_publishes_the_ports_a_reader_of_it_expects() {
+    let blocks = expected();
+    assert!(blocks.len() >= 40, "{} files", blocks.len());
+    let mut projects = BTreeSet::new();
+    let mut rows = 0;
+    for (file, _, want, host) in &blocks {
+        let text = std::fs::read_to_string(dir().join(file)).unwrap();
+        let source = text.lines().next().unwrap();
+        assert!(
+            source.starts_with("# Source: https://github.com/"),
+            "{file}"
+        );
+        projects.insert(source.split('/').take(5).collect::<Vec<_>>().join("/"));
+        assert_eq!(&preflight_rows(file, host), want, "{file}");
+        rows += want.len();
+    }
+    assert!(projects.len() >= 30, "{} projects", projects.len());
+    assert!(rows >= 150, "{rows} rows");
+}
+
+/// The ports `docker-compose config` prints, in its mixed output forms (`HOST_IP:HOST:TARGET/PROTO`
+/// strings and long-syntax mappings), as rows.
+fn reference_rows(config: &serde_json::Value) -> BTreeSet<Row> {
+    let mut rows = BTreeSet::new();
+    let Some(services) = config["services"].as_object() else {
+        return rows;
+    };
+    for (name, svc) in services {
+        if svc["network_mode"].as_str() == Some("host") {
+            continue;
+        }
+        for p in svc["ports"].as_array().into_iter().flatten() {
+            let row = match p {
+                serde_json::Value::String(s) => {
+                    let (spec, proto) = s.rsplit_once('/').unwrap_or((s, "tcp"));
+                    let (rest, target) = spec.rsplit_once(':').unwrap();
+                    let (ip, host) = rest.rsplit_once(':').unwrap_or(("", rest));
+                    let ip = ip.trim_start_matches('[').trim_end_matches(']');
+                    (
+                        name.clone(),
+                        if ip.is_empty() { "*".into() } else { ip.into() },
+                        if host.is_empty() {
+                            "*".into()
+                        } else {
+                            host.into()
+                        },
+                        target.parse().unwrap(),
+                        proto.into(),
+                    )
+                }
+                m => (
+                    name.clone(),
+                    m["host_ip"].as_str().unwrap_or("*").to_owned(),
+                    match &m["published"] {
+                        serde_json::Value::Null => "*".to_owned(),
+                        serde_json::Value::String(s) => s.clone(),
+                        n => n.to_string(),
+                    },
+                    m["target"].as_u64().unwrap(),
+                    m["protocol"].as_str().unwrap_or("tcp").to_owned(),
+                ),
+            };
+            rows.insert(row);
+        }
+    }
+    rows
+}
+
+/// The reference implementation: each accepted file normalised by Debian's `docker-compose config`
+/// (1.29.2) in an empty directory with an empty environment gives exactly the host ports preflight
+/// reads, except where docker-compose 1.x reads YAML 1.1 (`- 2222:22` is the base-60 number 133342
+/// there; Compose v2 and the specification read the string).
+#[test]
+#[cfg_attr(
+    not(preflight_has_docker_compose),
+    ignore = "needs docker-compose (apt-get install docker-compose)"
+)]
+fn preflight_reads_the_ports_docker_compose_config_prints() {
+    let yaml_1_1 = ["35-gitlab-haxxnet.yaml"];
+    let mut compared = 0;
+    for (file, accepted, _, host) in expected() {
+        if !accepted || yaml_1_1.contains(&file.as_str()) {
+            continue;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::copy(dir().join(&file), tmp.path().join("docker-compose.yml")).unwrap();
+        let out = Command::new("docker-compose")
+            .current_dir(tmp.path())
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .args(["-f", "docker-compose.yml", "config"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{file}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let config = yaml_value(&String::from_utf8(out.stdout).unwrap());
+        assert_eq!(
+            preflight_rows(&file, &host),
+            reference_rows(&config),
+            "{file}"
+        );
+        compared += 1;
+    }
+    assert!(compared >= 30, "{compared} files compared");
+}
+
+/// A YAML document as JSON, read with preflight's own reader (docker-compose prints plain YAML).
+fn yaml_value(text: &str) -> serde_json::Value {
+    preflight::document::yaml::parse(text, Default::default())
+        .unwrap()
+        .0
+}
+
+fn check(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, serde_json::Value) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_preflight"));
+    cmd.current_dir(dir)
+        .env_clear()
+        .args(["check", "--format", "json", "--fail-on", "never"])
+        .args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    let code = out.status.code().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let json = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{e}: {stdout} {}", String::from_utf8_lossy(&out.stderr)));
+    (code, json)
+}
+
+fn ports(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Vec<serde_json::Value> {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_preflight"));
+    cmd.current_dir(dir)
+        .env_clear()
+        .args(["ports", "--format", "json"])
+        .args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    json["ports"].as_array().unwrap().clone()
+}
+
+/// Interpolation's sources in Compose's order: `.env`, replaced by `--env-file` (a later file wins),
+/// and the process environment over all.
+#[test]
+fn variables_come_from_dot_env_env_files_and_the_environment_in_compose_order() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    std::fs::write(
+        d.join("compose.yaml"),
+        "services:\n  web:\n    image: nginx\n    ports: [\"${WEB_PORT:?set WEB_PORT}:80\"]\n",
+    )
+    .unwrap();
+    std::fs::write(d.join(".env"), "WEB_PORT=8001\n").unwrap();
+    std::fs::write(d.join("a.env"), "WEB_PORT=8002\n").unwrap();
+    std::fs::write(d.join("b.env"), "export WEB_PORT='8003'\n").unwrap();
+    let port = |args: &[&str], env: &[(&str, &str)]| ports(d, args, env)[0]["port"].as_u64();
+    assert_eq!(port(&["compose.yaml"], &[]), Some(8001));
+    assert_eq!(
+        port(&["compose.yaml", "--env-file", "a.env"], &[]),
+        Some(8002)
+    );
+    assert_eq!(
+        port(
+            &["compose.yaml", "--env-file", "a.env", "--env-file", "b.env"],
+            &[]
+        ),
+        Some(8003)
+    );
+    assert_eq!(
+        port(
+            &["compose.yaml", "--env-file", "a.env"],
+            &[("WEB_PORT", "8004")]
+        ),
+        Some(8004)
+    );
+    // `${VAR:?message}` with the variable unset: refused, like Compose, naming the message.
+    std::fs::remove_file(d.join(".env")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_preflight"))
+        .current_dir(d)
+        .env_clear()
+        .args(["ports", "compose.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("required variable `WEB_PORT` is missing a value: set WEB_PORT"),
+        "{err}"
+    );
+    assert!(err.contains("compose.yaml:4:"), "{err}");
+}
+
+/// Profiles: a service of an inactive profile doesn't start; `--profile` and `COMPOSE_PROFILES`
+/// activate it. From 11-langfuse-dev.yaml (a real file with `profiles:`).
+#[test]
+fn services_of_inactive_profiles_publish_nothing() {
+    let d = dir();
+    let services = |args: &[&str], env: &[(&str, &str)]| -> BTreeSet<String> {
+        ports(&d, args, env)
+            .iter()
+            .map(|r| r["service"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let file = "11-langfuse-dev.yaml";
+    let text = std::fs::read_to_string(d.join(file)).unwrap();
+    assert!(text.contains("profiles:"));
+    let all = services(&[file, "--profile", "*"], &[]);
+    let default = services(&[file], &[]);
+    assert!(default.len() < all.len(), "{default:?} vs {all:?}");
+    let profile = text
+        .lines()
+        .skip_while(|l| !l.contains("profiles:"))
+        .nth(1)
+        .unwrap()
+        .trim()
+        .trim_start_matches("- ")
+        .trim_matches(['"', '[', ']'])
+        .to_owned();
+    let with = services(&[file, "--profile", &profile], &[]);
+    assert!(with.len() > default.len(), "{profile}: {with:?}");
+    assert_eq!(services(&[file], &[("COMPOSE_PROFILES", &profile)]), with);
+}
+
+/// Docker's semantics on a real file: 16-compose-port-range.yaml (docker/compose's own test) publishes a
+/// host range onto one container port with `scale: 5`, which is fine (Docker gives each replica one
+/// port of the range); the same file with a fixed host port fails for the second replica.
+#[test]
+fn replicas_with_a_fixed_host_port_conflict_and_a_range_does_not() {
+    let d = dir();
+    let (_, report) = check(&d, &["16-compose-port-range.yaml"], &[]);
+    assert!(
+        !common::rules_of(&report).contains(&"port-conflict".to_owned()),
+        "{report:#}"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(d.join("16-compose-port-range.yaml")).unwrap();
+    let mutated = text.replace("6005-6015:80", "6005:80");
+    assert_ne!(text, mutated);
+    std::fs::write(tmp.path().join("compose.yaml"), mutated).unwrap();
+    let (_, report) = check(tmp.path(), &["compose.yaml"], &[]);
+    let f = common::finding(&report, "port-conflict");
+    assert!(f["message"].as_str().unwrap().contains("replicas"), "{f:#}");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("port is already allocated"),
+        "{f:#}"
+    );
+}
+
+/// `include:` joins a Compose file's services to a deploy manifest: a conflict across the two files is
+/// found, with each place in its own file, in JSON and SARIF.
+#[test]
+fn an_included_compose_file_conflicts_with_the_manifest_in_every_format() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    std::fs::create_dir(d.join("stack")).unwrap();
+    std::fs::copy(
+        dir().join("02-uptime-kuma.yaml"),
+        d.join("stack/compose.yaml"),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("deploy.yaml"),
+        "version: 1\ntarget: { platform: linux, run_as: root }\nservices:\n  status-page:\n    ports:\n      http: 3001\ninclude:\n  - compose: stack/compose.yaml\n",
+    )
+    .unwrap();
+    let (_, report) = check(d, &["deploy.yaml"], &[]);
+    let f = common::finding(&report, "port-conflict");
+    assert_eq!(f["file"], "stack/compose.yaml", "{f:#}");
+    assert_eq!(f["related"][0]["file"], "deploy.yaml", "{f:#}");
+    let compose = std::fs::read_to_string(d.join("stack/compose.yaml")).unwrap();
+    let line = compose
+        .lines()
+        .position(|l| l.contains("3001:3001"))
+        .unwrap()
+        + 1;
+    assert_eq!(f["line"].as_u64(), Some(line as u64));
+    let out = Command::new(env!("CARGO_BIN_EXE_preflight"))
+        .current_dir(d)
+        .args(["check", "deploy.yaml", "--format", "sarif"])
+        .output()
+        .unwrap();
+    let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let result = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ruleId"] == "port-conflict")
+        .unwrap();
+    let loc = &result["locations"][0]["physicalLocation"];
+    assert_eq!(loc["artifactLocation"]["uri"], "stack/compose.yaml");
+    assert_eq!(loc["region"]["startLine"].as_u64(), Some(line as u64));
+    assert_eq!(
+        result["relatedLocations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "deploy.yaml"
+    );
+}
