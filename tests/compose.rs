@@ -413,3 +413,147 @@ fn an_included_compose_file_conflicts_with_the_manifest_in_every_format() {
         "deploy.yaml"
     );
 }
+
+/// `-f A -f B` merges as Compose merges: later ports are added (an identical entry once), settings
+/// replaced; `!override` replaces a list and `!reset` empties it. Each port keeps its own file's place.
+/// Without tags, Debian's `docker-compose -f A -f B config` agrees where it is installed.
+#[test]
+fn several_compose_files_merge_as_compose_merges_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    std::fs::copy(dir().join("01-emojivoto.yaml"), d.join("compose.yaml")).unwrap();
+    std::fs::write(
+        d.join("override.yaml"),
+        "services:\n  web:\n    ports: [\"8080:8080\", \"9443:8443\"]\n  emoji-svc:\n    deploy: { replicas: 1 }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("tags.yaml"),
+        "services:\n  web:\n    ports: !override [\"127.0.0.1:8080:8080\"]\n  voting-svc:\n    ports: !reset []\n",
+    )
+    .unwrap();
+    let rows = |args: &[&str]| -> Vec<(String, u64, String, u64)> {
+        ports(d, args, &[])
+            .iter()
+            .map(|r| {
+                (
+                    r["service"].as_str().unwrap().to_owned(),
+                    r["port"].as_u64().unwrap(),
+                    r["file"].as_str().unwrap().to_owned(),
+                    r["line"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let merged = rows(&["-f", "compose.yaml", "-f", "override.yaml"]);
+    let ports_of = |rows: &[(String, u64, String, u64)], svc: &str| -> Vec<u64> {
+        rows.iter().filter(|r| r.0 == svc).map(|r| r.1).collect()
+    };
+    assert_eq!(ports_of(&merged, "web"), [8080, 9443]);
+    assert_eq!(ports_of(&merged, "emoji-svc"), [8081]);
+    let added = merged.iter().find(|r| r.1 == 9443).unwrap();
+    assert_eq!((added.2.as_str(), added.3), ("override.yaml", 3));
+    let tagged = rows(&[
+        "-f",
+        "compose.yaml",
+        "-f",
+        "override.yaml",
+        "-f",
+        "tags.yaml",
+    ]);
+    assert_eq!(ports_of(&tagged, "web"), [8080]);
+    assert_eq!(tagged.iter().find(|r| r.0 == "web").unwrap().2, "tags.yaml");
+    assert!(ports_of(&tagged, "voting-svc").is_empty());
+    if common::has("docker-compose") {
+        let out = Command::new("docker-compose")
+            .current_dir(d)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .args(["-f", "compose.yaml", "-f", "override.yaml", "config"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let reference = reference_rows(&yaml_value(&String::from_utf8(out.stdout).unwrap()));
+        let ours: BTreeSet<(String, String)> = merged
+            .iter()
+            .map(|r| (r.0.clone(), r.1.to_string()))
+            .collect();
+        let theirs: BTreeSet<(String, String)> =
+            reference.into_iter().map(|r| (r.0, r.2)).collect();
+        assert_eq!(ours, theirs);
+    }
+}
+
+/// `init --from` writes a manifest that includes the files and loads as written; uncommenting its
+/// port plan and team lines gives a manifest that loads too, whose services lie in their blocks.
+#[test]
+fn init_writes_a_manifest_that_loads_with_and_without_its_plan() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    std::fs::create_dir_all(d.join("shop")).unwrap();
+    std::fs::create_dir_all(d.join("k8s")).unwrap();
+    std::fs::copy(dir().join("01-emojivoto.yaml"), d.join("shop/compose.yaml")).unwrap();
+    std::fs::copy(
+        root().join("tests/fixtures/kubernetes/07-node-exporter-daemonset.yaml"),
+        d.join("k8s/node-exporter.yaml"),
+    )
+    .unwrap();
+    let run = |args: &[&str]| common::run(d, args);
+    let (code, _, err) = run(&["init", "--from", "shop/compose.yaml", "k8s"]);
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(d.join("deploy.yaml")).unwrap();
+    assert!(text.contains("  - compose: shop/compose.yaml\n"), "{text}");
+    assert!(text.contains("  - kubernetes: k8s/\n"), "{text}");
+    assert!(
+        text.contains("#   shop: 8000-8099   # publishes 8080, 8081, 8082"),
+        "{text}"
+    );
+    // A second run does not overwrite it.
+    let (code, _, err) = run(&["init", "--from", "shop/compose.yaml"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--force"), "{err}");
+    let (code, _, err) = run(&["check", "deploy.yaml"]);
+    assert_ne!(code, 2, "{err}");
+    let planned = text
+        .replace("# port_plan:", "port_plan:")
+        .replace("#   shop:", "  shop:")
+        .replace("#   monitoring:", "  monitoring:")
+        .replace("    # team: shop", "    team: shop");
+    std::fs::write(d.join("deploy.yaml"), planned).unwrap();
+    let (code, report) = common::check_json(d, "deploy.yaml", &["--fail-on", "never"]);
+    assert_eq!(code, 0);
+    assert!(
+        !common::rules_of(&report).contains(&"port-plan".to_owned()),
+        "{report:#}"
+    );
+}
+
+/// `-` reads standard input (`helm template . | preflight check -`), and `--kind` overrides what the
+/// content says.
+#[test]
+fn standard_input_and_kind() {
+    let d = root().join("tests/fixtures/kubernetes");
+    let text = std::fs::read(d.join("11-longhorn-helm-rendered.yaml")).unwrap();
+    let out = common::preflight_in(&d)
+        .args(["check", "-", "--format", "json", "--fail-on", "never"])
+        .write_stdin(text)
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = common::finding(&report, "service-target-port");
+    assert_eq!(f["file"], "<stdin>");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("(template `longhorn/templates/services.yaml`)")
+    );
+    // A Compose file read as a deploy manifest says what a deploy manifest lacks.
+    let (code, out, _) = common::run(&dir(), &["check", "01-emojivoto.yaml", "--kind", "deploy"]);
+    assert_eq!(code, 2);
+    assert!(out.contains("missing field `target`"), "{out}");
+}

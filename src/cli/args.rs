@@ -55,6 +55,9 @@ pub enum Command {
     Check(CheckArgs),
     /// Print the port inventory of the inputs, one row per host port: what preflight understood.
     Ports(PortsArgs),
+    /// Write a starting deploy.yaml that includes Compose files and Kubernetes manifests, with the
+    /// target and a commented port plan derived from the ports they publish.
+    Init(InitArgs),
     /// Print a script that fixes the findings of `check` (same inputs), in a dialect.
     Fix(FixArgs),
     /// Generate whole configs from manifests: firewall rules, Kubernetes objects.
@@ -182,9 +185,13 @@ pub enum ProtocolArg {
 /// The files to read and how: what `check`, `fix`, `suggest` and `ports` share.
 #[derive(Debug, clap::Args)]
 pub struct ReadArgs {
-    /// Inputs to read: deploy manifests and Compose files (`-` reads standard input).
-    #[arg(default_value = "deploy.yaml")]
+    /// Inputs to read: deploy manifests, Compose files, Kubernetes manifests or directories of them
+    /// (`-` reads standard input) [default: deploy.yaml, unless -f is given]
     pub files: Vec<PathBuf>,
+    /// Compose: files merged into one project, as `docker compose -f A -f B` merges them (repeatable;
+    /// a later file adds ports and replaces settings; `!reset` and `!override` are honoured).
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub compose_files: Vec<PathBuf>,
     /// What the inputs are; without it, each one's kind is recognised from its content.
     #[arg(long, value_enum, value_name = "KIND")]
     pub kind: Option<crate::manifest::Kind>,
@@ -260,6 +267,20 @@ pub struct PortsArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ListFormat::Text)]
     pub format: ListFormat,
+}
+
+/// Arguments of `init`.
+#[derive(Debug, clap::Args)]
+pub struct InitArgs {
+    /// Compose files and Kubernetes manifests (files or directories) to include.
+    #[arg(long = "from", value_name = "FILE", required = true, num_args = 1..)]
+    pub from: Vec<PathBuf>,
+    /// Where to write the manifest (`-` prints it).
+    #[arg(short, long, value_name = "FILE", default_value = "deploy.yaml")]
+    pub output: PathBuf,
+    /// Replace the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Arguments of `fix`.

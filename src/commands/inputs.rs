@@ -85,11 +85,22 @@ pub(super) fn read(read: &ReadArgs) -> Vec<(PathBuf, LoadedManifest)> {
         },
         ..LoadOptions::default()
     };
-    let mut loaded: Vec<(PathBuf, LoadedManifest)> = read
-        .files
+    let default = [PathBuf::from("deploy.yaml")];
+    let files: &[PathBuf] = if read.files.is_empty() && read.compose_files.is_empty() {
+        &default
+    } else {
+        &read.files
+    };
+    let mut loaded: Vec<(PathBuf, LoadedManifest)> = files
         .iter()
         .map(|f| (f.clone(), manifest::load(f, &load)))
         .collect();
+    if let Some(first) = read.compose_files.first() {
+        loaded.push((
+            first.clone(),
+            manifest::load_compose_files(&read.compose_files, &load),
+        ));
+    }
     for (_, m) in &mut loaded {
         if let Ok((m, _)) = m {
             if let Some(rt) = read.container_runtime {

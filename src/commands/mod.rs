@@ -11,6 +11,7 @@ mod diagnose;
 mod facts;
 mod fix;
 mod r#gen;
+mod init;
 mod inputs;
 mod man;
 mod output;
@@ -99,6 +100,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, is_tty: bool) -> Result<ExitCode, Erro
     match cli.command {
         Command::Check(args) => check::run(&args, out, style, cli.quiet, today()),
         Command::Ports(args) => ports::run(&args, out),
+        Command::Init(args) => init::run(&args, out),
         Command::Fix(args) => fix::run(&args, out, today()),
         Command::Gen(cmd) => r#gen::run(cmd, out),
         Command::Facts(args) => facts::run(args, out),

@@ -61,7 +61,7 @@ fn rows(m: &Manifest, doc: &Document) -> Vec<Row> {
             pick: None,
             target,
             expose,
-            file: doc.name.clone(),
+            file: doc.file_of(path).to_owned(),
             line,
             column,
         }

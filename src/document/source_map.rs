@@ -52,6 +52,8 @@ pub(crate) struct Entry {
 #[derive(Clone, Debug, Default)]
 pub struct SourceMap {
     entries: FxHashMap<String, Entry>,
+    /// Local tags (`!reset`, `!override`, as Compose writes them) by the path of the tagged node.
+    tags: FxHashMap<String, String>,
     line_starts: Vec<usize>,
     text_len: usize,
 }
@@ -136,17 +138,28 @@ impl SourceMap {
     }
 
     /// A source map over `text` with the path → span table a parse produced.
-    pub(crate) fn with_entries(text: &str, entries: FxHashMap<String, Entry>) -> Self {
+    pub(crate) fn with_entries(
+        text: &str,
+        entries: FxHashMap<String, Entry>,
+        tags: FxHashMap<String, String>,
+    ) -> Self {
         SourceMap {
             entries,
+            tags,
             ..SourceMap::lines_only(text)
         }
+    }
+
+    /// The local tag (`reset` for `!reset`) on the node at `path`, when it has one.
+    pub fn tag(&self, path: &str) -> Option<&str> {
+        self.tags.get(path).map(String::as_str)
     }
 
     /// A source map with only the line index, for texts that could not be parsed.
     pub fn lines_only(text: &str) -> Self {
         SourceMap {
             entries: FxHashMap::default(),
+            tags: FxHashMap::default(),
             line_starts: line_starts(text),
             text_len: text.len(),
         }

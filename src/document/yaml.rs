@@ -144,6 +144,8 @@ struct Builder<I> {
     limits: ParseLimits,
     entries: FxHashMap<String, Entry>,
     anchors: HashMap<usize, (Value, usize)>,
+    /// Local tags (`!reset`) by path.
+    tags: FxHashMap<String, String>,
     nodes: usize,
     replayed: usize,
     /// The dotted path of the node being built. Children push `.key` and truncate back, so building
@@ -207,6 +209,11 @@ impl<'a, I: Iterator<Item = Item<'a>>> Builder<I> {
     ) -> Result<Value, YamlError> {
         let span = span_of(&gspan);
         self.bump(span)?;
+        if let Some(t) = event.tag()
+            && t.handle() == "!"
+        {
+            self.tags.insert(self.path.clone(), t.suffix().to_owned());
+        }
         let (value, anchor) = match event {
             Event::Scalar(text, style, anchor, tag) => {
                 let str_tag = tag.as_ref().is_some_and(|t| t.suffix() == "str");
@@ -339,18 +346,21 @@ pub struct YamlError {
     pub span: Option<Span>,
 }
 
+/// What a parse builds: the value, the path → span table and the local tags by path.
+type Built = (Value, FxHashMap<String, Entry>, FxHashMap<String, String>);
+
 /// Parses one YAML document into its JSON value and the source map of its paths.
 pub fn parse(text: &str, limits: ParseLimits) -> Result<(Value, SourceMap), YamlError> {
-    let (value, entries) = parse_entries(text, limits, false)?;
-    Ok((value, SourceMap::with_entries(text, entries)))
+    let (value, entries, tags) = parse_entries(text, limits, false)?;
+    Ok((value, SourceMap::with_entries(text, entries, tags)))
 }
 
 /// Parses a stream of YAML documents (`---`) into an array with one item per non-empty document,
 /// whose paths start with the item's index (`0.kind`, `1.spec.ports.0`). Anchors are per document,
 /// as YAML defines them; the node and alias limits count over the whole stream.
 pub fn parse_stream(text: &str, limits: ParseLimits) -> Result<(Value, SourceMap), YamlError> {
-    let (value, entries) = parse_entries(text, limits, true)?;
-    Ok((value, SourceMap::with_entries(text, entries)))
+    let (value, entries, tags) = parse_entries(text, limits, true)?;
+    Ok((value, SourceMap::with_entries(text, entries, tags)))
 }
 
 /// Parses one YAML document (or, with `stream`, every document) into its JSON value and the path →
@@ -359,7 +369,7 @@ fn parse_entries(
     text: &str,
     limits: ParseLimits,
     stream: bool,
-) -> Result<(Value, FxHashMap<String, Entry>), YamlError> {
+) -> Result<Built, YamlError> {
     if text.len() < PIPELINE_BYTES {
         return build(
             text,
@@ -385,7 +395,7 @@ fn build<'a>(
     limits: ParseLimits,
     stream: bool,
     events: impl Iterator<Item = Item<'a>>,
-) -> Result<(Value, FxHashMap<String, Entry>), YamlError> {
+) -> Result<Built, YamlError> {
     let mut b = Builder {
         events,
         limits,
@@ -396,6 +406,7 @@ fn build<'a>(
             Default::default(),
         ),
         anchors: HashMap::new(),
+        tags: FxHashMap::default(),
         nodes: 0,
         replayed: 0,
         path: String::new(),
@@ -449,7 +460,7 @@ fn build<'a>(
     if !b.entries.contains_key("") {
         b.record(Span::default(), None);
     }
-    Ok((root, b.entries))
+    Ok((root, b.entries, b.tags))
 }
 
 #[cfg(test)]

@@ -173,3 +173,12 @@ fn a_stream_is_an_array_of_its_documents_with_indexed_paths() {
     // One document stays refused by the single-document parse.
     assert!(parse("a: 1\n---\nb: 2\n", ParseLimits::default()).is_err());
 }
+
+#[test]
+fn local_tags_are_kept_by_path() {
+    let text = "services:\n  web:\n    ports: !reset []\n    expose: !override [\"80\"]\n    image: !!str x\n";
+    let (_, map) = parse(text, ParseLimits::default()).unwrap();
+    assert_eq!(map.tag("services.web.ports"), Some("reset"));
+    assert_eq!(map.tag("services.web.expose"), Some("override"));
+    assert_eq!(map.tag("services.web.image"), None);
+}

@@ -162,28 +162,78 @@ fn load_compose(
     dir: &Path,
     opts: &LoadOptions,
 ) -> Result<(Manifest, Document), LoadError> {
+    let parsed = vec![(value.clone(), doc)];
+    compose_project(parsed, dir, opts)
+}
+
+/// Several Compose files merged into one project, as `docker compose -f A -f B` merges them: the
+/// first file is the document, the others its parts; `.env` is read beside the first.
+pub fn load_compose_files(
+    paths: &[std::path::PathBuf],
+    opts: &LoadOptions,
+) -> Result<(Manifest, Document), LoadError> {
+    let mut parsed = Vec::with_capacity(paths.len());
+    for p in paths {
+        let (name, text) = read_text(p, &opts.limits.input)?;
+        parsed.push(parse_document(
+            &name,
+            text,
+            &opts.limits.input,
+            "compose",
+            false,
+        )?);
+    }
+    let dir = match paths.first().and_then(|p| p.parent()) {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    compose_project(parsed, &dir, opts)
+}
+
+/// Parsed Compose files resolved as one project.
+fn compose_project(
+    parsed: Vec<(Value, Document)>,
+    dir: &Path,
+    opts: &LoadOptions,
+) -> Result<(Manifest, Document), LoadError> {
     let vars = match compose::variables(dir, &opts.compose) {
         Ok(v) => v,
         Err(message) => {
             return Err(LoadError::Io {
-                file: doc.name,
+                file: parsed
+                    .first()
+                    .map(|(_, d)| d.name.clone())
+                    .unwrap_or_default(),
                 source: std::io::Error::other(message),
             });
         }
     };
-    match compose::resolve(value, &doc.map, &vars, &opts.compose, opts) {
-        Ok(m) => Ok((m, doc)),
-        Err(problems) => {
+    let files: Vec<compose::ComposeFile<'_>> = parsed
+        .iter()
+        .enumerate()
+        .map(|(index, (value, doc))| compose::ComposeFile {
+            index,
+            value,
+            map: &doc.map,
+        })
+        .collect();
+    let resolved = compose::resolve(&files, &vars, &opts.compose, opts);
+    let mut docs = parsed.into_iter().map(|(_, d)| d);
+    let no_file = || LoadError::Io {
+        file: dir.display().to_string(),
+        source: std::io::Error::other("no Compose file given"),
+    };
+    match resolved {
+        Ok(m) => {
+            let mut first = docs.next().ok_or_else(no_file)?;
+            first.parts = docs.collect();
+            Ok((m, first))
+        }
+        Err((k, problems)) => {
             let Document {
                 name, text, map, ..
-            } = doc;
-            Err(LoadError::invalid(
-                "Compose file",
-                &name,
-                text,
-                map,
-                problems,
-            ))
+            } = docs.nth(k).ok_or_else(no_file)?;
+            Err(LoadError::invalid("compose", &name, text, map, problems))
         }
     }
 }

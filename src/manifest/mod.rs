@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 pub use kind::Kind;
-pub use load::{load, load_str};
+pub use load::{load, load_compose_files, load_str};
 pub use model::{ContainerRuntime, Expose, Platform, Protocol, Purpose, RunAs, Runtime};
 pub use options::{ComposeOptions, Limits, LoadOptions};
 

@@ -13,6 +13,7 @@
 //! file, which Compose would refuse, is not seen.
 
 pub(crate) mod interpolate;
+pub(crate) mod merge;
 pub(crate) mod ports;
 
 use std::collections::BTreeMap;
@@ -22,6 +23,8 @@ use std::path::Path;
 use serde_json::Value;
 
 use self::interpolate::{ComposeVars, interpolate};
+pub use self::merge::ComposeFile;
+use self::merge::Merged;
 use self::ports::{HostPort, Published};
 use super::interpolate::{VarSource, VarUse};
 use super::options::ComposeOptions;
@@ -58,16 +61,17 @@ pub fn variables(dir: &Path, opts: &ComposeOptions) -> Result<ComposeVars, Strin
     Ok(vars)
 }
 
-/// Reads a parsed Compose file into a manifest.
+/// Reads parsed Compose files, merged in order (see [`merge`]), into a manifest. On problems, returns
+/// the index of the first file that has them, with its problems.
 pub fn resolve(
-    value: &Value,
-    map: &SourceMap,
+    files: &[ComposeFile<'_>],
     vars: &ComposeVars,
     opts: &ComposeOptions,
     load: &LoadOptions,
-) -> Result<Manifest, Vec<Problem>> {
+) -> Result<Manifest, (usize, Vec<Problem>)> {
+    let maps: Vec<&SourceMap> = files.iter().map(|f| f.map).collect();
     let mut r = Reader {
-        map,
+        maps: &maps,
         vars,
         problems: Vec::new(),
         unresolved: Vec::new(),
@@ -83,38 +87,53 @@ pub fn resolve(
                 .map(str::to_owned),
         );
     }
-    let services_value = value.get("services").and_then(Value::as_object);
-    let Some(services_value) = services_value else {
-        return Err(vec![
-            Problem::at(
-                map.span("services"),
-                "`services` must be a mapping of service names to services",
-                "not a mapping",
-            )
-            .help("write `services:` followed by indented service names"),
-        ]);
-    };
-    if services_value.len() > load.limits.max_services {
-        return Err(vec![Problem::at(
-            map.span("services"),
+    let (merged, bad) = merge::merge(files);
+    for path in bad {
+        r.problem(
+            &path,
+            "`services` must be a mapping of service names to services".into(),
+            "not a mapping",
+            "write `services:` followed by indented service names",
+        );
+    }
+    if files.iter().all(|f| f.value.get("services").is_none()) {
+        r.problem(
+            "services",
+            "a Compose file needs `services`".into(),
+            "no services",
+            "write `services:` followed by indented service names",
+        );
+    }
+    if merged.len() > load.limits.max_services {
+        r.problem(
+            "services",
             format!(
                 "{} services, over the limit of {}",
-                services_value.len(),
+                merged.len(),
                 load.limits.max_services
             ),
             "too many services",
-        )]);
+            "split the project",
+        );
     }
     let mut services = Vec::new();
-    for (name, svc) in services_value {
-        let spath = join("services", name);
-        if let Some(s) = r.service(name, svc, &spath, &active, load) {
-            services.push(s);
+    if r.problems.is_empty() {
+        for (name, m) in &merged {
+            if let Some(s) = r.service(name, m, &active, load) {
+                services.push(s);
+            }
         }
     }
     if !r.problems.is_empty() {
-        r.problems.sort_by_key(|p| p.span);
-        return Err(r.problems);
+        let first = r.problems.iter().map(|(k, _)| *k).min().unwrap_or(0);
+        let mut problems: Vec<Problem> = r
+            .problems
+            .into_iter()
+            .filter(|(k, _)| *k == first)
+            .map(|(_, p)| p)
+            .collect();
+        problems.sort_by_key(|p| p.span);
+        return Err((first, problems));
     }
     Ok(Manifest {
         kind: Kind::Compose,
@@ -138,9 +157,11 @@ pub fn resolve(
 }
 
 struct Reader<'a> {
-    map: &'a SourceMap,
+    /// The source maps of the project's files, by index.
+    maps: &'a [&'a SourceMap],
     vars: &'a ComposeVars,
-    problems: Vec<Problem>,
+    /// Problems with the index of the file they are in.
+    problems: Vec<(usize, Problem)>,
     unresolved: Vec<Unresolved>,
     interpolations: BTreeMap<String, Vec<VarUse>>,
     ignored: Vec<Ignored>,
@@ -158,11 +179,15 @@ fn scalar_text(v: &Value) -> Option<String> {
 
 impl Reader<'_> {
     fn problem(&mut self, path: &str, message: String, label: &str, help: &str) {
-        self.problems.push(
-            Problem::at(self.map.span(path), message, label)
-                .help(help)
-                .at_path(path),
-        );
+        let (k, local) = match path.strip_prefix('@').and_then(|r| r.split_once(':')) {
+            Some((k, local)) => (k.parse::<usize>().unwrap_or(0), local),
+            None => (0, path),
+        };
+        let span = self.maps.get(k).map(|m| m.span(local)).unwrap_or_default();
+        self.problems.push((
+            k,
+            Problem::at(span, message, label).help(help).at_path(local),
+        ));
     }
 
     /// The interpolated text of the scalar at `path`; `None` (with a problem) when it can't be.
@@ -207,58 +232,51 @@ impl Reader<'_> {
     fn service(
         &mut self,
         name: &str,
-        svc: &Value,
-        spath: &str,
+        m: &Merged<'_>,
         active: &[String],
         load: &LoadOptions,
     ) -> Option<Service> {
-        let Some(obj) = svc.as_object() else {
-            if !svc.is_null() {
-                self.problem(
-                    spath,
-                    format!("service `{name}` must be a mapping"),
-                    "not a mapping",
-                    "write the service's fields (`image:`, `ports:`, …) indented under its name",
-                );
-            }
+        if let Some(path) = &m.not_a_mapping {
+            self.problem(
+                path,
+                format!("service `{name}` must be a mapping"),
+                "not a mapping",
+                "write the service's fields (`image:`, `ports:`, …) indented under its name",
+            );
             return None;
-        };
-        if let Some(profiles) = obj.get("profiles").and_then(Value::as_array) {
-            let ppath = join(spath, "profiles");
-            let mut names = Vec::new();
-            for (i, p) in profiles.iter().enumerate() {
-                names.extend(self.text(&join(&ppath, &i.to_string()), p));
-            }
-            let on = names
-                .iter()
-                .any(|p| active.iter().any(|a| a == p || a == "*"));
-            if !names.is_empty() && !on {
-                return None;
-            }
         }
-        let replicas = self.replicas(obj, spath)?;
-        let network_host = match obj.get("network_mode") {
-            Some(v) => self.text(&join(spath, "network_mode"), v).as_deref() == Some("host"),
+        let mut names = Vec::new();
+        for p in &m.profiles {
+            names.extend(self.text(&p.path, p.value));
+        }
+        let on = names
+            .iter()
+            .any(|p| active.iter().any(|a| a == p || a == "*"));
+        if !names.is_empty() && !on {
+            return None;
+        }
+        let replicas = self.replicas(m)?;
+        let network_host = match &m.network_mode {
+            Some(f) => self.text(&f.path, f.value).as_deref() == Some("host"),
             None => false,
         };
         let mut out = Vec::new();
-        if let Some(list) = obj.get("ports") {
-            let lpath = join(spath, "ports");
-            let Some(items) = list.as_array() else {
+        if let Some(list) = &m.ports_list {
+            if !list.value.is_array() {
                 self.problem(
-                    &lpath,
+                    &list.path,
                     "`ports` must be a list".into(),
                     "not a list",
                     "write each port as a list item: `- \"8080:80\"`",
                 );
                 return None;
-            };
-            if items.len() > load.limits.max_ports_per_service {
+            }
+            if m.ports.len() > load.limits.max_ports_per_service {
                 self.problem(
-                    &lpath,
+                    &list.path,
                     format!(
                         "{} ports, over the limit of {} for one service",
-                        items.len(),
+                        m.ports.len(),
                         load.limits.max_ports_per_service
                     ),
                     "too many ports",
@@ -266,29 +284,32 @@ impl Reader<'_> {
                 );
                 return None;
             }
-            for (i, item) in items.iter().enumerate() {
-                let ipath = join(&lpath, &i.to_string());
-                self.port(&ipath, item, network_host, &mut out);
-            }
-            if network_host && !items.is_empty() {
-                self.ignored.push(Ignored {
-                    path: join(spath, "network_mode"),
-                    message: format!(
-                        "`{name}` uses `network_mode: host`: Docker discards its published ports; the container's own ports are the host's"
-                    ),
-                    help: "remove `ports:` (preflight checks the container ports as host ports), or drop `network_mode: host` to publish them".into(),
-                });
-            }
+        }
+        for item in &m.ports {
+            self.port(&item.path, item.value, network_host, &mut out);
+        }
+        if network_host && !m.ports.is_empty() {
+            let at = m
+                .network_mode
+                .as_ref()
+                .map_or(m.path.clone(), |f| f.path.clone());
+            self.ignored.push(Ignored {
+                path: at,
+                message: format!(
+                    "`{name}` uses `network_mode: host`: Docker discards its published ports; the container's own ports are the host's"
+                ),
+                help: "remove `ports:` (preflight checks the container ports as host ports), or drop `network_mode: host` to publish them".into(),
+            });
         }
         if replicas == 0 {
             return None;
         }
-        let total_entries = out.len();
-        if total_entries > load.limits.max_ports_per_service {
+        if out.len() > load.limits.max_ports_per_service {
             self.problem(
-                &join(spath, "ports"),
+                &m.path,
                 format!(
-                    "{total_entries} published ports after expanding ranges, over the limit of {}",
+                    "{} published ports after expanding ranges, over the limit of {}",
+                    out.len(),
                     load.limits.max_ports_per_service
                 ),
                 "too many ports",
@@ -303,28 +324,23 @@ impl Reader<'_> {
             runtime: super::Runtime::Other,
             socket: Default::default(),
             ports: out,
-            path: spath.to_owned(),
+            path: m.path.clone(),
             replicas,
             pod: None,
         })
     }
 
     /// `deploy.replicas`, else `scale`, else 1.
-    fn replicas(&mut self, obj: &serde_json::Map<String, Value>, spath: &str) -> Option<u32> {
-        let (path, v) = match (
-            obj.get("deploy").and_then(|d| d.get("replicas")),
-            obj.get("scale"),
-        ) {
-            (Some(v), _) => (join(&join(spath, "deploy"), "replicas"), v),
-            (None, Some(v)) => (join(spath, "scale"), v),
-            (None, None) => return Some(1),
+    fn replicas(&mut self, m: &Merged<'_>) -> Option<u32> {
+        let Some(f) = m.replicas.as_ref().or(m.scale.as_ref()) else {
+            return Some(1);
         };
-        let t = self.text(&path, v)?;
+        let t = self.text(&f.path, f.value)?;
         match t.trim().parse::<u32>() {
             Ok(n) => Some(n),
             Err(_) => {
                 self.problem(
-                    &path,
+                    &f.path,
                     format!("{t:?} is not a number of replicas"),
                     "not a count",
                     "write a whole number such as `2`",
