@@ -211,3 +211,84 @@ fn helm_templates_are_named_and_headers_are_not() {
             .all(|f| !f["message"].as_str().unwrap().contains("template"))
     );
 }
+
+/// Host rules judge what a pod takes on its node: a `hostNetwork` pod's ports and `hostPort`s, never
+/// the ports inside a pod's own network namespace.
+#[test]
+fn host_rules_see_node_ports_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let facts = r#"{"version": 1, "os": "linux", "owners_visible": true, "sockets": {"origin": "captured", "detail": "ss -tlnp", "value": [
+        {"protocol": "tcp", "address": "0.0.0.0", "port": 9100, "state": "listen", "pid": 812, "process": "node_exporter"},
+        {"protocol": "tcp", "address": "0.0.0.0", "port": 8080, "state": "listen", "pid": 913, "process": "java"}]}}"#;
+    std::fs::write(d.join("node.json"), facts).unwrap();
+    let fixtures = root().join("tests/fixtures/kubernetes");
+    // node-exporter: a hostNetwork DaemonSet on 9100, which the node already serves.
+    std::fs::copy(
+        fixtures.join("07-node-exporter-daemonset.yaml"),
+        d.join("ds.yaml"),
+    )
+    .unwrap();
+    // online boutique's frontend: containerPort 8080 in its own network namespace.
+    std::fs::copy(
+        fixtures.join("06-online-boutique-frontend.yaml"),
+        d.join("frontend.yaml"),
+    )
+    .unwrap();
+    let (_, report) = common::check_json(
+        d,
+        "ds.yaml",
+        &["--facts", "node.json", "--fail-on", "never"],
+    );
+    let f = common::finding(&report, "port-occupied");
+    assert!(
+        f["message"].as_str().unwrap().contains("node_exporter"),
+        "{f:#}"
+    );
+    let (_, report) = common::check_json(
+        d,
+        "frontend.yaml",
+        &["--facts", "node.json", "--fail-on", "never"],
+    );
+    assert!(
+        !common::rules_of(&report).contains(&"port-occupied".to_owned()),
+        "{report:#}"
+    );
+}
+
+/// A directory is one input: a Service in one file selects the pods of a workload in another.
+#[test]
+fn a_directory_is_one_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let fixtures = root().join("tests/fixtures/kubernetes");
+    std::fs::create_dir(d.join("k8s")).unwrap();
+    for f in [
+        "07-node-exporter-daemonset.yaml",
+        "08-node-exporter-service.yaml",
+    ] {
+        std::fs::copy(fixtures.join(f), d.join("k8s").join(f)).unwrap();
+    }
+    // Alone, the Service selects nothing; with its DaemonSet beside it, its named targetPort resolves.
+    let (_, alone) = common::check_json(
+        &fixtures,
+        "08-node-exporter-service.yaml",
+        &["--fail-on", "never"],
+    );
+    assert!(common::rules_of(&alone).contains(&"service-target-port".to_owned()));
+    let (code, together) = common::check_json(d, "k8s", &["--fail-on", "never"]);
+    assert_eq!(code, 0, "{together:#}");
+    assert!(
+        !common::rules_of(&together).contains(&"service-target-port".to_owned()),
+        "{together:#}"
+    );
+    let (_, stdout, _) = common::run(d, &["ports", "k8s", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert!(
+        json["ports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["file"].as_str().unwrap().starts_with("k8s/"))
+    );
+}

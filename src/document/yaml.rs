@@ -365,11 +365,7 @@ pub fn parse_stream(text: &str, limits: ParseLimits) -> Result<(Value, SourceMap
 
 /// Parses one YAML document (or, with `stream`, every document) into its JSON value and the path →
 /// span table.
-fn parse_entries(
-    text: &str,
-    limits: ParseLimits,
-    stream: bool,
-) -> Result<Built, YamlError> {
+fn parse_entries(text: &str, limits: ParseLimits, stream: bool) -> Result<Built, YamlError> {
     if text.len() < PIPELINE_BYTES {
         return build(
             text,

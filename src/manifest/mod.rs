@@ -256,6 +256,19 @@ impl Port {
         }
     }
 
+    /// The port as the host sees it, which the host rules judge: a Kubernetes container's `hostPort`,
+    /// or the port itself in a `hostNetwork` pod, and no port of the node otherwise (the pod has its
+    /// own network namespace); for every other port, its number.
+    pub fn node_port(&self, svc: &Service) -> Option<u16> {
+        match &self.container {
+            Some(c) if c.init => None,
+            Some(c) => c
+                .host_port
+                .or_else(|| svc.pod.as_ref().filter(|p| p.host_network).and(self.number)),
+            None => self.number,
+        }
+    }
+
     /// `8080/tcp`, or `?/tcp` when unresolved.
     pub fn label(&self) -> String {
         match self.number {

@@ -59,7 +59,9 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
         return;
     }
     for (svc, port) in cx.manifest.ports() {
-        let Some(n) = port.number else { continue };
+        let Some(n) = port.node_port(svc) else {
+            continue;
+        };
         let Some(ex) = facts.excluded(port.protocol) else {
             continue;
         };

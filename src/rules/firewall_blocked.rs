@@ -91,7 +91,9 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
     let windows = facts.os.as_deref() == Some("windows");
     let mut by_docker = Vec::new();
     for (svc, port) in cx.manifest.ports() {
-        let Some(n) = port.number else { continue };
+        let Some(n) = port.node_port(svc) else {
+            continue;
+        };
         if port.expose == Expose::Local || is_loopback(port.bind) {
             continue;
         }

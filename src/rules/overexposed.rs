@@ -113,7 +113,7 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
         if port.expose == Expose::Public || is_loopback(port.bind) {
             continue;
         }
-        let decision = match (fw, port.number) {
+        let decision = match (fw, port.node_port(svc)) {
             (Some(_), Some(n)) => cx
                 .firewall_decide(port.protocol, n, port.bind)
                 .ok()

@@ -150,7 +150,9 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
         _ => "in the captured facts",
     };
     for (svc, port) in cx.manifest.ports() {
-        let Some(n) = port.number else { continue };
+        let Some(n) = port.node_port(svc) else {
+            continue;
+        };
         let held = facts.sockets.as_ref().and_then(|sockets| {
             sockets.value.iter().find(|s| {
                 s.port == n

@@ -57,7 +57,9 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
     };
     let platform = cx.manifest.target.platform;
     for (svc, port) in cx.manifest.ports() {
-        let Some(n) = port.number else { continue };
+        let Some(n) = port.node_port(svc) else {
+            continue;
+        };
         if port.protocol != Protocol::Tcp {
             continue;
         }
