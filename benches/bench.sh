@@ -5,6 +5,7 @@
 #   bash benches/bench.sh static     # only the static checks
 #   bash benches/bench.sh fleet      # only the fleet check: 1,000 hosts' facts x a 50-service manifest
 #   bash benches/bench.sh local      # only --local against ss
+#   bash benches/bench.sh compose    # Compose and Kubernetes reading, and dclint side by side
 #
 # Static checks need nothing but the release build. The host benchmark needs root, `unshare`, `ss` and
 # python3: it opens 20,000 TCP sockets on loopback inside a private network namespace (spread over
@@ -100,6 +101,72 @@ PY2
   echo "fleet check, 1,000 hosts x 50 services: $t ms (median of 5), peak RSS $((rss / 1024)) MiB ($n, $(du -sh "$tmp/fleet" | cut -f1) of facts)"
   t1=$(median_ms 5 env RAYON_NUM_THREADS=1 "$bin" check "$tmp/m50.yaml" --facts "$tmp/fleet" --fail-on never --format json)
   echo "  same on one thread (RAYON_NUM_THREADS=1): $t1 ms"
+fi
+
+if [ "$what" = all ] || [ "$what" = compose ]; then
+  # The real corpus (tests/fixtures/compose, 46 files from 41 projects), copied to 1,012 files; one
+  # run of preflight checks them all. dclint (npm, installed into the temp directory when the npm
+  # registry is reachable) lints the same files, one run for all of them too.
+  corpus=tests/fixtures/compose
+  mkdir -p "$tmp/c1k"
+  n=0
+  while [ "$n" -lt 1012 ]; do
+    for f in "$corpus"/*.yaml; do
+      [ "$n" -ge 1012 ] && break
+      mkdir -p "$tmp/c1k/$n"; cp "$f" "$tmp/c1k/$n/compose.yaml"; n=$((n + 1))
+    done
+  done
+  one="$corpus/06-typeorm.yaml"
+  echo "Compose, one file ($(grep -c . "$one") lines, 14 services): $(median_ms 51 "$bin" check "$one" --fail-on never) ms (median of 51, whole process)"
+  files=("$tmp"/c1k/*/compose.yaml)
+  t_pf=$(median_ms 5 "$bin" check "${files[@]}" --fail-on never --format json)
+  echo "Compose, ${#files[@]} files in one run: $t_pf ms"
+  # 10,000 Kubernetes documents (5,000 Deployments with two containers, 5,000 Services) in one stream.
+  python3 - > "$tmp/k10k.yaml" <<'PY3'
+for i in range(5000):
+    print(f"""---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{ name: app-{i}, namespace: ns-{i % 50} }}
+spec:
+  replicas: 2
+  selector: {{ matchLabels: {{ app: app-{i} }} }}
+  template:
+    metadata: {{ labels: {{ app: app-{i} }} }}
+    spec:
+      securityContext: {{ runAsNonRoot: true, runAsUser: 1000 }}
+      containers:
+        - name: web
+          image: nginx
+          ports: [{{ name: http, containerPort: 8080 }}]
+        - name: metrics
+          image: exporter
+          ports: [{{ name: metrics, containerPort: 9100 }}]
+---
+apiVersion: v1
+kind: Service
+metadata: {{ name: app-{i}, namespace: ns-{i % 50} }}
+spec:
+  selector: {{ app: app-{i} }}
+  ports: [{{ port: 80, targetPort: http }}]""")
+PY3
+  echo "Kubernetes, 10,000 documents in one stream ($(wc -c < "$tmp/k10k.yaml") bytes): $(median_ms 5 "$bin" check "$tmp/k10k.yaml" --fail-on never --format json) ms"
+  dclint=""
+  if command -v dclint >/dev/null; then
+    dclint=dclint
+  elif command -v npm >/dev/null && (cd "$tmp" && timeout 300 npm install --silent --no-audit --no-fund dclint@3.1.0 >/dev/null 2>&1); then
+    dclint="$tmp/node_modules/.bin/dclint"
+  fi
+  if [ -n "$dclint" ]; then
+    echo "dclint $("$dclint" --version 2>/dev/null), same machine:"
+    t_one=$(median_ms 11 "$dclint" "$one")
+    echo "  one file: $t_one ms (median of 11, whole process)"
+    t_dc=$(median_ms 3 "$dclint" "${files[@]}")
+    echo "  ${#files[@]} files in one run: $t_dc ms"
+    awk -v a="$t_dc" -v b="$t_pf" 'BEGIN {printf "  ratio on %s files: dclint takes x%.1f the time of preflight\n", "1,012", a/b}'
+  else
+    echo "dclint: not installed and npm unavailable: comparison skipped"
+  fi
 fi
 
 if [ "$what" = all ] || [ "$what" = local ]; then
