@@ -150,6 +150,13 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
         _ => "in the captured facts",
     };
     for (svc, port) in cx.manifest.ports() {
+        if let Some(range) = port.pick {
+            // `"8000-9000:80"`: Docker takes one free port of the range; only a full range fails.
+            if let Some(f) = full_range(facts, &svc.name, port, range, captured) {
+                out.push(f);
+            }
+            continue;
+        }
         let Some(n) = port.node_port(svc) else {
             continue;
         };
@@ -260,4 +267,41 @@ fn proxy_finding(
     .help(format!("move the service to a free port, or {}", remove_proxy(p)))
     .fix(super::choose_port(svc, port, super::suggest_port(cx, svc, port.protocol)))
     .evidence("proxy_to", format!("{}:{}", p.connect_address, p.connect_ports))
+}
+
+/// A range Docker picks a host port from (`"8000-9000:80"`) where every port is taken; `None` while
+/// one port is free (or without a socket table).
+fn full_range(
+    facts: &crate::facts::Facts,
+    service: &str,
+    port: &crate::manifest::Port,
+    range: crate::ports::PortRange,
+    captured: impl Fn(Origin) -> &'static str,
+) -> Option<Finding> {
+    let sockets = facts.sockets.as_ref()?;
+    let taken = |n: u16| {
+        sockets.value.iter().any(|s| {
+            s.port == n
+                && s.protocol == port.protocol
+                && matches!(s.state, SocketState::Listen | SocketState::Bound)
+                && binds_overlap(s.address, port.bind)
+        })
+    };
+    if !(range.start..=range.end).all(taken) {
+        return None;
+    }
+    Some(
+        Finding::new(
+            &META,
+            port.number_path.clone(),
+            format!(
+                "every port of {range}/{} is already in use {}, so Docker has no host port to give `{service}` (`{}`)",
+                port.protocol.as_str(),
+                captured(sockets.origin),
+                port.name
+            ),
+        )
+        .label("no free port")
+        .help("widen the range, or free a port in it (`ss -tlnp` shows who holds them)"),
+    )
 }
