@@ -335,6 +335,14 @@ fn services_of_inactive_profiles_publish_nothing() {
     let with = services(&[file, "--profile", &profile], &[]);
     assert!(with.len() > default.len(), "{profile}: {with:?}");
     assert_eq!(services(&[file], &[("COMPOSE_PROFILES", &profile)]), with);
+    // `--profile` given: `COMPOSE_PROFILES` is not read, as in Compose.
+    assert_eq!(
+        services(
+            &[file, "--profile", "no-such-profile"],
+            &[("COMPOSE_PROFILES", &profile)]
+        ),
+        default
+    );
 }
 
 /// Docker's semantics on a real file: 16-compose-port-range.yaml (docker/compose's own test) publishes a

@@ -212,16 +212,29 @@ fn helm_templates_are_named_and_headers_are_not() {
     );
 }
 
+/// A Linux node's captured facts with TCP listeners on `ports` (port, process), written to
+/// `DIR/node.json`.
+fn node_facts(dir: &std::path::Path, ports: &[(u16, &str)]) {
+    let sockets: Vec<serde_json::Value> = ports
+        .iter()
+        .enumerate()
+        .map(|(i, (port, process))| {
+            serde_json::json!({"protocol": "tcp", "address": "0.0.0.0", "port": port,
+                "state": "listen", "pid": 800 + i, "process": process})
+        })
+        .collect();
+    let facts = serde_json::json!({"version": 1, "os": "linux", "owners_visible": true,
+        "sockets": {"origin": "captured", "detail": "ss -tlnp", "value": sockets}});
+    std::fs::write(dir.join("node.json"), facts.to_string()).unwrap();
+}
+
 /// Host rules judge what a pod takes on its node: a `hostNetwork` pod's ports and `hostPort`s, never
 /// the ports inside a pod's own network namespace.
 #[test]
 fn host_rules_see_node_ports_only() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    let facts = r#"{"version": 1, "os": "linux", "owners_visible": true, "sockets": {"origin": "captured", "detail": "ss -tlnp", "value": [
-        {"protocol": "tcp", "address": "0.0.0.0", "port": 9100, "state": "listen", "pid": 812, "process": "node_exporter"},
-        {"protocol": "tcp", "address": "0.0.0.0", "port": 8080, "state": "listen", "pid": 913, "process": "java"}]}}"#;
-    std::fs::write(d.join("node.json"), facts).unwrap();
+    node_facts(d, &[(9100, "node_exporter"), (8080, "java")]);
     let fixtures = root().join("tests/fixtures/kubernetes");
     // node-exporter: a hostNetwork DaemonSet on 9100, which the node already serves.
     std::fs::copy(
@@ -291,4 +304,61 @@ fn a_directory_is_one_input() {
             .iter()
             .all(|r| r["file"].as_str().unwrap().starts_with("k8s/"))
     );
+}
+
+/// contour's envoy maps hostPort 80 to containerPort 8080: with nginx on the node's port 80, the
+/// finding names 80 and points at `hostPort: 80`; the node's 8080 is none of the pod's business.
+#[test]
+fn a_host_port_is_named_and_placed_as_the_host_port() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    node_facts(d, &[(80, "nginx"), (8080, "java")]);
+    let fixtures = root().join("tests/fixtures/kubernetes");
+    std::fs::copy(
+        fixtures.join("22-contour-render.yaml"),
+        d.join("contour.yaml"),
+    )
+    .unwrap();
+    let (_, report) = common::check_json(
+        d,
+        "contour.yaml",
+        &["--facts", "node.json", "--fail-on", "never"],
+    );
+    let occupied = common::findings(&report, "port-occupied");
+    assert_eq!(occupied.len(), 1, "{report:#}");
+    assert!(
+        occupied[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("port 80/tcp"),
+        "{report:#}"
+    );
+    let text = std::fs::read_to_string(d.join("contour.yaml")).unwrap();
+    let line = text
+        .lines()
+        .nth(occupied[0]["line"].as_u64().unwrap() as usize - 1)
+        .unwrap();
+    assert_eq!(line.trim(), "hostPort: 80");
+}
+
+/// `targetPort: 0` and `targetPort: ""` mean "the same as `port`" (the API server's defaults).
+#[test]
+fn empty_and_zero_target_ports_default_to_the_port() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fixtures = root().join("tests/fixtures/kubernetes");
+    let text = std::fs::read_to_string(fixtures.join("06-online-boutique-frontend.yaml")).unwrap();
+    for replacement in ["targetPort: 0", "targetPort: \"\""] {
+        // The Services' port 80 then means target 80, which the pods don't declare: a warning, not a
+        // refused file and not an unknown name.
+        let mutated = text.replace("targetPort: 8080", replacement);
+        std::fs::write(tmp.path().join("m.yaml"), mutated).unwrap();
+        let (code, report) = common::check_json(tmp.path(), "m.yaml", &["--fail-on", "never"]);
+        assert_eq!(code, 0, "{replacement}: {report:#}");
+        let f = common::finding(&report, "service-target-port");
+        assert_eq!(f["severity"], "warning", "{replacement}: {f:#}");
+        assert!(
+            f["message"].as_str().unwrap().contains("targetPort 80/tcp"),
+            "{f:#}"
+        );
+    }
 }

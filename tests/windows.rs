@@ -247,12 +247,7 @@ fn the_windows_probe_finds_a_listener_started_for_the_test() {
     );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
-    let occupied: Vec<&serde_json::Value> = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["rule"] == "port-occupied")
-        .collect();
+    let occupied = common::findings(&report, "port-occupied");
     assert_eq!(occupied.len(), 1, "{report:#}");
     let message = occupied[0]["message"].as_str().unwrap();
     assert!(message.contains(&format!("port {port}/tcp")), "{message}");

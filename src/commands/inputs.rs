@@ -41,7 +41,17 @@ pub(super) fn load(inputs: &Inputs) -> Result<Loaded, Error> {
     let interest: Interest = manifests
         .iter()
         .filter_map(|(_, r)| r.as_ref().ok())
-        .flat_map(|(m, _)| m.ports().filter_map(|(_, p)| Some((p.protocol, p.number?))))
+        .flat_map(|(m, _)| m.ports())
+        .flat_map(|(svc, p)| {
+            // What the host rules ask about: the port on the node, every port of a range Docker
+            // picks from.
+            let range = p.pick.map_or(0..=0, |r| r.start..=r.end);
+            let picks = p.pick.is_some().then_some(range).into_iter().flatten();
+            p.node_port(svc)
+                .into_iter()
+                .chain(picks)
+                .map(|n| (p.protocol, n))
+        })
         .collect();
     let hosts = hosts(inputs, interest)?;
     imply_platform(&mut manifests, &hosts);

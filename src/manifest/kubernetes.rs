@@ -114,15 +114,41 @@ fn str_map(v: Option<&Value>) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
-fn protocol(v: Option<&Value>) -> Option<Protocol> {
+/// A port's `protocol`: TCP (the default) or UDP; `Err(true)` for SCTP (not checked), `Err(false)`
+/// for anything the API server refuses (the names are case-sensitive).
+fn protocol(v: Option<&Value>) -> Result<Protocol, bool> {
     match v.and_then(Value::as_str).unwrap_or("TCP") {
-        "TCP" => Some(Protocol::Tcp),
-        "UDP" => Some(Protocol::Udp),
-        _ => None,
+        "TCP" => Ok(Protocol::Tcp),
+        "UDP" => Ok(Protocol::Udp),
+        "SCTP" => Err(true),
+        _ => Err(false),
     }
 }
 
 impl Reader<'_> {
+    /// A port whose protocol is not TCP or UDP: SCTP is listed as not checked, anything else is a
+    /// problem (the API server refuses it).
+    fn other_protocol(&mut self, path: &str, what: &str, sctp: bool) {
+        if sctp {
+            self.sctp(path, what);
+            return;
+        }
+        let ppath = join(path, "protocol");
+        let local = ppath
+            .strip_prefix(self.prefix.as_str())
+            .unwrap_or(&ppath)
+            .to_owned();
+        self.problems.push(
+            Problem::at(
+                self.map.span(&local),
+                format!("the protocol of {what} is not one Kubernetes accepts"),
+                "bad protocol",
+            )
+            .help("write TCP, UDP or SCTP (in capitals)")
+            .at_path(local),
+        );
+    }
+
     /// A port whose protocol preflight's rules don't cover.
     fn sctp(&mut self, path: &str, what: &str) {
         self.ignored.push(super::Ignored {
@@ -300,9 +326,12 @@ impl Reader<'_> {
             else {
                 continue;
             };
-            let Some(protocol) = protocol(p.get("protocol")) else {
-                self.sctp(&ppath, &format!("container port {n} of `{name}`"));
-                continue;
+            let protocol = match protocol(p.get("protocol")) {
+                Ok(p) => p,
+                Err(sctp) => {
+                    self.other_protocol(&ppath, &format!("container port {n} of `{name}`"), sctp);
+                    continue;
+                }
             };
             let hpath = join(&ppath, "hostPort");
             let host_port = match p.get("hostPort") {
@@ -361,7 +390,10 @@ impl Reader<'_> {
                 else {
                     continue;
                 };
+                // `0`, `""` and no value all mean "the same as `port`" (SetDefaults_Service).
                 let target = match p.get("targetPort") {
+                    Some(Value::String(s)) if s.is_empty() => None,
+                    Some(v) if v.as_u64() == Some(0) => None,
                     Some(Value::String(s)) => match s.parse::<u16>() {
                         Ok(n) => Some(TargetPort::Number(n)),
                         Err(_) => Some(TargetPort::Name(s.clone())),
@@ -376,9 +408,12 @@ impl Reader<'_> {
                     Some(v) => self.port_number(&join(&ppath, "nodePort"), v, "nodePort"),
                     None => None,
                 };
-                let Some(protocol) = protocol(p.get("protocol")) else {
-                    self.sctp(&ppath, &format!("Service port {port}"));
-                    continue;
+                let protocol = match protocol(p.get("protocol")) {
+                    Ok(p) => p,
+                    Err(sctp) => {
+                        self.other_protocol(&ppath, &format!("Service port {port}"), sctp);
+                        continue;
+                    }
                 };
                 ports.push(KubeServicePort {
                     name: p.get("name").and_then(Value::as_str).map(str::to_owned),

@@ -269,6 +269,28 @@ impl Port {
         }
     }
 
+    /// [`Port::node_port`] with the path of its text: the `hostPort` value, or the port's own.
+    pub fn node(&self, svc: &Service) -> Option<(u16, String)> {
+        let n = self.node_port(svc)?;
+        match &self.container {
+            Some(c) if c.host_port.is_some() => Some((n, c.host_port_path.clone())),
+            _ => Some((n, self.number_path.clone())),
+        }
+    }
+
+    /// Whether inbound traffic to the port is forwarded (DNAT in PREROUTING, then FORWARD) rather than
+    /// delivered to a local listener through INPUT: ports Docker publishes, and a pod's `hostPort`
+    /// outside the host network (the CNI portmap plugin's rules).
+    pub fn forwarded(&self, svc: &Service) -> bool {
+        let host_network = svc.pod.as_ref().is_some_and(|p| p.host_network);
+        self.docker
+            || self
+                .container
+                .as_ref()
+                .is_some_and(|c| c.host_port.is_some())
+                && !host_network
+    }
+
     /// `8080/tcp`, or `?/tcp` when unresolved.
     pub fn label(&self) -> String {
         match self.number {

@@ -68,7 +68,12 @@ fn rules(policy: &Policy) -> Vec<(String, Severity, String, String, String)> {
 /// What identifies a result across runs: rule, file, path and, for a host's finding, the host (findings
 /// without one keep the fingerprint they had before hosts existed).
 fn fingerprint_parts<'a>(f: &'a crate::finding::Finding, file: &'a str) -> Vec<&'a str> {
-    let mut parts = vec![f.rule.as_str(), file, f.path.as_str()];
+    // The path within its file: adding an include renumbers the `@k:` parts, not the places.
+    let path = match f.path.strip_prefix('@').and_then(|r| r.split_once(':')) {
+        Some((_, local)) => local,
+        None => f.path.as_str(),
+    };
+    let mut parts = vec![f.rule.as_str(), file, path];
     parts.extend(f.host.as_deref());
     parts
 }

@@ -59,7 +59,7 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
         return;
     }
     for (svc, port) in cx.manifest.ports() {
-        let Some(n) = port.node_port(svc) else {
+        let Some((n, at)) = port.node(svc) else {
             continue;
         };
         let Some(ex) = facts.excluded(port.protocol) else {
@@ -73,10 +73,10 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
         let finding = if hit.administered {
             Finding::new(
                 &META,
-                port.number_path.clone(),
+                at.clone(),
                 format!(
                     "port {} of `{}` lies in the administered excluded range {} ({}): a reservation, so Hyper-V/WinNAT can't take it, and a service that binds it explicitly usually gets it",
-                    port.label(),
+                    node_label(n, port),
                     svc.name,
                     hit.range,
                     ex.describe()
@@ -88,10 +88,10 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
         } else {
             Finding::new(
                 &META,
-                port.number_path.clone(),
+                at.clone(),
                 format!(
                     "port {} of `{}` lies in the excluded range {}, a system reservation by Hyper-V/WinNAT, WSL2 or Docker Desktop ({}): bind will fail with WSAEACCES 10013 although nothing listens there",
-                    port.label(),
+                    node_label(n, port),
                     svc.name,
                     hit.range,
                     ex.describe()
@@ -113,4 +113,9 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
                 .evidence("source", ex.origin.as_str()),
         );
     }
+}
+
+/// `80/tcp`: the port as the host sees it.
+fn node_label(n: u16, port: &crate::manifest::Port) -> String {
+    format!("{n}/{}", port.protocol.as_str())
 }

@@ -31,7 +31,9 @@ a loopback address and ports with `expose: local` are never reported.
 
 Ports a Compose file publishes through Docker on a Linux host are not judged by INPUT rules: Docker
 DNATs them in `PREROUTING` and admits them in its own `FORWARD` chains (`DOCKER`, `DOCKER-USER`), so a
-ufw or firewalld rule that drops the port in INPUT does not stop them. They are listed as not evaluated.
+ufw or firewalld rule that drops the port in INPUT does not stop them. A Kubernetes pod's `hostPort`
+(outside `hostNetwork`) is forwarded the same way by the CNI portmap plugin. They are listed as not
+evaluated.
 
 ## Why is this bad?
 The service starts and listens, health checks on the host pass, and every client times out. It is the
@@ -91,14 +93,14 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
     let windows = facts.os.as_deref() == Some("windows");
     let mut by_docker = Vec::new();
     for (svc, port) in cx.manifest.ports() {
-        let Some(n) = port.node_port(svc) else {
+        let Some((n, at)) = port.node(svc) else {
             continue;
         };
         if port.expose == Expose::Local || is_loopback(port.bind) {
             continue;
         }
-        if port.docker && !windows {
-            by_docker.push(format!("{} of `{}`", port.label(), svc.name));
+        if port.forwarded(svc) && !windows {
+            by_docker.push(format!("{} of `{}`", node_label(n, port), svc.name));
             continue;
         }
         let decision = match cx.firewall_decide(port.protocol, n, port.bind) {
@@ -136,11 +138,11 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
         out.push(
             Finding::new(
                 &META,
-                port.number_path.clone(),
+                at.clone(),
                 format!(
                     "{} port {} of `{}` {what} ({}, {})",
                     port.expose.as_str(),
-                    port.label(),
+                    node_label(n, port),
                     svc.name,
                     decision.backend,
                     match fw.origin {
@@ -177,9 +179,14 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
         out.skip(
             META.id,
             format!(
-                "not evaluated for ports Docker publishes ({}): Docker's own chains (DOCKER-USER, DOCKER in FORWARD) admit them, not the INPUT rules preflight reads",
+                "not evaluated for ports Docker publishes or a pod's hostPort maps ({}): they are forwarded (DNAT, then FORWARD: Docker's DOCKER-USER and DOCKER chains, the CNI portmap rules), not decided by the INPUT rules preflight reads",
                 by_docker.join(", ")
             ),
         );
     }
+}
+
+/// `80/tcp`: the port as the host sees it.
+fn node_label(n: u16, port: &crate::manifest::Port) -> String {
+    format!("{n}/{}", port.protocol.as_str())
 }

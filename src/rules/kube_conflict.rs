@@ -99,15 +99,18 @@ pub fn host_ports(cx: &Context<'_>, meta: &'static RuleMeta, out: &mut Findings)
 /// allocated"). The allocator is cluster-wide and shared by TCP and UDP; one Service may use a number
 /// for both protocols.
 pub fn node_ports(cx: &Context<'_>, meta: &'static RuleMeta, out: &mut Findings) {
-    let mut seen: Vec<(&str, Protocol, u16, &str)> = Vec::new();
+    // (Service name, its object's path, protocol, nodePort, the port's path)
+    let mut seen: Vec<(&str, &str, Protocol, u16, &str)> = Vec::new();
     for s in &cx.manifest.kube_services {
         for p in &s.ports {
             let Some(np) = p.node_port else { continue };
             let path = crate::document::join(&p.path, "nodePort");
-            let clash = seen.iter().find(|(name, proto, n, _)| {
-                *n == np && (*name != s.name.as_str() || *proto == p.protocol)
+            // One Service may use a number for TCP and UDP; two Services (told apart by their
+            // objects, not their names, which namespaces repeat) never.
+            let clash = seen.iter().find(|(_, object, proto, n, _)| {
+                *n == np && (*object != s.path.as_str() || *proto == p.protocol)
             });
-            if let Some((other, _, _, other_path)) = clash {
+            if let Some((other, _, _, _, other_path)) = clash {
                 out.push(
                     Finding::new(
                         meta,
@@ -125,7 +128,13 @@ pub fn node_ports(cx: &Context<'_>, meta: &'static RuleMeta, out: &mut Findings)
                     )),
                 );
             }
-            seen.push((s.name.as_str(), p.protocol, np, p.path.as_str()));
+            seen.push((
+                s.name.as_str(),
+                s.path.as_str(),
+                p.protocol,
+                np,
+                p.path.as_str(),
+            ));
         }
     }
 }

@@ -113,7 +113,13 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
         if port.expose == Expose::Public || is_loopback(port.bind) {
             continue;
         }
-        let decision = match (fw, port.node_port(svc)) {
+        // Forwarded ports (Docker, hostPort) don't pass the INPUT rules the decision reads.
+        let node = if port.forwarded(svc) {
+            None
+        } else {
+            port.node(svc)
+        };
+        let decision = match (fw, node.as_ref().map(|(n, _)| *n)) {
             (Some(_), Some(n)) => cx
                 .firewall_decide(port.protocol, n, port.bind)
                 .ok()
@@ -168,11 +174,11 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
                 address: loopback.into(),
             }),
             (_, Some(open)) => {
-                let n = port.number.unwrap_or_default();
+                let (n, at) = node.clone().unwrap_or((0, port.number_path.clone()));
                 Finding::new(
                     &META,
-                    port.number_path.clone(),
-                    format!("internal port {} of `{}` is reachable from anywhere: {open}", port.label(), svc.name),
+                    at,
+                    format!("internal port {n}/{} of `{}` is reachable from anywhere: {open}", port.protocol.as_str(), svc.name),
                 )
                 .label("open to any source")
                 .help("restrict the accepting rule to the internal network's source addresses, or close it if nothing outside this host uses it")

@@ -85,8 +85,10 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
             binds_overlap(p.bind, port.bind) && !one_listener
         });
         // One finding per entry: `"9090-9091:8080-8081"` is one mistake, not two.
+        // Only Compose services have replicas > 1 here: published or on the host network alike, a
+        // second replica can't take the host port.
         if clash.is_none()
-            && port.docker
+            && port.container.is_none()
             && svc.replicas > 1
             && !per_pod
             && replicated_entries.insert(port.path.as_str())

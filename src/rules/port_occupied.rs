@@ -157,7 +157,7 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
             }
             continue;
         }
-        let Some(n) = port.node_port(svc) else {
+        let Some((n, at)) = port.node(svc) else {
             continue;
         };
         let held = facts.sockets.as_ref().and_then(|sockets| {
@@ -196,10 +196,10 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
         };
         let mut f = Finding::new(
             &META,
-            port.number_path.clone(),
+            at.clone(),
             format!(
                 "port {} of `{}` is already in use by {who}: {} on {} {}",
-                port.label(),
+                node_label(n, port),
                 svc.name,
                 s.state.as_str(),
                 s.address,
@@ -304,4 +304,9 @@ fn full_range(
         .label("no free port")
         .help("widen the range, or free a port in it (`ss -tlnp` shows who holds them)"),
     )
+}
+
+/// `80/tcp`: the port as the host sees it.
+fn node_label(n: u16, port: &crate::manifest::Port) -> String {
+    format!("{n}/{}", port.protocol.as_str())
 }

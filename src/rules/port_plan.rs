@@ -138,7 +138,10 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
             continue;
         };
         for port in &svc.ports {
-            let Some(n) = port.number else { continue };
+            // A plan hands out the host's ports: a pod's own ports are not in it.
+            let Some((n, at)) = port.node(svc) else {
+                continue;
+            };
             if block.range.contains(n) {
                 continue;
             }
@@ -150,10 +153,10 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
             out.push(
                 Finding::new(
                     &META,
-                    port.number_path.clone(),
+                    at,
                     format!(
-                        "port {} of `{}` is outside team `{team}`'s block {}",
-                        port.label(),
+                        "port {n}/{} of `{}` is outside team `{team}`'s block {}",
+                        port.protocol.as_str(),
                         svc.name,
                         block.range
                     ),

@@ -45,14 +45,19 @@ number they listen on; fix the selector to match the pod template's labels.
 "#,
 };
 
-/// The workloads a Service selects: same namespace, every selector label on the pod template.
+/// The workloads a Service selects: same namespace (or either without one), every selector label on
+/// the pod template.
 fn selected<'m>(s: &KubeService, workloads: &'m [Service]) -> Vec<&'m Service> {
     workloads
         .iter()
         .filter(|w| {
             let Some(pod) = &w.pod else { return false };
-            pod.namespace == s.namespace
-                && s.selector.iter().all(|(k, v)| pod.labels.get(k) == Some(v))
+            // No namespace: the one the file is applied to, which may be the other's.
+            let same_namespace = match (&pod.namespace, &s.namespace) {
+                (Some(a), Some(b)) => a == b,
+                _ => true,
+            };
+            same_namespace && s.selector.iter().all(|(k, v)| pod.labels.get(k) == Some(v))
         })
         .collect()
 }

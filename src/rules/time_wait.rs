@@ -57,7 +57,7 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
     };
     let platform = cx.manifest.target.platform;
     for (svc, port) in cx.manifest.ports() {
-        let Some(n) = port.node_port(svc) else {
+        let Some((n, at)) = port.node(svc) else {
             continue;
         };
         if port.protocol != Protocol::Tcp {
@@ -87,10 +87,10 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
         let f = if platform == Platform::Windows {
             Finding::new(
                 &META,
-                port.number_path.clone(),
+                at.clone(),
                 format!(
                     "{conns} in TIME_WAIT on port {} of `{}`: on Windows do not reach for SO_REUSEADDR (it lets another process bind a port in use); set SO_EXCLUSIVEADDRUSE on the listener",
-                    port.label(),
+                    node_label(n, port),
                     svc.name
                 ),
             )
@@ -108,8 +108,8 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
             };
             Finding::new(
                 &META,
-                port.number_path.clone(),
-                format!("{conns} in TIME_WAIT on port {} of `{}`: {why}", port.label(), svc.name),
+                at.clone(),
+                format!("{conns} in TIME_WAIT on port {} of `{}`: {why}", node_label(n, port), svc.name),
             )
             .severity(severity)
             .help("set SO_REUSEADDR on the listening socket before bind and declare `socket: { reuse_address: true }`")
@@ -122,4 +122,9 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
                 .evidence("source", sockets.origin.as_str()),
         );
     }
+}
+
+/// `80/tcp`: the port as the host sees it.
+fn node_label(n: u16, port: &crate::manifest::Port) -> String {
+    format!("{n}/{}", port.protocol.as_str())
 }

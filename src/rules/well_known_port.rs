@@ -46,7 +46,7 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
         return;
     }
     for (svc, port) in cx.manifest.ports() {
-        let Some(n) = port.node_port(svc) else {
+        let Some((n, at)) = port.node(svc) else {
             continue;
         };
         let Some(w) = lookup(n, port.protocol, platform) else {
@@ -69,10 +69,10 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
         out.push(
             Finding::new(
                 &META,
-                port.number_path.clone(),
+                at.clone(),
                 format!(
                     "port {} of `{}` is the default port of {}, which may already hold it",
-                    port.label(),
+                    node_label(n, port),
                     svc.name,
                     w.owner
                 ),
@@ -82,4 +82,9 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
             .fix(super::choose_port(svc, port, suggested)),
         );
     }
+}
+
+/// `80/tcp`: the port as the host sees it.
+fn node_label(n: u16, port: &crate::manifest::Port) -> String {
+    format!("{n}/{}", port.protocol.as_str())
 }

@@ -55,6 +55,16 @@ pub fn finding<'a>(report: &'a serde_json::Value, rule: &str) -> &'a serde_json:
         .unwrap_or_else(|| panic!("no {rule} finding in {report:#}"))
 }
 
+/// Every finding of one rule in a JSON report.
+pub fn findings<'a>(report: &'a serde_json::Value, rule: &str) -> Vec<&'a serde_json::Value> {
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["rule"] == rule)
+        .collect()
+}
+
 /// The ids of the rules of a JSON report's findings.
 pub fn rules_of(report: &serde_json::Value) -> Vec<String> {
     report["findings"]

@@ -28,19 +28,48 @@ impl ComposeVars {
     }
 
     /// Reads a `.env` file's text (`name` is how messages call it) and adds its variables; returns the
-    /// lines that are not `KEY=VALUE`, `export KEY=VALUE`, blank or a comment.
-    pub fn add_env_file(&mut self, name: &str, text: &str) -> Vec<usize> {
+    /// lines that are not `KEY=VALUE`, `export KEY=VALUE`, `KEY`, blank or a comment. As in Compose's
+    /// dotenv reader, a bare `KEY` takes its value from `env` (and is left unset without one), and an
+    /// unquoted or double-quoted value expands `$VAR` / `${VAR…}` from `env`, then from the lines
+    /// before it; a single-quoted value is literal.
+    pub fn add_env_file(&mut self, name: &str, text: &str, env: &ComposeVars) -> Vec<usize> {
         let mut bad = Vec::new();
         for (i, line) in text.lines().enumerate() {
+            let source = VarSource::File(format!("{name}:{}", i + 1));
             match parse_env_line(line) {
                 EnvLine::Skip => {}
                 EnvLine::Bad => bad.push(i + 1),
-                EnvLine::Var(k, v) => {
-                    self.set(&k, v, VarSource::File(format!("{name}:{}", i + 1)));
+                EnvLine::Bare(k) => {
+                    if let Some(v) = env.get(&k) {
+                        self.set(&k, v.to_owned(), source);
+                    }
+                }
+                EnvLine::Var(k, v, literal) => {
+                    let value = if literal || !v.contains('$') {
+                        v
+                    } else {
+                        let mut scope = self.clone();
+                        scope.extend(env);
+                        match interpolate(&v, &scope) {
+                            Ok(x) => x.text,
+                            Err(_) => {
+                                bad.push(i + 1);
+                                continue;
+                            }
+                        }
+                    };
+                    self.set(&k, value, source);
                 }
             }
         }
         bad
+    }
+
+    /// Adds every variable of `other`, which wins.
+    pub fn extend(&mut self, other: &ComposeVars) {
+        for (k, (v, s)) in &other.vars {
+            self.set(k, v.clone(), s.clone());
+        }
     }
 
     /// The value of a variable.
@@ -56,7 +85,10 @@ impl ComposeVars {
 enum EnvLine {
     Skip,
     Bad,
-    Var(String, String),
+    /// `KEY` alone: the value comes from the environment.
+    Bare(String),
+    /// `KEY=VALUE`, and whether the value was single-quoted (literal).
+    Var(String, String, bool),
 }
 
 /// One line of a `.env` file, as Compose reads it: `KEY=VALUE` with optional `export `, values in
@@ -69,7 +101,11 @@ fn parse_env_line(line: &str) -> EnvLine {
     }
     let t = t.strip_prefix("export ").map(str::trim_start).unwrap_or(t);
     let Some((key, raw)) = t.split_once('=') else {
-        return EnvLine::Bad;
+        return if is_var_name(t) {
+            EnvLine::Bare(t.to_owned())
+        } else {
+            EnvLine::Bad
+        };
     };
     let key = key.trim();
     if !is_var_name(key)
@@ -80,6 +116,7 @@ fn parse_env_line(line: &str) -> EnvLine {
         return EnvLine::Bad;
     }
     let raw = raw.trim_start();
+    let literal = raw.starts_with('\'');
     let value = if let Some(rest) = raw.strip_prefix('\'') {
         match rest.find('\'') {
             Some(end) => rest[..end].to_owned(),
@@ -106,7 +143,7 @@ fn parse_env_line(line: &str) -> EnvLine {
         let end = raw.find(" #").unwrap_or(raw.len());
         raw[..end].trim_end().to_owned()
     };
-    EnvLine::Var(key.to_owned(), value)
+    EnvLine::Var(key.to_owned(), value, literal)
 }
 
 /// Why a value can't be interpolated: Compose refuses the file for each of these.
@@ -226,13 +263,13 @@ fn braced(
         None => (body, "", ""),
         Some(j) => {
             let rest = &body[j..];
-            let op_len = if rest.starts_with(':') { 2 } else { 1 };
-            if rest.len() < op_len
-                || !matches!(&rest[..op_len], ":-" | "-" | ":?" | "?" | ":+" | "+")
-            {
+            let Some(op) = [":-", ":?", ":+", "-", "?", "+"]
+                .into_iter()
+                .find(|op| rest.starts_with(op))
+            else {
                 return Err(ComposeInterpolateError::Invalid(whole.to_owned()));
-            }
-            (&body[..j], &rest[..op_len], &rest[op_len..])
+            };
+            (&body[..j], op, &rest[op.len()..])
         }
     };
     if !is_var_name(name) {
@@ -340,16 +377,26 @@ mod tests {
         assert!(matches!(e("$ 1"), ComposeInterpolateError::Invalid(_)));
         assert!(matches!(e("${1X}"), ComposeInterpolateError::BadName(_)));
         assert!(matches!(e("${P:=1}"), ComposeInterpolateError::Invalid(_)));
+        assert!(matches!(e("${P:é}"), ComposeInterpolateError::Invalid(_)));
+        assert!(matches!(e("${P:}"), ComposeInterpolateError::Invalid(_)));
     }
 
     #[test]
     fn env_file_lines() {
         let mut v = ComposeVars::default();
+        let mut env = ComposeVars::default();
+        env.set("HOME_PORT", "7000".into(), VarSource::Process);
         let bad = v.add_env_file(
             ".env",
-            "# c\nA=1\nexport B = 2 \nC='x # y'\nD=\"q\\\"\"\nE=v # note\nnot a line\nF=\n",
+            "# c\nA=1\nexport B = 2 \nC='x # y'\nD=\"q\\\"\"\nE=v # note\nnot a line\nF=\nG=${A}0\nH='${A}'\nHOME_PORT\nNOWHERE\nI=\"$HOME_PORT\"\n",
+            &env,
         );
         assert_eq!(bad, [7]);
+        assert_eq!(v.get("G"), Some("10"));
+        assert_eq!(v.get("H"), Some("${A}"));
+        assert_eq!(v.get("HOME_PORT"), Some("7000"));
+        assert_eq!(v.get("NOWHERE"), None);
+        assert_eq!(v.get("I"), Some("7000"));
         assert_eq!(v.get("A"), Some("1"));
         assert_eq!(v.get("B"), Some("2"));
         assert_eq!(v.get("C"), Some("x # y"));

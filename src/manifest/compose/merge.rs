@@ -73,12 +73,15 @@ pub fn merge<'v>(files: &[ComposeFile<'v>]) -> (IndexMap<String, Merged<'v>>, Ve
                 path: spath.clone(),
                 ..Merged::default()
             });
-            if f.map.tag(&local) == Some("reset") {
+            // `!reset` drops what earlier files said of the service; `!override` replaces it whole.
+            if matches!(f.map.tag(&local), Some("reset" | "override")) {
                 *m = Merged {
                     path: m.path.clone(),
                     ..Merged::default()
                 };
-                continue;
+                if f.map.tag(&local) == Some("reset") {
+                    continue;
+                }
             }
             let Some(obj) = svc.as_object() else {
                 if !svc.is_null() {
@@ -130,9 +133,13 @@ pub fn merge<'v>(files: &[ComposeFile<'v>]) -> (IndexMap<String, Merged<'v>>, Ve
                     "network_mode" => m.network_mode = (tag != Some("reset")).then_some(field),
                     "scale" => m.scale = (tag != Some("reset")).then_some(field),
                     "deploy" => {
-                        if tag == Some("reset") {
+                        if matches!(tag, Some("reset" | "override")) {
                             m.replicas = None;
-                        } else if let Some(r) = value.get("replicas") {
+                        }
+                        if tag == Some("reset") {
+                            continue;
+                        }
+                        if let Some(r) = value.get("replicas") {
                             let rpath = join(&local_key, "replicas");
                             m.replicas = (f.map.tag(&rpath) != Some("reset")).then(|| Field {
                                 path: format!("{prefix}{rpath}"),

@@ -42,22 +42,24 @@ pub fn variables(dir: &Path, opts: &ComposeOptions) -> Result<ComposeVars, Strin
     } else {
         opts.env_files.clone()
     };
+    let mut env = ComposeVars::default();
+    for (k, v) in std::env::vars_os() {
+        if let (Ok(k), Ok(v)) = (k.into_string(), v.into_string()) {
+            env.set(&k, v, VarSource::Process);
+        }
+    }
     for f in files {
         let text = std::fs::read_to_string(&f)
             .map_err(|e| format!("can't read the env file {}: {e}", f.display()))?;
         let name = f.display().to_string();
-        let bad = vars.add_env_file(&name, &text);
+        let bad = vars.add_env_file(&name, &text, &env);
         if let Some(line) = bad.first() {
             return Err(format!(
                 "{name}:{line}: not a `KEY=VALUE` line: write `KEY=VALUE` (comments start with `#`)"
             ));
         }
     }
-    for (k, v) in std::env::vars_os() {
-        if let (Ok(k), Ok(v)) = (k.into_string(), v.into_string()) {
-            vars.set(&k, v, VarSource::Process);
-        }
-    }
+    vars.extend(&env);
     Ok(vars)
 }
 
@@ -78,8 +80,12 @@ pub fn resolve(
         interpolations: BTreeMap::new(),
         ignored: Vec::new(),
     };
+    // `COMPOSE_PROFILES` applies only when no `--profile` is given, as in Compose.
     let mut active: Vec<String> = opts.profiles.clone();
-    if let Some(env) = vars.get("COMPOSE_PROFILES") {
+    if let Some(env) = vars
+        .get("COMPOSE_PROFILES")
+        .filter(|_| opts.profiles.is_empty())
+    {
         active.extend(
             env.split(',')
                 .map(str::trim)
@@ -287,6 +293,10 @@ impl Reader<'_> {
         }
         for item in &m.ports {
             self.port(&item.path, item.value, network_host, &mut out);
+            // Ranges expand: stop at the limit rather than after building every port.
+            if out.len() > load.limits.max_ports_per_service {
+                break;
+            }
         }
         if network_host && !m.ports.is_empty() {
             let at = m
@@ -332,6 +342,20 @@ impl Reader<'_> {
 
     /// `deploy.replicas`, else `scale`, else 1.
     fn replicas(&mut self, m: &Merged<'_>) -> Option<u32> {
+        if let (Some(r), Some(s)) = (&m.replicas, &m.scale) {
+            let (a, b) = (self.text(&r.path, r.value)?, self.text(&s.path, s.value)?);
+            if a.trim() != b.trim() {
+                self.problem(
+                    &s.path,
+                    format!(
+                        "`scale: {b}` and `deploy.replicas: {a}` differ, which Compose refuses"
+                    ),
+                    "inconsistent",
+                    "keep one of them (`deploy.replicas` is the specification's)",
+                );
+                return None;
+            }
+        }
         let Some(f) = m.replicas.as_ref().or(m.scale.as_ref()) else {
             return Some(1);
         };

@@ -39,7 +39,9 @@ pub struct Published {
 /// Reads a short-syntax entry (after interpolation) into its published ports.
 pub fn parse_short(text: &str) -> Result<Vec<Published>, String> {
     let t = text.trim();
+    // Docker's SplitProtoPort: an empty protocol (`"80/"`) is tcp.
     let (spec, protocol) = match t.rsplit_once('/') {
+        Some((s, "")) => (s, "tcp".to_owned()),
         Some((s, p)) => (s, p.to_ascii_lowercase()),
         None => (t, "tcp".to_owned()),
     };
@@ -123,7 +125,13 @@ pub fn range(text: &str, what: &str) -> Result<PortRange, String> {
 /// A port number 1-65535.
 pub fn number(text: &str, what: &str) -> Result<u16, String> {
     let t = text.trim();
-    match t.parse::<u64>() {
+    // Digits only, as Docker's ParseUint reads them (`+80` is refused).
+    let parsed = if t.bytes().all(|b| b.is_ascii_digit()) {
+        t.parse::<u64>()
+    } else {
+        "x".parse::<u64>()
+    };
+    match parsed {
         Ok(n @ 1..=65535) => Ok(n as u16),
         Ok(n) => Err(format!("{what} {n} is out of range: ports are 1-65535")),
         Err(_) => Err(format!("{what} `{t}` is not a port number")),
@@ -188,6 +196,7 @@ mod tests {
             hosts("::1:6001:6001/tcp"),
             [(Some("::1".into()), fixed(6001), 6001, tcp())]
         );
+        assert_eq!(hosts("80/"), [(None, HostPort::Any, 80, tcp())]);
         assert_eq!(
             hosts("6060:6060/udp"),
             [(None, fixed(6060), 6060, "udp".into())]
@@ -213,6 +222,7 @@ mod tests {
             ("9000-9001:80-82", "different sizes"),
             ("90-80:80", "ends before it starts"),
             ("127.0.0.1:80:", "no container port"),
+            ("+80", "not a port number"),
         ] {
             let e = parse_short(text).unwrap_err();
             assert!(e.contains(says), "{text}: {e}");
