@@ -51,7 +51,7 @@ impl ColorChoice {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Check deploy manifests and Compose files.
+    /// Check deploy manifests, Compose files and Kubernetes manifests.
     Check(CheckArgs),
     /// Print the port inventory of the inputs, one row per host port: what preflight understood.
     Ports(PortsArgs),

@@ -34,9 +34,9 @@ impl ComposeVars {
     /// before it; a single-quoted value is literal.
     pub fn add_env_file(&mut self, name: &str, text: &str, env: &ComposeVars) -> Vec<usize> {
         let mut bad = Vec::new();
-        for (i, line) in text.lines().enumerate() {
+        for (i, line) in logical_lines(text) {
             let source = VarSource::File(format!("{name}:{}", i + 1));
-            match parse_env_line(line) {
+            match parse_env_line(&line) {
                 EnvLine::Skip => {}
                 EnvLine::Bad => bad.push(i + 1),
                 EnvLine::Bare(k) => {
@@ -80,6 +80,46 @@ impl ComposeVars {
     fn lookup(&self, name: &str) -> Option<(&str, &VarSource)> {
         self.vars.get(name).map(|(v, s)| (v.as_str(), s))
     }
+}
+
+/// The lines of a `.env` file with their 0-based first line numbers, a double-quoted value that spans
+/// lines joined into one (Compose's dotenv reads multi-line values in double quotes).
+fn logical_lines(text: &str) -> Vec<(usize, String)> {
+    let mut out: Vec<(usize, String)> = Vec::new();
+    let mut open = false;
+    for (i, line) in text.lines().enumerate() {
+        if open {
+            if let Some((_, l)) = out.last_mut() {
+                l.push('\n');
+                l.push_str(line);
+            }
+        } else {
+            out.push((i, line.to_owned()));
+        }
+        let (_, current) = out.last().map_or((0, ""), |(n, l)| (*n, l.as_str()));
+        open = unclosed_double_quote(current);
+    }
+    out
+}
+
+/// Whether the value of a `KEY="…` line opens a double quote it doesn't close.
+fn unclosed_double_quote(line: &str) -> bool {
+    let Some((_, value)) = line.split_once('=') else {
+        return false;
+    };
+    let Some(rest) = value.trim_start().strip_prefix('"') else {
+        return false;
+    };
+    let mut escaped = false;
+    for c in rest.chars() {
+        match (escaped, c) {
+            (true, _) => escaped = false,
+            (false, '\\') => escaped = true,
+            (false, '"') => return false,
+            _ => {}
+        }
+    }
+    true
 }
 
 enum EnvLine {
@@ -392,6 +432,11 @@ mod tests {
             &env,
         );
         assert_eq!(bad, [7]);
+        let mut m = ComposeVars::default();
+        let bad = m.add_env_file(".env", "CERT=\"line one\nline two\"\nNEXT=1\n", &env);
+        assert!(bad.is_empty(), "{bad:?}");
+        assert_eq!(m.get("CERT"), Some("line one\nline two"));
+        assert_eq!(m.get("NEXT"), Some("1"));
         assert_eq!(v.get("G"), Some("10"));
         assert_eq!(v.get("H"), Some("${A}"));
         assert_eq!(v.get("HOME_PORT"), Some("7000"));
