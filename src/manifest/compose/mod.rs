@@ -22,7 +22,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use self::interpolate::{ComposeVars, interpolate};
+use self::interpolate::{ComposeInterpolateError, ComposeVars, interpolate};
 pub use self::merge::ComposeFile;
 use self::merge::Merged;
 use self::ports::{HostPort, Published};
@@ -224,12 +224,15 @@ impl Reader<'_> {
                 Some(i.text)
             }
             Err(e) => {
-                self.problem(
-                    path,
-                    e.to_string(),
-                    "interpolation",
-                    "set the variable in `.env`, an `--env-file` or the environment, or give the reference a default (`${VAR:-8080}`)",
-                );
+                let help = match e {
+                    ComposeInterpolateError::Required { .. } => {
+                        "set the variable in `.env`, an `--env-file` or the environment, or give the reference a default (`${VAR:-8080}`)"
+                    }
+                    _ => {
+                        "write `$VAR`, `${VAR}` or `${VAR:-default}` (also `-`, `:?`, `?`, `:+`, `+`); `$$` is a literal `$`"
+                    }
+                };
+                self.problem(path, e.to_string(), "interpolation", help);
                 None
             }
         }
