@@ -273,6 +273,7 @@ impl Reader<'_> {
                 host_network,
                 labels,
                 unprivileged_port_start,
+                node_selector: str_map(spec.get("nodeSelector")),
             }),
         })
     }

@@ -74,6 +74,19 @@ pub struct Pod {
     pub labels: BTreeMap<String, String>,
     /// The pod sysctl `net.ipv4.ip_unprivileged_port_start`, when set.
     pub unprivileged_port_start: Option<u16>,
+    /// `nodeSelector`: the node labels the pod requires.
+    pub node_selector: BTreeMap<String, String>,
+}
+
+impl Pod {
+    /// Whether pods of this template and of `other` could run on one node, as far as their
+    /// `nodeSelector`s tell: not when both require one label with different values. Affinity and
+    /// taints are not read, so "could" errs towards yes.
+    pub fn can_share_node(&self, other: &Pod) -> bool {
+        self.node_selector
+            .iter()
+            .all(|(k, v)| other.node_selector.get(k).is_none_or(|o| o == v))
+    }
 }
 
 /// The container a Kubernetes port belongs to.

@@ -58,12 +58,16 @@ pub fn host_ports(cx: &Context<'_>, meta: &'static RuleMeta, out: &mut Findings)
                 && p.protocol == port.protocol
                 && s.name != svc.name
                 && binds_overlap(p.bind, port.bind)
+                && match (&s.pod, &svc.pod) {
+                    (Some(a), Some(b)) => a.can_share_node(b),
+                    _ => true,
+                }
         });
         if let Some((other, _, _, other_path)) = clash {
             let (severity, why) = if daemon(svc) || daemon(other) {
                 (
                     Severity::Error,
-                    "a DaemonSet holds it on every node, so the other never schedules (Pending: \"node(s) didn't have free ports for the requested pod ports\")",
+                    "a DaemonSet holds it on every node it runs on, so the other never schedules there (Pending: \"node(s) didn't have free ports for the requested pod ports\")",
                 )
             } else {
                 (

@@ -36,10 +36,11 @@ Only one socket can listen on an address and port: the service that starts secon
 In Kubernetes manifests: two containers of one pod on one port and protocol (they share the pod's
 network namespace; plain init containers have exited by then), two Services with one `nodePort` (the
 API server refuses the second: "provided port is already allocated"), and `hostPort`s (or the ports of
-`hostNetwork` pods) that workloads share on a node: a DaemonSet runs on every node, so any other
-workload with its host port never schedules; two other workloads can't share a node; and a workload with
-`replicas` > 1 needs one node per replica (the scheduler won't put two on one node; the rest stay
-Pending).
+`hostNetwork` pods) that workloads share on a node: a DaemonSet runs on every node (it selects), so any
+other workload with its host port never schedules there; two other workloads can't share a node; and a
+workload with `replicas` > 1 needs one node per replica (the scheduler won't put two on one node; the
+rest stay Pending). Workloads whose `nodeSelector`s require one label with different values never meet
+on a node and are not compared; affinity and taints are not read.
 
 ## Example
 ```yaml
