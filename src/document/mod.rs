@@ -61,16 +61,24 @@ impl Document {
         }
     }
 
+    /// The inverse of [`Document::part_path`]: the part a path points into (0: the document itself)
+    /// and the path within that file.
+    pub fn split_part(path: &str) -> (usize, &str) {
+        path.strip_prefix('@')
+            .and_then(|rest| rest.split_once(':'))
+            .and_then(|(k, inner)| Some((k.parse().ok()?, inner)))
+            .unwrap_or((0, path))
+    }
+
     /// The file a path points into and the path within it.
     pub fn locate<'a, 'p>(&'a self, path: &'p str) -> (&'a Document, &'p str) {
-        if let Some(rest) = path.strip_prefix('@')
-            && let Some((k, inner)) = rest.split_once(':')
-            && let Ok(k) = k.parse::<usize>()
-            && let Some(part) = k.checked_sub(1).and_then(|i| self.parts.get(i))
-        {
-            return (part, inner);
+        match Document::split_part(path) {
+            (k, inner) if k > 0 => match self.parts.get(k - 1) {
+                Some(part) => (part, inner),
+                None => (self, path),
+            },
+            _ => (self, path),
         }
-        (self, path)
     }
 
     /// The index of the file a path points into (0: this document, k: part k) — for sorting.

@@ -16,11 +16,8 @@ use crate::document::{Document, LoadError, Problem, join};
 /// part `base` of another document, whose later parts hold `m`'s parts.
 fn rebase(m: &mut Manifest, base: usize) {
     let re = |p: &mut String| {
-        let (k, inner) = match p.strip_prefix('@').and_then(|r| r.split_once(':')) {
-            Some((k, inner)) => (k.parse::<usize>().unwrap_or(0), inner.to_owned()),
-            None => (0, p.clone()),
-        };
-        *p = Document::part_path(base + k, &inner);
+        let (k, inner) = Document::split_part(p);
+        *p = Document::part_path(base + k, inner);
     };
     for s in &mut m.services {
         re(&mut s.path);

@@ -17,7 +17,7 @@ use super::{
     Container, Expose, Kind, KubeService, KubeServicePort, LoadOptions, Manifest, Pod, Port, RunAs,
     Service, Target, TargetPort,
 };
-use crate::document::{Problem, SourceMap, join};
+use crate::document::{Document, Problem, SourceMap, join};
 use crate::ports::{Platform, Protocol};
 
 /// The objects of a parsed file: `value` is one document, or the array of a stream's documents.
@@ -92,8 +92,6 @@ pub fn helm_sources(text: &str, starts: &[(String, usize)]) -> Vec<(String, Stri
 
 struct Reader<'a> {
     map: &'a SourceMap,
-    /// `@k:` for part k of the document, empty for the document itself.
-    prefix: String,
     problems: Vec<Problem>,
     ignored: Vec<super::Ignored>,
 }
@@ -134,10 +132,7 @@ impl Reader<'_> {
             return;
         }
         let ppath = join(path, "protocol");
-        let local = ppath
-            .strip_prefix(self.prefix.as_str())
-            .unwrap_or(&ppath)
-            .to_owned();
+        let local = Document::split_part(&ppath).1.to_owned();
         self.problems.push(
             Problem::at(
                 self.map.span(&local),
@@ -164,8 +159,7 @@ impl Reader<'_> {
             _ => {
                 self.problems.push(
                     Problem::at(
-                        self.map
-                            .span(path.strip_prefix(self.prefix.as_str()).unwrap_or(path)),
+                        self.map.span(Document::split_part(path).1),
                         format!("{what} {v} is not a port number (1-65535)"),
                         "bad port",
                     )
@@ -474,10 +468,9 @@ pub fn resolve(
     let mut ignored = Vec::new();
     let mut templates = Vec::new();
     for f in files {
-        let prefix = crate::document::Document::part_path(f.index, "");
+        let prefix = Document::part_path(f.index, "");
         let mut r = Reader {
             map: f.map,
-            prefix: prefix.clone(),
             problems: Vec::new(),
             ignored: Vec::new(),
         };

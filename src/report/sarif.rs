@@ -69,10 +69,7 @@ fn rules(policy: &Policy) -> Vec<(String, Severity, String, String, String)> {
 /// without one keep the fingerprint they had before hosts existed).
 fn fingerprint_parts<'a>(f: &'a crate::finding::Finding, file: &'a str) -> Vec<&'a str> {
     // The path within its file: adding an include renumbers the `@k:` parts, not the places.
-    let path = match f.path.strip_prefix('@').and_then(|r| r.split_once(':')) {
-        Some((_, local)) => local,
-        None => f.path.as_str(),
-    };
+    let (_, path) = crate::document::Document::split_part(&f.path);
     let mut parts = vec![f.rule.as_str(), file, path];
     parts.extend(f.host.as_deref());
     parts

@@ -185,10 +185,7 @@ fn scalar_text(v: &Value) -> Option<String> {
 
 impl Reader<'_> {
     fn problem(&mut self, path: &str, message: String, label: &str, help: &str) {
-        let (k, local) = match path.strip_prefix('@').and_then(|r| r.split_once(':')) {
-            Some((k, local)) => (k.parse::<usize>().unwrap_or(0), local),
-            None => (0, path),
-        };
+        let (k, local) = crate::document::Document::split_part(path);
         let span = self.maps.get(k).map(|m| m.span(local)).unwrap_or_default();
         self.problems.push((
             k,
