@@ -127,6 +127,14 @@ pub fn binds_overlap(a: IpAddr, b: IpAddr) -> bool {
     }
 }
 
+/// An address as people write it for a port, the brackets of `[::1]` taken off: the text to parse as
+/// an [`IpAddr`].
+pub fn unbracket(text: &str) -> &str {
+    text.strip_prefix('[')
+        .and_then(|s| s.strip_suffix(']'))
+        .unwrap_or(text)
+}
+
 /// Whether `ip` is a loopback address (127.0.0.0/8, `::1`, or an IPv4-mapped loopback).
 pub fn is_loopback(ip: IpAddr) -> bool {
     match ip {

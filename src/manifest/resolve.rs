@@ -139,11 +139,7 @@ impl Resolver<'_> {
         } else {
             (raw.to_owned(), Vec::new(), String::new())
         };
-        let t = text.trim();
-        let t = t
-            .strip_prefix('[')
-            .and_then(|s| s.strip_suffix(']'))
-            .unwrap_or(t);
+        let t = crate::ports::unbracket(text.trim());
         match t.parse::<IpAddr>() {
             Ok(ip) => ip,
             Err(_) => {

@@ -497,12 +497,7 @@ impl Reader<'_> {
         if let Some(v) = long.get("host_ip") {
             let hpath = field("host_ip");
             let t = self.text(&hpath, v)?;
-            let bare = t.trim();
-            let bare = bare
-                .strip_prefix('[')
-                .and_then(|s| s.strip_suffix(']'))
-                .unwrap_or(bare);
-            match bare.parse::<IpAddr>() {
+            match crate::ports::unbracket(t.trim()).parse::<IpAddr>() {
                 Ok(ip) => host_ip = Some(ip),
                 Err(_) => {
                     self.problem(

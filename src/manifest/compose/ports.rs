@@ -50,11 +50,7 @@ pub fn parse_short(text: &str) -> Result<Vec<Published>, String> {
     let host_ip = match ip {
         "" => None,
         ip => {
-            let bare = ip
-                .strip_prefix('[')
-                .and_then(|s| s.strip_suffix(']'))
-                .unwrap_or(ip);
-            Some(bare.parse::<IpAddr>().map_err(|_| {
+            Some(crate::ports::unbracket(ip).parse::<IpAddr>().map_err(|_| {
                 format!("`{ip}` is not an IP address: write `IP:HOST:CONTAINER` with an IPv4 or [IPv6] address")
             })?)
         }
