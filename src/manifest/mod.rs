@@ -313,6 +313,31 @@ impl Port {
     }
 }
 
+/// What interpolating a file's values leaves for the rules: the references that had no value, and the
+/// variables behind each interpolated value, by path.
+#[derive(Debug, Default)]
+pub(crate) struct Trace {
+    /// References without a value or default.
+    pub(crate) unresolved: Vec<Unresolved>,
+    /// Path of an interpolated value → the variables it used.
+    pub(crate) interpolations: BTreeMap<String, Vec<VarUse>>,
+}
+
+impl Trace {
+    /// Records the value interpolated at `path`.
+    pub(crate) fn record(&mut self, path: &str, i: &interpolate::Interpolated) {
+        for name in i.unresolved() {
+            self.unresolved.push(Unresolved {
+                path: path.to_owned(),
+                name: name.to_owned(),
+            });
+        }
+        if !i.uses.is_empty() {
+            self.interpolations.insert(path.to_owned(), i.uses.clone());
+        }
+    }
+}
+
 /// A `${VAR}` reference with no value.
 #[derive(Debug, Clone)]
 pub struct Unresolved {

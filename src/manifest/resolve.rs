@@ -1,21 +1,19 @@
 //! Resolving a validated manifest: `${VAR}` interpolation, defaults applied, services and ports in file
 //! order with the dotted path of each, and every problem that only resolution can find.
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use super::interpolate::{Interpolated, VarSource, Variables, interpolate};
 use super::model::{ManifestFile, PortEntry, PortSpec, PortValue};
 use super::options::LoadOptions;
-use super::{Manifest, PlanBlock, Port, Service, Target, Unresolved};
+use super::{Manifest, PlanBlock, Port, Service, Target, Trace};
 use crate::document::{Problem, SourceMap, Span, join};
 
 struct Resolver<'a> {
     map: &'a SourceMap,
     vars: Variables,
     problems: Vec<Problem>,
-    unresolved: Vec<Unresolved>,
-    interpolations: BTreeMap<String, Vec<super::interpolate::VarUse>>,
+    trace: Trace,
 }
 
 impl Resolver<'_> {
@@ -23,15 +21,7 @@ impl Resolver<'_> {
     fn interpolate(&mut self, path: &str, s: &str) -> Option<Interpolated> {
         match interpolate(s, &self.vars) {
             Ok(i) => {
-                for name in i.unresolved() {
-                    self.unresolved.push(Unresolved {
-                        path: path.to_owned(),
-                        name: name.to_owned(),
-                    });
-                }
-                if !i.uses.is_empty() {
-                    self.interpolations.insert(path.to_owned(), i.uses.clone());
-                }
+                self.trace.record(path, &i);
                 Some(i)
             }
             Err(e) => {
@@ -185,8 +175,7 @@ pub(super) fn resolve(
         map,
         vars,
         problems: Vec::new(),
-        unresolved: Vec::new(),
-        interpolations: BTreeMap::new(),
+        trace: Trace::default(),
     };
 
     if file.services.len() > opts.limits.max_services {
@@ -311,8 +300,8 @@ pub(super) fn resolve(
         port_plan,
         services,
         environment: file.environment.keys().cloned().collect(),
-        unresolved: r.unresolved,
-        interpolations: r.interpolations,
+        unresolved: r.trace.unresolved,
+        interpolations: r.trace.interpolations,
         ignored: Vec::new(),
         kube_services: Vec::new(),
         templates: Vec::new(),

@@ -16,7 +16,6 @@ pub(crate) mod interpolate;
 pub(crate) mod merge;
 pub(crate) mod ports;
 
-use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv6Addr};
 use std::path::Path;
 
@@ -26,9 +25,9 @@ use self::interpolate::{ComposeInterpolateError, ComposeVars, interpolate};
 pub use self::merge::ComposeFile;
 use self::merge::Merged;
 use self::ports::{HostPort, Published};
-use super::interpolate::{VarSource, VarUse};
+use super::interpolate::VarSource;
 use super::options::ComposeOptions;
-use super::{Expose, Ignored, Kind, LoadOptions, Manifest, Port, Service, Target, Unresolved};
+use super::{Expose, Ignored, Kind, LoadOptions, Manifest, Port, Service, Target, Trace};
 use crate::document::{Problem, SourceMap, join};
 use crate::ports::{Platform, Protocol};
 
@@ -76,8 +75,7 @@ pub fn resolve(
         maps: &maps,
         vars,
         problems: Vec::new(),
-        unresolved: Vec::new(),
-        interpolations: BTreeMap::new(),
+        trace: Trace::default(),
         ignored: Vec::new(),
     };
     // `COMPOSE_PROFILES` applies only when no `--profile` is given, as in Compose.
@@ -154,8 +152,8 @@ pub fn resolve(
         port_plan: Vec::new(),
         services,
         environment: Vec::new(),
-        unresolved: r.unresolved,
-        interpolations: r.interpolations,
+        unresolved: r.trace.unresolved,
+        interpolations: r.trace.interpolations,
         ignored: r.ignored,
         kube_services: Vec::new(),
         templates: Vec::new(),
@@ -168,8 +166,7 @@ struct Reader<'a> {
     vars: &'a ComposeVars,
     /// Problems with the index of the file they are in.
     problems: Vec<(usize, Problem)>,
-    unresolved: Vec<Unresolved>,
-    interpolations: BTreeMap<String, Vec<VarUse>>,
+    trace: Trace,
     ignored: Vec<Ignored>,
 }
 
@@ -209,15 +206,7 @@ impl Reader<'_> {
         }
         match interpolate(&raw, self.vars) {
             Ok(i) => {
-                for name in i.unresolved() {
-                    self.unresolved.push(Unresolved {
-                        path: path.to_owned(),
-                        name: name.to_owned(),
-                    });
-                }
-                if !i.uses.is_empty() {
-                    self.interpolations.insert(path.to_owned(), i.uses.clone());
-                }
+                self.trace.record(path, &i);
                 Some(i.text)
             }
             Err(e) => {
