@@ -129,6 +129,8 @@ pub(super) fn run(args: &InitArgs, out: &mut dyn Write) -> Result<ExitCode, Erro
                         .as_ref()
                         .and_then(|p| p.namespace.clone())
                         .unwrap_or_else(|| default_team.clone());
+                    // Like `Port::node_port`, but an init container's hostPort counts too: the plan
+                    // holds every port the workload takes on a node, if only while it starts.
                     let host: Vec<u16> = s
                         .ports
                         .iter()

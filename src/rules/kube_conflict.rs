@@ -6,21 +6,6 @@ use crate::finding::{Finding, Findings, RuleMeta, Severity};
 use crate::manifest::{Port, Protocol, Service};
 use crate::ports::binds_overlap;
 
-/// The node port a pod's port takes: its `hostPort`, or the container port itself on the host network.
-fn node_port(svc: &Service, port: &Port) -> Option<(u16, String)> {
-    let c = port.container.as_ref()?;
-    if c.init {
-        return None;
-    }
-    if let Some(h) = c.host_port {
-        return Some((h, c.host_port_path.clone()));
-    }
-    let pod = svc.pod.as_ref()?;
-    pod.host_network
-        .then(|| (port.number, port.number_path.clone()))
-        .and_then(|(n, p)| Some((n?, p)))
-}
-
 fn daemon(svc: &Service) -> bool {
     svc.pod.as_ref().is_some_and(|p| p.kind == "DaemonSet")
 }
@@ -29,7 +14,8 @@ fn daemon(svc: &Service) -> bool {
 pub fn host_ports(cx: &Context<'_>, meta: &'static RuleMeta, out: &mut Findings) {
     let mut seen: Vec<(&Service, &Port, u16, String)> = Vec::new();
     for (svc, port) in cx.manifest.ports() {
-        let Some((n, path)) = node_port(svc, port) else {
+        // A pod's node port: its `hostPort`, or the container port itself on the host network.
+        let Some((n, path)) = port.container.as_ref().and(port.node(svc)) else {
             continue;
         };
         let replicas = svc.pod.as_ref().and_then(|p| p.replicas).unwrap_or(1);
