@@ -63,12 +63,11 @@ fn expected() -> Vec<(String, bool, BTreeSet<Row>, BTreeSet<String>)> {
 /// `preflight ports FILE` with every profile active and an empty environment (as `EXPECTED.txt`
 /// assumes), as rows.
 fn preflight_rows(file: &str, host_network: &BTreeSet<String>) -> BTreeSet<Row> {
-    let out = Command::new(env!("CARGO_BIN_EXE_preflight"))
-        .current_dir(dir())
-        .env_clear()
-        .args(["ports", file, "--format", "json", "--profile", "*"])
-        .output()
-        .unwrap();
+    let out = preflight(
+        &dir(),
+        &["ports", file, "--format", "json", "--profile", "*"],
+        &[],
+    );
     assert!(
         out.status.success(),
         "{file}: {}",
@@ -189,19 +188,7 @@ fn preflight_reads_the_ports_docker_compose_config_prints() {
         }
         let tmp = tempfile::tempdir().unwrap();
         std::fs::copy(dir().join(&file), tmp.path().join("docker-compose.yml")).unwrap();
-        let out = Command::new("docker-compose")
-            .current_dir(tmp.path())
-            .env_clear()
-            .env("PATH", "/usr/bin:/bin")
-            .args(["-f", "docker-compose.yml", "config"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{file}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let config = yaml_value(&String::from_utf8(out.stdout).unwrap());
+        let config = compose_config(tmp.path(), &["docker-compose.yml"]);
         assert_eq!(
             preflight_rows(&file, &host),
             reference_rows(&config),
@@ -212,23 +199,42 @@ fn preflight_reads_the_ports_docker_compose_config_prints() {
     assert!(compared >= 30, "{compared} files compared");
 }
 
-/// A YAML document as JSON, read with preflight's own reader (docker-compose prints plain YAML).
-fn yaml_value(text: &str) -> serde_json::Value {
-    preflight::document::yaml::parse(text, Default::default())
+/// `docker-compose -f FILE… config` in `dir` with an empty environment: the project as the reference
+/// implementation normalises it, read as JSON with preflight's own YAML reader.
+fn compose_config(dir: &Path, files: &[&str]) -> serde_json::Value {
+    let mut cmd = Command::new("docker-compose");
+    cmd.current_dir(dir)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin");
+    for f in files {
+        cmd.args(["-f", f]);
+    }
+    let out = cmd.arg("config").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{files:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    preflight::document::yaml::parse(&text, Default::default())
         .unwrap()
         .0
 }
 
-fn check(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, serde_json::Value) {
+/// preflight run in `dir` with an empty environment but for `env`.
+fn preflight(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_preflight"));
-    cmd.current_dir(dir)
-        .env_clear()
-        .args(["check", "--format", "json", "--fail-on", "never"])
-        .args(args);
+    cmd.current_dir(dir).env_clear().args(args);
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out = cmd.output().unwrap();
+    cmd.output().unwrap()
+}
+
+fn check(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, serde_json::Value) {
+    let mut all = vec!["check", "--format", "json", "--fail-on", "never"];
+    all.extend_from_slice(args);
+    let out = preflight(dir, &all, env);
     let code = out.status.code().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let json = serde_json::from_str(&stdout)
@@ -237,15 +243,9 @@ fn check(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, serde_json::V
 }
 
 fn ports(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Vec<serde_json::Value> {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_preflight"));
-    cmd.current_dir(dir)
-        .env_clear()
-        .args(["ports", "--format", "json"])
-        .args(args);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().unwrap();
+    let mut all = vec!["ports", "--format", "json"];
+    all.extend_from_slice(args);
+    let out = preflight(dir, &all, env);
     assert!(
         out.status.success(),
         "{}",
@@ -291,12 +291,7 @@ fn variables_come_from_dot_env_env_files_and_the_environment_in_compose_order() 
     );
     // `${VAR:?message}` with the variable unset: refused, like Compose, naming the message.
     std::fs::remove_file(d.join(".env")).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_preflight"))
-        .current_dir(d)
-        .env_clear()
-        .args(["ports", "compose.yaml"])
-        .output()
-        .unwrap();
+    let out = preflight(d, &["ports", "compose.yaml"], &[]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -401,11 +396,7 @@ fn an_included_compose_file_conflicts_with_the_manifest_in_every_format() {
         .unwrap()
         + 1;
     assert_eq!(f["line"].as_u64(), Some(line as u64));
-    let out = Command::new(env!("CARGO_BIN_EXE_preflight"))
-        .current_dir(d)
-        .args(["check", "deploy.yaml", "--format", "sarif"])
-        .output()
-        .unwrap();
+    let out = preflight(d, &["check", "deploy.yaml", "--format", "sarif"], &[]);
     let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let result = sarif["runs"][0]["results"]
         .as_array()
@@ -473,19 +464,7 @@ fn several_compose_files_merge_as_compose_merges_them() {
     assert_eq!(tagged.iter().find(|r| r.0 == "web").unwrap().2, "tags.yaml");
     assert!(ports_of(&tagged, "voting-svc").is_empty());
     if common::has("docker-compose") {
-        let out = Command::new("docker-compose")
-            .current_dir(d)
-            .env_clear()
-            .env("PATH", "/usr/bin:/bin")
-            .args(["-f", "compose.yaml", "-f", "override.yaml", "config"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let reference = reference_rows(&yaml_value(&String::from_utf8(out.stdout).unwrap()));
+        let reference = reference_rows(&compose_config(d, &["compose.yaml", "override.yaml"]));
         let ours: BTreeSet<(String, String)> = merged
             .iter()
             .map(|r| (r.0.clone(), r.1.to_string()))
