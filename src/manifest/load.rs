@@ -63,7 +63,7 @@ pub fn load_in(
     };
     match kind {
         Kind::Deploy => load_deploy(value, doc, dir, opts),
-        Kind::Compose => load_compose(&value, doc, dir, opts),
+        Kind::Compose => load_compose(value, doc, dir, opts),
         Kind::Kubernetes => {
             let file = kubernetes::KubeFile {
                 index: 0,
@@ -157,12 +157,12 @@ fn load_dir(dir: &Path, opts: &LoadOptions) -> Result<(Manifest, Document), Load
 
 /// A Compose file read into a manifest.
 fn load_compose(
-    value: &Value,
+    value: Value,
     doc: Document,
     dir: &Path,
     opts: &LoadOptions,
 ) -> Result<(Manifest, Document), LoadError> {
-    let parsed = vec![(value.clone(), doc)];
+    let parsed = vec![(value, doc)];
     compose_project(parsed, dir, opts)
 }
 
