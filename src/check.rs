@@ -131,7 +131,7 @@ pub fn check_manifest(
 /// comment), which is the file to edit.
 fn name_template(m: &manifest::Manifest, mut f: Finding) -> Finding {
     let doc = f.path.split('.').next().unwrap_or("");
-    if let Some((_, t)) = m.templates.iter().find(|(p, _)| p == doc) {
+    if let Some(t) = m.templates.get(doc) {
         f.message = format!("{} (template `{t}`)", f.message);
     }
     f

@@ -48,9 +48,13 @@ fn rebase(m: &mut Manifest, base: usize) {
             (k, v)
         })
         .collect();
-    for (p, _) in &mut m.templates {
-        re(p);
-    }
+    m.templates = std::mem::take(&mut m.templates)
+        .into_iter()
+        .map(|(mut k, v)| {
+            re(&mut k);
+            (k, v)
+        })
+        .collect();
 }
 
 /// The Compose project name: the file's top-level `name:`, else its directory's name.

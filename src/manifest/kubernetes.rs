@@ -75,17 +75,21 @@ pub fn helm_sources(text: &str, starts: &[(String, usize)]) -> Vec<(String, Stri
         }
         offset += line.len();
     }
+    // Documents and comments are both in text order: one pass pairs each document with the last
+    // comment between the previous document's start and its own.
     let mut out = Vec::new();
-    let mut prev = 0;
+    let mut next = 0;
     for (prefix, start) in starts {
-        if let Some((_, t)) = comments
-            .iter()
-            .rev()
-            .find(|(o, _)| *o < *start && *o >= prev)
+        let mut last = None;
+        while let Some((o, t)) = comments.get(next)
+            && o < start
         {
+            last = Some(t);
+            next += 1;
+        }
+        if let Some(t) = last {
             out.push((prefix.clone(), t.clone()));
         }
-        prev = *start;
     }
     out
 }
@@ -466,7 +470,7 @@ pub fn resolve(
     let mut services: Vec<Service> = Vec::new();
     let mut kube_services = Vec::new();
     let mut ignored = Vec::new();
-    let mut templates = Vec::new();
+    let mut templates = BTreeMap::new();
     for f in files {
         let prefix = Document::part_path(f.index, "");
         let mut r = Reader {

@@ -56,7 +56,7 @@ pub struct Manifest {
     pub kube_services: Vec<KubeService>,
     /// Rendered Helm output: the document path prefix (`3`) → the template its `# Source:` comment
     /// names, so findings can say which template to edit.
-    pub templates: Vec<(String, String)>,
+    pub templates: BTreeMap<String, String>,
 }
 
 /// A Kubernetes pod template, for the rules that only Kubernetes has (placement, privileges).

@@ -304,6 +304,6 @@ pub(super) fn resolve(
         interpolations: r.trace.interpolations,
         ignored: Vec::new(),
         kube_services: Vec::new(),
-        templates: Vec::new(),
+        templates: Default::default(),
     })
 }

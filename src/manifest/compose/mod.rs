@@ -156,7 +156,7 @@ pub fn resolve(
         interpolations: r.trace.interpolations,
         ignored: r.ignored,
         kube_services: Vec::new(),
-        templates: Vec::new(),
+        templates: Default::default(),
     })
 }
 
