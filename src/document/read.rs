@@ -107,7 +107,22 @@ pub fn parse_checked(
     extra: impl Fn(&Value, &SourceMap) -> Vec<Problem>,
 ) -> Result<(Value, Document, Vec<Problem>), LoadError> {
     let (value, doc) = parse_document(name, text, limits, schema.what(), false)?;
-    let problems = check_parsed(&value, &doc.map, schema, extra);
+    let mut problems = check_parsed(&value, &doc.map, schema, extra);
+    // Policy and facts files are strict: a key written twice is a problem of the file.
+    for (later, _) in doc.map.duplicates() {
+        let key = later.rsplit('.').next().unwrap_or(later);
+        problems.push(
+            Problem::at(
+                doc.map
+                    .key_span(later)
+                    .unwrap_or_else(|| doc.map.span(later)),
+                format!("duplicate mapping key: {key}"),
+                "written twice",
+            )
+            .help(parse_help("duplicate mapping key")),
+        );
+    }
+    problems.sort_by_key(|p| p.span);
     Ok((value, doc, problems))
 }
 

@@ -54,6 +54,9 @@ pub struct SourceMap {
     entries: FxHashMap<String, Entry>,
     /// Local tags (`!reset`, `!override`, as Compose writes them) by the path of the tagged node.
     tags: FxHashMap<String, String>,
+    /// Keys written twice in one mapping: (path of the later value, which is read; path under which
+    /// the earlier one's place is kept).
+    duplicates: Vec<(String, String)>,
     line_starts: Vec<usize>,
     text_len: usize,
 }
@@ -142,12 +145,20 @@ impl SourceMap {
         text: &str,
         entries: FxHashMap<String, Entry>,
         tags: FxHashMap<String, String>,
+        duplicates: Vec<(String, String)>,
     ) -> Self {
         SourceMap {
             entries,
             tags,
+            duplicates,
             ..SourceMap::lines_only(text)
         }
+    }
+
+    /// Keys written twice in one mapping, in file order: (path of the later value, which the parse
+    /// read; path of the earlier one, which resolves to its place).
+    pub fn duplicates(&self) -> &[(String, String)] {
+        &self.duplicates
     }
 
     /// The local tag (`reset` for `!reset`) on the node at `path`, when it has one.
@@ -160,6 +171,7 @@ impl SourceMap {
         SourceMap {
             entries: FxHashMap::default(),
             tags: FxHashMap::default(),
+            duplicates: Vec::new(),
             line_starts: line_starts(text),
             text_len: text.len(),
         }

@@ -3,7 +3,7 @@
 //! This is the hot path of a large check, so it skips serde: `granit-parser` (the parser under
 //! serde-saphyr) yields events with byte spans, and one recursive descent turns them into a
 //! `serde_json::Value` and the span of every path. It keeps the guarantees the loader documents:
-//! duplicate keys are refused, aliases are expanded with a budget (the alias-bomb guard), nesting and
+//! duplicate keys are recorded (the later value is read; see [`SourceMap::duplicates`]), aliases are expanded with a budget (the alias-bomb guard), nesting and
 //! size are bounded, merge keys (`<<`) are applied, and scalars follow the YAML 1.2 core schema
 //! (`off`, `yes` and `0755` stay strings).
 //!
@@ -146,6 +146,8 @@ struct Builder<I> {
     anchors: HashMap<usize, (Value, usize)>,
     /// Local tags (`!reset`) by path.
     tags: FxHashMap<String, String>,
+    /// Keys written twice in one mapping: (path of the later, read value, path of the earlier).
+    duplicates: Vec<(String, String)>,
     nodes: usize,
     replayed: usize,
     /// The dotted path of the node being built. Children push `.key` and truncate back, so building
@@ -288,7 +290,15 @@ impl<'a, I: Iterator<Item = Item<'a>>> Builder<I> {
                         continue;
                     }
                     if map.contains_key(&key) {
-                        return Err(err(format!("duplicate mapping key: {key}"), key_span));
+                        // The later value is read, as non-strict readers do; the earlier one's
+                        // place is kept under a path of its own for the report.
+                        self.child(&key, |b| {
+                            let earlier = format!("{}#{}", b.path, b.duplicates.len());
+                            if let Some(entry) = b.entries.remove(&b.path) {
+                                b.entries.insert(earlier.clone(), entry);
+                            }
+                            b.duplicates.push((b.path.clone(), earlier));
+                        });
                     }
                     let v = self.child(&key, |b| b.node(e, s, Some(key_span), depth + 1))?;
                     map.insert(key, v);
@@ -346,21 +356,27 @@ pub struct YamlError {
     pub span: Option<Span>,
 }
 
-/// What a parse builds: the value, the path → span table and the local tags by path.
-type Built = (Value, FxHashMap<String, Entry>, FxHashMap<String, String>);
+/// What a parse builds: the value, the path → span table, the local tags by path and the duplicate
+/// keys.
+type Built = (
+    Value,
+    FxHashMap<String, Entry>,
+    FxHashMap<String, String>,
+    Vec<(String, String)>,
+);
 
 /// Parses one YAML document into its JSON value and the source map of its paths.
 pub fn parse(text: &str, limits: ParseLimits) -> Result<(Value, SourceMap), YamlError> {
-    let (value, entries, tags) = parse_entries(text, limits, false)?;
-    Ok((value, SourceMap::with_entries(text, entries, tags)))
+    let (value, entries, tags, dups) = parse_entries(text, limits, false)?;
+    Ok((value, SourceMap::with_entries(text, entries, tags, dups)))
 }
 
 /// Parses a stream of YAML documents (`---`) into an array with one item per non-empty document,
 /// whose paths start with the item's index (`0.kind`, `1.spec.ports.0`). Anchors are per document,
 /// as YAML defines them; the node and alias limits count over the whole stream.
 pub fn parse_stream(text: &str, limits: ParseLimits) -> Result<(Value, SourceMap), YamlError> {
-    let (value, entries, tags) = parse_entries(text, limits, true)?;
-    Ok((value, SourceMap::with_entries(text, entries, tags)))
+    let (value, entries, tags, dups) = parse_entries(text, limits, true)?;
+    Ok((value, SourceMap::with_entries(text, entries, tags, dups)))
 }
 
 /// Parses one YAML document (or, with `stream`, every document) into its JSON value and the path →
@@ -403,6 +419,7 @@ fn build<'a>(
         ),
         anchors: HashMap::new(),
         tags: FxHashMap::default(),
+        duplicates: Vec::new(),
         nodes: 0,
         replayed: 0,
         path: String::new(),
@@ -456,7 +473,7 @@ fn build<'a>(
     if !b.entries.contains_key("") {
         b.record(Span::default(), None);
     }
-    Ok((root, b.entries, b.tags))
+    Ok((root, b.entries, b.tags, b.duplicates))
 }
 
 #[cfg(test)]
