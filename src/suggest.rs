@@ -61,6 +61,8 @@ pub fn lowest_passing(
         path: format!("services.{PROBE}"),
         replicas: 1,
         pod: None,
+        network: None,
+        listens: Vec::new(),
     });
     let prefix = format!("services.{PROBE}.");
     for n in range.start..=range.end {

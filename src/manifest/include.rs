@@ -28,6 +28,16 @@ fn rebase(m: &mut Manifest, base: usize) {
                 re(&mut c.host_port_path);
             }
         }
+        if let Some(n) = &mut s.network {
+            re(&mut n.path);
+            n.refused.iter_mut().for_each(re);
+        }
+        for l in &mut s.listens {
+            re(&mut l.path);
+        }
+    }
+    for r in &mut m.kube_routes {
+        re(&mut r.path);
     }
     for s in &mut m.kube_services {
         re(&mut s.path);
@@ -41,6 +51,10 @@ fn rebase(m: &mut Manifest, base: usize) {
     for u in &mut m.unresolved {
         re(&mut u.path);
     }
+    for u in &mut m.unread {
+        re(&mut u.path);
+    }
+
     m.interpolations = std::mem::take(&mut m.interpolations)
         .into_iter()
         .map(|(mut k, v)| {
@@ -77,6 +91,30 @@ fn project_name(doc: &Document, path: &Path) -> String {
         })
         .filter(|n| !n.is_empty())
         .unwrap_or_else(dir_name)
+}
+
+/// Adds an included input (`included`, read as a document of its own) to `m` and `doc`: its files
+/// become parts of `doc`, its paths are rewritten to point into them, and what it found besides
+/// services joins `m`'s. Returns its services, for the caller to add under its own naming rules.
+pub(crate) fn absorb(
+    m: &mut Manifest,
+    doc: &mut Document,
+    mut included: Manifest,
+    mut idoc: Document,
+) -> Vec<crate::manifest::Service> {
+    let base = doc.parts.len() + 1;
+    rebase(&mut included, base);
+    let nested = std::mem::take(&mut idoc.parts);
+    doc.parts.push(idoc);
+    doc.parts.extend(nested);
+    m.kube_services.extend(included.kube_services);
+    m.kube_routes.extend(included.kube_routes);
+    m.ignored.extend(included.ignored);
+    m.unread.extend(included.unread);
+    m.unresolved.extend(included.unresolved);
+    m.interpolations.extend(included.interpolations);
+    m.templates.extend(included.templates);
+    included.services
 }
 
 /// How an included file is read: [`super::load`], handed in by the loader that calls [`apply`].
@@ -127,17 +165,12 @@ pub fn apply(
                 sub.compose.env_files = inc.env_file.iter().map(|f| dir.join(f)).collect();
             }
         }
-        let (mut included, mut idoc) = load(&path, &sub)?;
+        let (included, idoc) = load(&path, &sub)?;
         let project = match kind {
             super::Kind::Compose => Some(project_name(&idoc, &path)),
             _ => None,
         };
-        let base = doc.parts.len() + 1;
-        rebase(&mut included, base);
-        let nested = std::mem::take(&mut idoc.parts);
-        doc.parts.push(idoc);
-        doc.parts.extend(nested);
-        for mut s in included.services {
+        for mut s in absorb(m, doc, included, idoc) {
             if m.services.iter().any(|o| o.name == s.name) {
                 let qualifier = match (&project, &s.pod) {
                     (Some(p), _) => p.clone(),
@@ -151,11 +184,6 @@ pub fn apply(
             }
             m.services.push(s);
         }
-        m.kube_services.extend(included.kube_services);
-        m.ignored.extend(included.ignored);
-        m.unresolved.extend(included.unresolved);
-        m.interpolations.extend(included.interpolations);
-        m.templates.extend(included.templates);
     }
     Ok(())
 }

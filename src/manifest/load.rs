@@ -24,7 +24,7 @@ pub const SCHEMA_TEXT: &str = include_str!("../../schemas/deploy.schema.json");
 /// read into one, whichever its content is (see [`Kind::detect`]) unless `opts.kind` says.
 pub fn load(path: &Path, opts: &LoadOptions) -> Result<(Manifest, Document), LoadError> {
     if path.is_dir() {
-        return load_dir(path, opts);
+        return load_dir(path, opts).map(with_duplicates);
     }
     let (name, text) = read_text(path, &opts.limits.input)?;
     let dir = match path.parent() {
@@ -32,6 +32,24 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<(Manifest, Document), Loa
         _ => std::path::PathBuf::from("."),
     };
     load_in(&name, text, &dir, opts)
+}
+
+/// The manifest with the keys written twice in any file of its document (every file read for it).
+pub(crate) fn with_duplicates((mut m, doc): (Manifest, Document)) -> (Manifest, Document) {
+    let files = std::iter::once(&doc).chain(doc.parts.iter()).enumerate();
+    m.duplicates = files
+        .flat_map(|(k, d)| {
+            d.map
+                .duplicates()
+                .iter()
+                .map(move |(later, earlier)| super::Duplicate {
+                    key: later.rsplit('.').next().unwrap_or(later).to_owned(),
+                    path: Document::part_path(k, later),
+                    earlier: Document::part_path(k, earlier),
+                })
+        })
+        .collect();
+    (m, doc)
 }
 
 /// [`load`] on text: `name` is what messages call it, `dir` the project directory (where a Compose
@@ -61,7 +79,7 @@ pub fn load_in(
         None if stream => Kind::Kubernetes,
         None => Kind::detect(&value),
     };
-    match kind {
+    let loaded = match kind {
         Kind::Deploy => load_deploy(value, doc, dir, opts),
         Kind::Compose => load_compose(value, doc, dir, opts),
         Kind::Kubernetes => {
@@ -82,7 +100,8 @@ pub fn load_in(
                 }
             }
         }
-    }
+    };
+    loaded.map(with_duplicates)
 }
 
 /// A directory of Kubernetes manifests: every `*.yaml`, `*.yml` and `*.json` file in it (not in
@@ -97,6 +116,9 @@ fn load_dir(dir: &Path, opts: &LoadOptions) -> Result<(Manifest, Document), Load
         return Err(io(std::io::Error::other(
             "a directory is read as Kubernetes manifests; give deploy manifests and Compose files one by one",
         )));
+    }
+    if let Some(r) = super::render::Renderer::of(dir) {
+        return load_rendered(dir, r, opts);
     }
     let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
         .map_err(io)?
@@ -114,8 +136,37 @@ fn load_dir(dir: &Path, opts: &LoadOptions) -> Result<(Manifest, Document), Load
             "no *.yaml, *.yml or *.json file in this directory",
         )));
     }
+    load_kubernetes_files(&files, opts)
+}
+
+/// A Helm chart or kustomization rendered by its tool (see [`super::render`]), read as Kubernetes
+/// manifests.
+pub fn load_rendered(
+    dir: &Path,
+    r: super::render::Renderer,
+    opts: &LoadOptions,
+) -> Result<(Manifest, Document), LoadError> {
+    let (name, text) = super::render::render(dir, r)?;
+    let mut sub = opts.clone();
+    sub.kind = Some(Kind::Kubernetes);
+    load_in(&name, text, dir, &sub)
+}
+
+/// Kubernetes manifests in several files, read as one input whose first file is the document and the
+/// others its parts.
+pub fn load_kubernetes_files(
+    files: &[std::path::PathBuf],
+    opts: &LoadOptions,
+) -> Result<(Manifest, Document), LoadError> {
+    let io = |source| LoadError::Io {
+        file: files
+            .first()
+            .map(|f| f.display().to_string())
+            .unwrap_or_default(),
+        source,
+    };
     let mut parsed = Vec::with_capacity(files.len());
-    for f in &files {
+    for f in files {
         let (name, text) = read_text(f, &opts.limits.input)?;
         parsed.push(parse_document(
             &name,
@@ -155,15 +206,15 @@ fn load_dir(dir: &Path, opts: &LoadOptions) -> Result<(Manifest, Document), Load
     }
 }
 
-/// A Compose file read into a manifest.
+/// A Compose file read into a manifest: a project of its own, with the files its services
+/// `extends` and the projects it `include`s (see [`compose::project`]).
 fn load_compose(
     value: Value,
     doc: Document,
     dir: &Path,
     opts: &LoadOptions,
 ) -> Result<(Manifest, Document), LoadError> {
-    let parsed = vec![(value, doc)];
-    compose_project(parsed, dir, opts)
+    compose::project::project(vec![(value, doc)], dir, opts)
 }
 
 /// Several Compose files merged into one project, as `docker compose -f A -f B` merges them: the
@@ -172,70 +223,11 @@ pub fn load_compose_files(
     paths: &[std::path::PathBuf],
     opts: &LoadOptions,
 ) -> Result<(Manifest, Document), LoadError> {
-    let mut parsed = Vec::with_capacity(paths.len());
-    for p in paths {
-        let (name, text) = read_text(p, &opts.limits.input)?;
-        parsed.push(parse_document(
-            &name,
-            text,
-            &opts.limits.input,
-            "compose",
-            false,
-        )?);
-    }
     let dir = match paths.first().and_then(|p| p.parent()) {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => std::path::PathBuf::from("."),
     };
-    compose_project(parsed, &dir, opts)
-}
-
-/// Parsed Compose files resolved as one project.
-fn compose_project(
-    parsed: Vec<(Value, Document)>,
-    dir: &Path,
-    opts: &LoadOptions,
-) -> Result<(Manifest, Document), LoadError> {
-    let vars = match compose::variables(dir, &opts.compose) {
-        Ok(v) => v,
-        Err(message) => {
-            return Err(LoadError::Io {
-                file: parsed
-                    .first()
-                    .map(|(_, d)| d.name.clone())
-                    .unwrap_or_default(),
-                source: std::io::Error::other(message),
-            });
-        }
-    };
-    let files: Vec<compose::ComposeFile<'_>> = parsed
-        .iter()
-        .enumerate()
-        .map(|(index, (value, doc))| compose::ComposeFile {
-            index,
-            value,
-            map: &doc.map,
-        })
-        .collect();
-    let resolved = compose::resolve(&files, &vars, &opts.compose, opts);
-    let mut docs = parsed.into_iter().map(|(_, d)| d);
-    let no_file = || LoadError::Io {
-        file: dir.display().to_string(),
-        source: std::io::Error::other("no Compose file given"),
-    };
-    match resolved {
-        Ok(m) => {
-            let mut first = docs.next().ok_or_else(no_file)?;
-            first.parts = docs.collect();
-            Ok((m, first))
-        }
-        Err((k, problems)) => {
-            let Document {
-                name, text, map, ..
-            } = docs.nth(k).ok_or_else(no_file)?;
-            Err(LoadError::invalid("compose", &name, text, map, problems))
-        }
-    }
+    compose::project::load_files(paths, &dir, opts).map(with_duplicates)
 }
 
 /// Resolves a manifest from text; `name` is what messages call the file.
@@ -250,7 +242,7 @@ pub fn load_str(
     opts: &LoadOptions,
 ) -> Result<(Manifest, Document), LoadError> {
     let (value, doc) = parse_document(name, text, &opts.limits.input, "manifest", false)?;
-    load_deploy(value, doc, Path::new("."), opts)
+    load_deploy(value, doc, Path::new("."), opts).map(with_duplicates)
 }
 
 /// A parsed deploy manifest validated and resolved.

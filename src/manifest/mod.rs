@@ -7,19 +7,25 @@
 
 mod checks;
 pub(crate) mod compose;
+pub mod discover;
 mod include;
 pub(crate) mod interpolate;
 mod kind;
+mod kube_fields;
+mod kube_routes;
 mod kubernetes;
 pub(crate) mod load;
 pub(crate) mod model;
 mod options;
+pub mod render;
 mod resolve;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
+pub(crate) use checks::port_name_problem;
 pub use kind::Kind;
+pub use kube_routes::{KubeRoute, RoutePort};
 pub use load::{load, load_compose_files, load_str};
 pub use model::{ContainerRuntime, Expose, Platform, Protocol, Purpose, RunAs, Runtime};
 pub use options::{ComposeOptions, Limits, LoadOptions};
@@ -52,8 +58,14 @@ pub struct Manifest {
     pub interpolations: BTreeMap<String, Vec<VarUse>>,
     /// What the reader saw and left out, and why (`ignored-ports` reports them).
     pub ignored: Vec<Ignored>,
+    /// Keys that may shape ports but that preflight does not read (`not-read` reports them).
+    pub unread: Vec<Unread>,
+    /// Mapping keys written twice (the last value was read; `duplicate-key` reports them).
+    pub duplicates: Vec<Duplicate>,
     /// Kubernetes Services (read from Kubernetes manifests; empty otherwise).
     pub kube_services: Vec<KubeService>,
+    /// Ingress and Gateway API backends: the Service ports they route to.
+    pub kube_routes: Vec<KubeRoute>,
     /// Rendered Helm output: the document path prefix (`3`) → the template its `# Source:` comment
     /// names, so findings can say which template to edit.
     pub templates: BTreeMap<String, String>,
@@ -150,6 +162,54 @@ pub enum TargetPort {
     Name(String),
 }
 
+/// A key of the input that may shape ports and that preflight does not read.
+#[derive(Debug, Clone)]
+pub struct Unread {
+    /// Path of the key's value.
+    pub path: String,
+    /// What is not read and what that leaves unchecked.
+    pub message: String,
+}
+
+/// A mapping key written twice in one mapping: the later value is read (as PyYAML and other
+/// non-strict readers do), and the first is reported.
+#[derive(Debug, Clone)]
+pub struct Duplicate {
+    /// Path of the later (read) value.
+    pub path: String,
+    /// Path of the earlier one (see [`crate::document::SourceMap::earlier`]).
+    pub earlier: String,
+    /// The key.
+    pub key: String,
+}
+
+/// A Compose service that joins another container's network namespace (`network_mode:
+/// service:X` or `container:X`).
+#[derive(Debug, Clone)]
+pub struct SharedNetwork {
+    /// The mode as written (after interpolation): `service:vpn`, `container:abc`.
+    pub mode: String,
+    /// The service whose namespace it joins (`service:X`); `None` for `container:X`.
+    pub service: Option<String>,
+    /// Path of the `network_mode` value.
+    pub path: String,
+    /// Paths of its `ports` entries, which Docker refuses to publish for such a container.
+    pub refused: Vec<String>,
+}
+
+/// A port a container declares it listens on inside its own network namespace.
+#[derive(Debug, Clone)]
+pub struct Listen {
+    /// The container port.
+    pub number: u16,
+    /// Its protocol.
+    pub protocol: Protocol,
+    /// Path of the entry that declares it.
+    pub path: String,
+    /// Declared as the container side of a published port (`ports`) rather than by `expose`.
+    pub published: bool,
+}
+
 /// Something of the input that will not become a listener, with the reason.
 #[derive(Debug, Clone)]
 pub struct Ignored {
@@ -220,6 +280,12 @@ pub struct Service {
     pub replicas: u32,
     /// The pod template, for a Kubernetes workload.
     pub pod: Option<Pod>,
+    /// The network namespace it joins, for a Compose service with `network_mode: service:X` or
+    /// `container:X`.
+    pub network: Option<SharedNetwork>,
+    /// The ports it declares inside its own network namespace (Compose: `expose` and the container
+    /// side of `ports`).
+    pub listens: Vec<Listen>,
 }
 
 /// One port of a service, with defaults applied.

@@ -44,4 +44,6 @@ pub struct ComposeOptions {
     pub env_files: Vec<std::path::PathBuf>,
     /// `--profile NAME`, repeatable; `*` activates every profile.
     pub profiles: Vec<String>,
+    /// The Compose files whose `include:` is being loaded (canonical paths), to find include cycles.
+    pub include_stack: Vec<std::path::PathBuf>,
 }

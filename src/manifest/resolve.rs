@@ -276,6 +276,8 @@ pub(super) fn resolve(
             path: spath,
             replicas: 1,
             pod: None,
+            network: None,
+            listens: Vec::new(),
         });
     }
 
@@ -303,7 +305,10 @@ pub(super) fn resolve(
         unresolved: r.trace.unresolved,
         interpolations: r.trace.interpolations,
         ignored: Vec::new(),
+        unread: Vec::new(),
+        duplicates: Vec::new(),
         kube_services: Vec::new(),
+        kube_routes: Vec::new(),
         templates: Default::default(),
     })
 }

@@ -144,6 +144,7 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
     }
     super::kube_conflict::host_ports(cx, &META, out);
     super::kube_conflict::node_ports(cx, &META, out);
+    super::shared_network::check(cx, &META, out);
 }
 
 /// A fixed host port on a Compose service with several replicas: the second replica can't publish it.

@@ -1,10 +1,17 @@
 //! Several Compose files merged into one project, as `docker compose -f A -f B` merges them (the
 //! Compose specification's `merge.md`), keeping for every value the path of its own text.
 //!
-//! Services are merged by name. A later file's `ports` (and `profiles`) are appended to the earlier
-//! ones, identical entries once; `network_mode`, `scale` and `deploy.replicas` are replaced. `!reset`
-//! on a value removes what the earlier files set (`ports: !reset []`), `!override` replaces it instead
-//! of merging (`ports: !override ["8080:80"]`). Only the fields preflight reads are merged.
+//! Services are merged by name. A later file's `ports`, `expose` (and `profiles`) are appended to the
+//! earlier ones, identical entries once; `network_mode`, `scale` and `deploy.replicas` are replaced.
+//! `!reset` on a value removes what the earlier files set (`ports: !reset []`), `!override` replaces
+//! it instead of merging (`ports: !override ["8080:80"]`). Only the fields preflight reads are merged.
+//!
+//! `extends` is applied per file before the files are merged, as Compose v2 does: the base service
+//! (in the same file or another, itself possibly extending a third) is merged first and the
+//! extending service's own keys on top, with the same rules. Every inherited value keeps the path of
+//! the file and service where it is written, so a finding on an inherited port points at `common.yml`.
+
+use std::collections::HashMap;
 
 use indexmap::IndexMap;
 use serde_json::Value;
@@ -20,7 +27,24 @@ pub struct ComposeFile<'a> {
     pub value: &'a Value,
     /// The file's source map (for its tags).
     pub map: &'a SourceMap,
+    /// Whether the file is one of the project's own (`-f`, or found by discovery); `false` for a file
+    /// only read because a service `extends` a service in it.
+    pub root: bool,
 }
+
+/// Where a service's `extends` points: the file (by index) and the service in it.
+#[derive(Debug, Clone)]
+pub struct Extends {
+    /// Index of the file holding the base service.
+    pub file: usize,
+    /// The base service's name.
+    pub service: String,
+    /// The path of the `extends` value (for problems).
+    pub path: String,
+}
+
+/// `extends` of every service that has one, by (file index, service name).
+pub type ExtendsMap = HashMap<(usize, String), Extends>;
 
 /// A value with the path of its text (`@k:`-prefixed in part k).
 #[derive(Debug, Clone)]
@@ -50,107 +74,169 @@ pub struct Merged<'v> {
     pub ports_list: Option<Field<'v>>,
     /// The port entries, in merged order.
     pub ports: Vec<Field<'v>>,
+    /// `expose`: container ports the service listens on without publishing them.
+    pub expose: Vec<Field<'v>>,
+    /// Every key of the service as written, each with its path (the keys preflight does not read
+    /// are classified in [`super::fields`]).
+    pub keys: Vec<(String, String)>,
 }
 
-/// The project's services, merged over `files` in order. The second value lists `services` values
-/// that are not mappings, by path.
-pub fn merge<'v>(files: &[ComposeFile<'v>]) -> (IndexMap<String, Merged<'v>>, Vec<String>) {
+/// A problem found while merging, at a path.
+#[derive(Debug, Clone)]
+pub struct MergeProblem {
+    /// Where.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+    /// The label under the place.
+    pub label: &'static str,
+    /// How to fix it.
+    pub help: String,
+}
+
+/// The project's services, merged over the root `files` in order with each file's `extends`
+/// applied; problems (a `services` that is no mapping, an `extends` cycle) come second.
+pub fn merge<'v>(
+    files: &[ComposeFile<'v>],
+    extends: &ExtendsMap,
+) -> (IndexMap<String, Merged<'v>>, Vec<MergeProblem>) {
     let mut out: IndexMap<String, Merged<'v>> = IndexMap::new();
-    let mut bad = Vec::new();
-    for f in files {
+    let mut problems = Vec::new();
+    for f in files.iter().filter(|f| f.root) {
         let prefix = Document::part_path(f.index, "");
         let Some(services) = f.value.get("services") else {
             continue;
         };
         let Some(services) = services.as_object() else {
-            bad.push(format!("{prefix}services"));
+            problems.push(MergeProblem {
+                path: format!("{prefix}services"),
+                message: "`services` must be a mapping of service names to services".into(),
+                label: "not a mapping",
+                help: "write `services:` followed by indented service names".into(),
+            });
             continue;
         };
         for (name, svc) in services {
-            let local = join("services", name);
-            let spath = format!("{prefix}{local}");
+            let spath = format!("{prefix}{}", join("services", name));
             let m = out.entry(name.clone()).or_insert_with(|| Merged {
                 path: spath.clone(),
                 ..Merged::default()
             });
-            // `!reset` drops what earlier files said of the service; `!override` replaces it whole.
-            if matches!(f.map.tag(&local), Some("reset" | "override")) {
-                *m = Merged {
-                    path: m.path.clone(),
-                    ..Merged::default()
-                };
-                if f.map.tag(&local) == Some("reset") {
-                    continue;
-                }
-            }
-            let Some(obj) = svc.as_object() else {
-                if !svc.is_null() {
-                    m.not_a_mapping = Some(spath);
-                }
-                continue;
-            };
-            for (key, value) in obj {
-                let local_key = join(&local, key);
-                let path = format!("{prefix}{local_key}");
-                let tag = f.map.tag(&local_key);
-                let field = Field {
-                    path: path.clone(),
-                    value,
-                };
-                match key.as_str() {
-                    "ports" => {
-                        if matches!(tag, Some("reset" | "override")) {
-                            m.ports.clear();
-                        }
-                        if tag == Some("reset") {
-                            m.ports_list = None;
-                            continue;
-                        }
-                        m.ports_list = Some(field);
-                        for (i, item) in value.as_array().into_iter().flatten().enumerate() {
-                            if !m.ports.iter().any(|p| p.value == item) {
-                                m.ports.push(Field {
-                                    path: join(&path, &i.to_string()),
-                                    value: item,
-                                });
-                            }
-                        }
-                    }
-                    "profiles" => {
-                        if matches!(tag, Some("reset" | "override")) {
-                            m.profiles.clear();
-                        }
-                        if tag == Some("reset") {
-                            continue;
-                        }
-                        for (i, item) in value.as_array().into_iter().flatten().enumerate() {
-                            m.profiles.push(Field {
-                                path: join(&path, &i.to_string()),
-                                value: item,
-                            });
-                        }
-                    }
-                    "network_mode" => m.network_mode = (tag != Some("reset")).then_some(field),
-                    "scale" => m.scale = (tag != Some("reset")).then_some(field),
-                    "deploy" => {
-                        if matches!(tag, Some("reset" | "override")) {
-                            m.replicas = None;
-                        }
-                        if tag == Some("reset") {
-                            continue;
-                        }
-                        if let Some(r) = value.get("replicas") {
-                            let rpath = join(&local_key, "replicas");
-                            m.replicas = (f.map.tag(&rpath) != Some("reset")).then(|| Field {
-                                path: format!("{prefix}{rpath}"),
-                                value: r,
-                            });
-                        }
-                    }
-                    _ => {}
-                }
-            }
+            let mut stack = Vec::new();
+            extended(m, files, extends, f, name, svc, &mut stack, &mut problems);
         }
     }
-    (out, bad)
+    (out, problems)
+}
+
+/// Applies the service `name` of file `f` onto `m`: its base first when it `extends` one, then its
+/// own keys. `stack` holds the services being extended, to find cycles.
+#[allow(clippy::too_many_arguments)]
+fn extended<'v>(
+    m: &mut Merged<'v>,
+    files: &[ComposeFile<'v>],
+    extends: &ExtendsMap,
+    f: &ComposeFile<'v>,
+    name: &str,
+    svc: &'v Value,
+    stack: &mut Vec<(usize, String)>,
+    problems: &mut Vec<MergeProblem>,
+) {
+    if let Some(e) = extends.get(&(f.index, name.to_owned())) {
+        stack.push((f.index, name.to_owned()));
+        let base_file = files.iter().find(|g| g.index == e.file);
+        let base = base_file.and_then(|g| g.value.get("services")?.get(&e.service).map(|b| (g, b)));
+        if stack.contains(&(e.file, e.service.clone())) {
+            let chain: Vec<String> = stack
+                .iter()
+                .map(|(_, s)| format!("`{s}`"))
+                .chain([format!("`{}`", e.service)])
+                .collect();
+            problems.push(MergeProblem {
+                path: e.path.clone(),
+                message: format!("`extends` makes a cycle: {}", chain.join(" extends ")),
+                label: "cycle",
+                help: "break the cycle: a base service must not extend (directly or not) the service that extends it".into(),
+            });
+        } else if let Some((g, b)) = base {
+            extended(m, files, extends, g, &e.service, b, stack, problems);
+        }
+        stack.pop();
+    }
+    apply(m, f, name, svc);
+}
+
+/// Merges the keys of one service of one file onto `m`, as a later file merges onto an earlier one.
+fn apply<'v>(m: &mut Merged<'v>, f: &ComposeFile<'v>, name: &str, svc: &'v Value) {
+    let prefix = Document::part_path(f.index, "");
+    let local = join("services", name);
+    let spath = format!("{prefix}{local}");
+    // `!reset` drops what earlier files said of the service; `!override` replaces it whole.
+    if matches!(f.map.tag(&local), Some("reset" | "override")) {
+        *m = Merged {
+            path: m.path.clone(),
+            ..Merged::default()
+        };
+        if f.map.tag(&local) == Some("reset") {
+            return;
+        }
+    }
+    let Some(obj) = svc.as_object() else {
+        if !svc.is_null() {
+            m.not_a_mapping = Some(spath);
+        }
+        return;
+    };
+    for (key, value) in obj {
+        let local_key = join(&local, key);
+        let path = format!("{prefix}{local_key}");
+        let tag = f.map.tag(&local_key);
+        m.keys.push((key.clone(), path.clone()));
+        let field = Field {
+            path: path.clone(),
+            value,
+        };
+        let list = |into: &mut Vec<Field<'v>>, dedup: bool| {
+            if matches!(tag, Some("reset" | "override")) {
+                into.clear();
+            }
+            if tag == Some("reset") {
+                return;
+            }
+            for (i, item) in value.as_array().into_iter().flatten().enumerate() {
+                if !dedup || !into.iter().any(|p| p.value == item) {
+                    into.push(Field {
+                        path: join(&path, &i.to_string()),
+                        value: item,
+                    });
+                }
+            }
+        };
+        match key.as_str() {
+            "ports" => {
+                list(&mut m.ports, true);
+                m.ports_list = (tag != Some("reset")).then_some(field);
+            }
+            "expose" => list(&mut m.expose, true),
+            "profiles" => list(&mut m.profiles, false),
+            "network_mode" => m.network_mode = (tag != Some("reset")).then_some(field),
+            "scale" => m.scale = (tag != Some("reset")).then_some(field),
+            "deploy" => {
+                if matches!(tag, Some("reset" | "override")) {
+                    m.replicas = None;
+                }
+                if tag == Some("reset") {
+                    continue;
+                }
+                if let Some(r) = value.get("replicas") {
+                    let rpath = join(&local_key, "replicas");
+                    m.replicas = (f.map.tag(&rpath) != Some("reset")).then(|| Field {
+                        path: format!("{prefix}{rpath}"),
+                        value: r,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
 }

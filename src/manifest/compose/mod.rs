@@ -12,23 +12,26 @@
 //! Only the values preflight reads are interpolated and checked; a `${VAR:?message}` elsewhere in the
 //! file, which Compose would refuse, is not seen.
 
+pub(crate) mod fields;
 pub(crate) mod interpolate;
 pub(crate) mod merge;
 pub(crate) mod ports;
+pub(crate) mod project;
+mod published;
 
-use std::net::{IpAddr, Ipv6Addr};
 use std::path::Path;
 
 use serde_json::Value;
 
 use self::interpolate::{ComposeInterpolateError, ComposeVars, interpolate};
 pub use self::merge::ComposeFile;
-use self::merge::Merged;
-use self::ports::{HostPort, Published};
+use self::merge::{ExtendsMap, Merged};
 use super::interpolate::VarSource;
 use super::options::ComposeOptions;
-use super::{Expose, Ignored, Kind, LoadOptions, Manifest, Port, Service, Target, Trace};
-use crate::document::{Problem, SourceMap, join};
+use super::{
+    Ignored, Kind, Listen, LoadOptions, Manifest, Service, SharedNetwork, Target, Trace, Unread,
+};
+use crate::document::{Problem, SourceMap};
 use crate::ports::{Platform, Protocol};
 
 /// The variables of a Compose project in `dir`: `--env-file` files (or `dir/.env`), then the process
@@ -66,9 +69,11 @@ pub fn variables(dir: &Path, opts: &ComposeOptions) -> Result<ComposeVars, Strin
 /// the index of the first file that has them, with its problems.
 pub fn resolve(
     files: &[ComposeFile<'_>],
+    extends: &ExtendsMap,
     vars: &ComposeVars,
     opts: &ComposeOptions,
     load: &LoadOptions,
+    has_include: bool,
 ) -> Result<Manifest, (usize, Vec<Problem>)> {
     let maps: Vec<&SourceMap> = files.iter().map(|f| f.map).collect();
     let mut r = Reader {
@@ -77,6 +82,7 @@ pub fn resolve(
         problems: Vec::new(),
         trace: Trace::default(),
         ignored: Vec::new(),
+        unread: Vec::new(),
     };
     // `COMPOSE_PROFILES` applies only when no `--profile` is given, as in Compose.
     let mut active: Vec<String> = opts.profiles.clone();
@@ -91,16 +97,11 @@ pub fn resolve(
                 .map(str::to_owned),
         );
     }
-    let (merged, bad) = merge::merge(files);
-    for path in bad {
-        r.problem(
-            &path,
-            "`services` must be a mapping of service names to services".into(),
-            "not a mapping",
-            "write `services:` followed by indented service names",
-        );
+    let (merged, bad) = merge::merge(files, extends);
+    for p in bad {
+        r.problem(&p.path, p.message, p.label, &p.help);
     }
-    if files.iter().all(|f| f.value.get("services").is_none()) {
+    if !has_include && files.iter().all(|f| f.value.get("services").is_none()) {
         r.problem(
             "services",
             "a Compose file needs `services`".into(),
@@ -119,6 +120,16 @@ pub fn resolve(
             "too many services",
             "split the project",
         );
+    }
+    for f in files.iter().filter(|f| f.root) {
+        for key in f.value.as_object().into_iter().flat_map(|o| o.keys()) {
+            if let Some(why) = fields::unread(fields::TOP_LEVEL, key) {
+                r.unread.push(Unread {
+                    path: crate::document::Document::part_path(f.index, key),
+                    message: format!("`{key}` is not read: {why}"),
+                });
+            }
+        }
     }
     let mut services = Vec::new();
     if r.problems.is_empty() {
@@ -155,7 +166,10 @@ pub fn resolve(
         unresolved: r.trace.unresolved,
         interpolations: r.trace.interpolations,
         ignored: r.ignored,
+        unread: r.unread,
+        duplicates: Vec::new(),
         kube_services: Vec::new(),
+        kube_routes: Vec::new(),
         templates: Default::default(),
     })
 }
@@ -168,6 +182,7 @@ struct Reader<'a> {
     problems: Vec<(usize, Problem)>,
     trace: Trace,
     ignored: Vec<Ignored>,
+    unread: Vec<Unread>,
 }
 
 /// A scalar of the file as Compose sees it before interpolation: strings, numbers and booleans as text.
@@ -251,10 +266,23 @@ impl Reader<'_> {
             return None;
         }
         let replicas = self.replicas(m)?;
-        let network_host = match &m.network_mode {
-            Some(f) => self.text(&f.path, f.value).as_deref() == Some("host"),
-            None => false,
+        let mode = match &m.network_mode {
+            Some(f) => self
+                .text(&f.path, f.value)
+                .map(|t| (t.trim().to_owned(), f.path.clone())),
+            None => None,
         };
+        let network_host = mode.as_ref().is_some_and(|(t, _)| t == "host");
+        // `service:X` / `container:X`: the container joins X's network namespace.
+        let mut network = mode
+            .filter(|(t, _)| t.starts_with("service:") || t.starts_with("container:"))
+            .map(|(t, path)| SharedNetwork {
+                service: t.strip_prefix("service:").map(str::to_owned),
+                mode: t,
+                path,
+                refused: Vec::new(),
+            });
+        self.unread_keys(name, m);
         let mut out = Vec::new();
         if let Some(list) = &m.ports_list {
             if !list.value.is_array() {
@@ -303,6 +331,31 @@ impl Reader<'_> {
         if replicas == 0 {
             return None;
         }
+        // What the container listens on in its own namespace: the container side of its ports,
+        // and `expose`.
+        let mut listens: Vec<Listen> = out
+            .iter()
+            .filter_map(|p| {
+                Some(Listen {
+                    number: p.target?,
+                    protocol: p.protocol,
+                    path: p.path.clone(),
+                    published: true,
+                })
+            })
+            .collect();
+        for e in &m.expose {
+            listens.extend(self.expose(&e.path, e.value));
+        }
+        // Docker refuses to publish ports of a container in another's namespace: they are not
+        // listeners of the host.
+        if let Some(n) = &mut network {
+            for p in out.drain(..) {
+                if !n.refused.contains(&p.path) {
+                    n.refused.push(p.path);
+                }
+            }
+        }
         if out.len() > load.limits.max_ports_per_service {
             self.problem(
                 &m.path,
@@ -326,7 +379,54 @@ impl Reader<'_> {
             path: m.path.clone(),
             replicas,
             pod: None,
+            network,
+            listens,
         })
+    }
+
+    /// One `expose` entry (`3000`, `"3000-3005"`, `"53/udp"`): the container ports it declares.
+    fn expose(&mut self, path: &str, v: &Value) -> Vec<Listen> {
+        let Some(t) = self.text(path, v) else {
+            return Vec::new();
+        };
+        let (spec, proto) = t.trim().rsplit_once('/').unwrap_or((t.trim(), "tcp"));
+        let protocol = match proto.to_ascii_lowercase().as_str() {
+            "tcp" | "" => Protocol::Tcp,
+            "udp" => Protocol::Udp,
+            _ => return Vec::new(),
+        };
+        match ports::range(spec, "exposed port") {
+            Ok(r) => (r.start..=r.end)
+                .take(1024)
+                .map(|number| Listen {
+                    number,
+                    protocol,
+                    path: path.to_owned(),
+                    published: false,
+                })
+                .collect(),
+            Err(e) => {
+                self.problem(
+                    path,
+                    e,
+                    "bad port",
+                    "write a container port (1-65535), a range `3000-3005`, or `53/udp`",
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    /// Records the keys of a service that may shape its ports but that preflight does not read.
+    fn unread_keys(&mut self, name: &str, m: &Merged<'_>) {
+        for (key, path) in &m.keys {
+            if let Some(why) = fields::unread(fields::SERVICE, key) {
+                self.unread.push(Unread {
+                    path: path.clone(),
+                    message: format!("`{name}`: `{key}` is not read: {why}"),
+                });
+            }
+        }
     }
 
     /// `deploy.replicas`, else `scale`, else 1.
@@ -361,176 +461,5 @@ impl Reader<'_> {
                 None
             }
         }
-    }
-
-    /// One entry of `ports`, short or long, into `out`.
-    fn port(&mut self, ipath: &str, item: &Value, network_host: bool, out: &mut Vec<Port>) {
-        let (entries, name, number_path) = match item {
-            Value::Object(long) => match self.long(ipath, long) {
-                Some((p, name, np)) => (vec![p], name, np),
-                None => return,
-            },
-            v => {
-                let Some(text) = self.text(ipath, v) else {
-                    return;
-                };
-                let written = scalar_text(v).unwrap_or_default();
-                match ports::parse_short(&text) {
-                    Ok(list) => (list, written.trim().to_owned(), ipath.to_owned()),
-                    Err(e) => {
-                        self.problem(
-                            ipath,
-                            format!("{text:?}: {e}"),
-                            "bad port",
-                            "write `[HOST_IP:][HOST:]CONTAINER[/PROTOCOL]`, e.g. \"127.0.0.1:8080:80\" or \"8080:80/udp\"",
-                        );
-                        return;
-                    }
-                }
-            }
-        };
-        for p in entries {
-            let protocol = match p.protocol.as_str() {
-                "tcp" => Protocol::Tcp,
-                "udp" => Protocol::Udp,
-                _ => {
-                    self.ignored.push(Ignored {
-                        path: ipath.to_owned(),
-                        message: format!(
-                            "`{name}` is an SCTP port: preflight checks TCP and UDP ports only"
-                        ),
-                        help: "check SCTP ports by hand (`ss -Sln`)".into(),
-                    });
-                    continue;
-                }
-            };
-            let every = IpAddr::V6(Ipv6Addr::UNSPECIFIED);
-            let (number, pick, bind) = if network_host {
-                (Some(p.target), None, every)
-            } else {
-                let bind = p.host_ip.unwrap_or(every);
-                match p.host {
-                    HostPort::Any => (None, None, bind),
-                    HostPort::Fixed(n) => (Some(n), None, bind),
-                    HostPort::OneOf(r) => (None, Some(r), bind),
-                }
-            };
-            let expose = if crate::ports::is_loopback(bind) {
-                Expose::Local
-            } else {
-                Expose::Public
-            };
-            out.push(Port {
-                name: name.clone(),
-                number,
-                protocol,
-                bind,
-                expose,
-                purpose: None,
-                path: ipath.to_owned(),
-                number_path: number_path.clone(),
-                target: Some(p.target),
-                pick,
-                docker: !network_host,
-                container: None,
-            });
-        }
-    }
-
-    /// The long syntax: `target` (required), `published`, `host_ip`, `protocol`, `mode`, `name`.
-    fn long(
-        &mut self,
-        ipath: &str,
-        long: &serde_json::Map<String, Value>,
-    ) -> Option<(Published, String, String)> {
-        let field = |k: &str| join(ipath, k);
-        let Some(target_v) = long.get("target") else {
-            self.problem(
-                ipath,
-                "a port in the long syntax needs `target`, the container port".into(),
-                "no target",
-                "add `target: 80` (the port the container listens on)",
-            );
-            return None;
-        };
-        let tpath = field("target");
-        let t = self.text(&tpath, target_v)?;
-        let target = match ports::number(&t, "container port") {
-            Ok(n) => n,
-            Err(e) => {
-                self.problem(&tpath, e, "bad port", "write the container port, 1-65535");
-                return None;
-            }
-        };
-        let mut host = HostPort::Any;
-        if let Some(v) = long.get("published") {
-            let ppath = field("published");
-            let t = self.text(&ppath, v)?;
-            if !t.trim().is_empty() {
-                match ports::range(&t, "published port") {
-                    Ok(r) if r.start == r.end => host = HostPort::Fixed(r.start),
-                    Ok(r) => host = HostPort::OneOf(r),
-                    Err(e) => {
-                        self.problem(
-                            &ppath,
-                            e,
-                            "bad port",
-                            "write a host port (1-65535) or a range `8000-8010`",
-                        );
-                        return None;
-                    }
-                }
-            }
-        }
-        let mut host_ip = None;
-        if let Some(v) = long.get("host_ip") {
-            let hpath = field("host_ip");
-            let t = self.text(&hpath, v)?;
-            match crate::ports::unbracket(t.trim()).parse::<IpAddr>() {
-                Ok(ip) => host_ip = Some(ip),
-                Err(_) => {
-                    self.problem(
-                        &hpath,
-                        format!("{t:?} is not an IP address"),
-                        "not an address",
-                        "use an address such as `127.0.0.1` or `::1`",
-                    );
-                    return None;
-                }
-            }
-        }
-        let mut protocol = "tcp".to_owned();
-        if let Some(v) = long.get("protocol") {
-            let ppath = field("protocol");
-            let t = self.text(&ppath, v)?.to_ascii_lowercase();
-            if let Err(e) = ports::protocol_ok(&t) {
-                self.problem(&ppath, e, "bad protocol", "use tcp, udp or sctp");
-                return None;
-            }
-            protocol = t;
-        }
-        let name = match long.get("name").and_then(scalar_text) {
-            Some(n) => n,
-            None => match host {
-                HostPort::Fixed(n) => format!("{n}:{target}/{protocol}"),
-                HostPort::OneOf(r) => format!("{}-{}:{target}/{protocol}", r.start, r.end),
-                HostPort::Any => format!("{target}/{protocol}"),
-            },
-        };
-        let number_path = if long.contains_key("published") {
-            field("published")
-        } else {
-            tpath
-        };
-        Some((
-            Published {
-                host_ip,
-                host,
-                target,
-                protocol,
-            },
-            name,
-            number_path,
-        ))
     }
 }
