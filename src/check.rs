@@ -17,6 +17,9 @@ pub enum Outcome {
     Checked(Box<Checked>),
     /// The file could not be checked (exit code 2).
     Failed(LoadError),
+    /// A file seen among the inputs but not checked (of no kind preflight reads, or a subdirectory),
+    /// with why: listed in every format, never counted as passed.
+    NotChecked(crate::manifest::discover::NotChecked),
 }
 
 /// A checked file with its findings.
@@ -53,7 +56,7 @@ impl Outcome {
     pub fn findings(&self) -> &[Finding] {
         match self {
             Outcome::Checked(c) => &c.findings,
-            Outcome::Failed(_) => &[],
+            Outcome::Failed(_) | Outcome::NotChecked(_) => &[],
         }
     }
 }
@@ -143,6 +146,7 @@ pub fn exit_code(outcomes: &[Outcome], fail_on: Option<Severity>) -> u8 {
     let broken = |o: &Outcome| match o {
         Outcome::Failed(_) => true,
         Outcome::Checked(c) => !c.errors.is_empty(),
+        Outcome::NotChecked(_) => false,
     };
     if outcomes.iter().any(broken) {
         return 2;

@@ -148,13 +148,17 @@ fn the_kubernetes_rules_find_what_a_reader_of_the_files_finds() {
     let dir = root().join("tests/fixtures/kubernetes");
     #[rustfmt::skip]
     let expected: &[(&str, &[(&str, usize)])] = &[
-        ("01-ingress-nginx-kind.yaml", &[("privileged-port", 2)]),
-        ("02-flannel.yaml", &[]),
-        ("03-metallb-native.yaml", &[]),
+        // `not-read`: placement (affinity, tolerations) of pods that take node ports is not read.
+        (
+            "01-ingress-nginx-kind.yaml",
+            &[("privileged-port", 2), ("not-read", 1)],
+        ),
+        ("02-flannel.yaml", &[("not-read", 2)]),
+        ("03-metallb-native.yaml", &[("not-read", 1)]),
         ("04-guestbook-all-in-one.yaml", &[]),
         ("05-javaweb-pod-init-hostport.yaml", &[]),
         ("06-online-boutique-frontend.yaml", &[]),
-        ("07-node-exporter-daemonset.yaml", &[]),
+        ("07-node-exporter-daemonset.yaml", &[("not-read", 1)]),
         ("08-node-exporter-service.yaml", &[("service-target-port", 1)]),
         ("09-otel-collector-daemonset-helm.yaml", &[]),
         ("10-sock-shop-complete-demo.yaml", &[("privileged-port", 2)]),
@@ -166,7 +170,7 @@ fn the_kubernetes_rules_find_what_a_reader_of_the_files_finds() {
         ("18-istio-gateway-deployment-golden.yaml", &[]),
         ("21-coredns-yaml-sed.yaml", &[]),
         ("22-contour-render.yaml", &[]),
-        ("24-calico-typha-helm-rendered.yaml", &[]),
+        ("24-calico-typha-helm-rendered.yaml", &[("not-read", 1)]),
         ("25-argocd-install.yaml", &[("service-target-port", 6)]),
     ];
     for (file, rules) in expected {

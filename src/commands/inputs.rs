@@ -8,7 +8,8 @@ use crate::cli::args::{Inputs, ReadArgs};
 use crate::document::{Document, LoadError};
 use crate::facts::probe::{Interest, probe_for};
 use crate::fleet::{self, Host};
-use crate::manifest::{self, LoadOptions, Manifest};
+use crate::manifest::discover::{self, Input, NotChecked, Read};
+use crate::manifest::{LoadOptions, Manifest};
 use crate::policy::date::Date;
 use crate::policy::{self, LoadedPolicy};
 use crate::rules;
@@ -31,13 +32,18 @@ pub(super) type LoadedManifest = Result<(Manifest, Document), LoadError>;
 pub(super) struct Loaded {
     /// The manifests in the order given.
     pub manifests: Vec<(PathBuf, LoadedManifest)>,
+    /// Files seen but not checked, with why.
+    pub not_checked: Vec<NotChecked>,
     /// The hosts: this one with `--local`, one per facts file with `--facts`, none otherwise.
     pub hosts: Vec<Host>,
 }
 
 /// Loads every manifest once, then the hosts (see [`hosts`]) for the manifests' ports.
 pub(super) fn load(inputs: &Inputs) -> Result<Loaded, Error> {
-    let mut manifests = manifests(inputs);
+    let Read {
+        loaded: mut manifests,
+        not_checked,
+    } = read(&inputs.read);
     let interest: Interest = manifests
         .iter()
         .filter_map(|(_, r)| r.as_ref().ok())
@@ -55,7 +61,11 @@ pub(super) fn load(inputs: &Inputs) -> Result<Loaded, Error> {
         .collect();
     let hosts = hosts(inputs, interest)?;
     imply_platform(&mut manifests, &hosts);
-    Ok(Loaded { manifests, hosts })
+    Ok(Loaded {
+        manifests,
+        not_checked,
+        hosts,
+    })
 }
 
 /// A Compose file runs wherever Docker runs: its implied platform is the host's, when the (first)
@@ -81,37 +91,55 @@ fn imply_platform(manifests: &mut [(PathBuf, LoadedManifest)], hosts: &[Host]) {
 
 /// Every input manifest, loaded or why it could not be, in the order given.
 pub(super) fn manifests(inputs: &Inputs) -> Vec<(PathBuf, LoadedManifest)> {
-    read(&inputs.read)
+    read(&inputs.read).loaded
 }
 
-/// Every file `read` names, loaded or why it could not be, in the order given.
-pub(super) fn read(read: &ReadArgs) -> Vec<(PathBuf, LoadedManifest)> {
+/// Every input `read` names (or, with none, the one found as Compose finds its files; a directory is
+/// a project, see [`discover`]), loaded or why it could not be, in the order given, and what was
+/// seen but not checked.
+pub(super) fn read(read: &ReadArgs) -> Read {
     let load = LoadOptions {
         process_env: read.env,
         kind: read.kind,
         compose: crate::manifest::ComposeOptions {
             env_files: read.env_file.clone(),
             profiles: read.profile.clone(),
+            ..Default::default()
         },
         ..LoadOptions::default()
     };
-    let default = [PathBuf::from("deploy.yaml")];
-    let files: &[PathBuf] = if read.files.is_empty() && read.compose_files.is_empty() {
-        &default
-    } else {
-        &read.files
+    let mut found = Read::default();
+    let add = |found: &mut Read, input: Input| {
+        let r = input.load(&load);
+        found.loaded.push((input.label(), r));
     };
-    let mut loaded: Vec<(PathBuf, LoadedManifest)> = files
-        .iter()
-        .map(|f| (f.clone(), manifest::load(f, &load)))
-        .collect();
-    if let Some(first) = read.compose_files.first() {
-        loaded.push((
-            first.clone(),
-            manifest::load_compose_files(&read.compose_files, &load),
-        ));
+    if read.files.is_empty() && read.compose_files.is_empty() {
+        match discover::default_inputs() {
+            Some(input) => add(&mut found, input),
+            None => found.loaded.push((
+                PathBuf::from("."),
+                Err(LoadError::Io {
+                    file: ".".into(),
+                    source: std::io::Error::other(
+                        "no compose.yaml, compose.yml, docker-compose.yml, docker-compose.yaml or deploy.yaml here (nor a Compose file in a parent directory): name the input, `preflight check FILE|DIR`",
+                    ),
+                }),
+            )),
+        }
     }
-    for (_, m) in &mut loaded {
+    for f in &read.files {
+        if f.is_dir() && read.kind.is_none() {
+            let d = discover::directory(f, &load);
+            found.loaded.extend(d.loaded);
+            found.not_checked.extend(d.not_checked);
+        } else {
+            add(&mut found, Input::File(f.clone()));
+        }
+    }
+    if !read.compose_files.is_empty() {
+        add(&mut found, Input::Compose(read.compose_files.clone()));
+    }
+    for (_, m) in &mut found.loaded {
         if let Ok((m, _)) = m {
             if let Some(rt) = read.container_runtime {
                 m.target.container_runtime = Some(rt);
@@ -121,7 +149,7 @@ pub(super) fn read(read: &ReadArgs) -> Vec<(PathBuf, LoadedManifest)> {
             }
         }
     }
-    loaded
+    found
 }
 
 /// The hosts the inputs name: with `--local`, this host, where only the sockets on the ports of
@@ -149,7 +177,11 @@ pub(super) struct Run {
 /// Loads the inputs and checks every manifest under its policy (one per distinct nearest
 /// `.preflight.yaml`, loaded once) against the hosts.
 pub(super) fn check(inputs: &Inputs, today: Date) -> Result<Run, Error> {
-    let Loaded { manifests, hosts } = load(inputs)?;
+    let Loaded {
+        manifests,
+        not_checked,
+        hosts,
+    } = load(inputs)?;
     let mut policies: Vec<(Option<PathBuf>, Option<LoadedPolicy>)> = Vec::new();
     let mut outcomes = Vec::new();
     for (f, loaded) in manifests {
@@ -185,6 +217,7 @@ pub(super) fn check(inputs: &Inputs, today: Date) -> Result<Run, Error> {
     for lp in policies.iter().filter_map(|(_, p)| p.as_ref()) {
         outcomes.extend(check::expired_waivers(lp, today));
     }
+    outcomes.extend(not_checked.into_iter().map(Outcome::NotChecked));
     let policy = policies.into_iter().find_map(|(_, p)| p);
     Ok(Run {
         outcomes,

@@ -11,6 +11,7 @@ use crate::check::Outcome;
 use crate::cli::args::{ListFormat, PortsArgs};
 use crate::document::Document;
 use crate::manifest::Manifest;
+use crate::manifest::discover::NotChecked;
 
 /// One host port of the inventory.
 #[derive(Debug, Serialize)]
@@ -34,9 +35,11 @@ struct Row {
 }
 
 #[derive(Serialize)]
-struct Inventory {
+struct Inventory<'a> {
     version: u32,
     ports: Vec<Row>,
+    /// Files seen among the inputs but not read, with why.
+    not_checked: &'a [NotChecked],
 }
 
 /// The rows of one loaded input, in file order: each port, then (Kubernetes) each Service's
@@ -117,7 +120,8 @@ fn rows(m: &Manifest, doc: &Document) -> Vec<Row> {
 pub(super) fn run(args: &PortsArgs, out: &mut dyn Write) -> Result<ExitCode, Error> {
     let mut all = Vec::new();
     let mut failed = Vec::new();
-    for (_, loaded) in inputs::read(&args.read) {
+    let read = inputs::read(&args.read);
+    for (_, loaded) in read.loaded {
         match loaded {
             Ok((m, doc)) => all.extend(rows(&m, &doc)),
             Err(e) => failed.push(Outcome::Failed(e)),
@@ -133,12 +137,18 @@ pub(super) fn run(args: &PortsArgs, out: &mut dyn Write) -> Result<ExitCode, Err
                 &Inventory {
                     version: 1,
                     ports: all,
+                    not_checked: &read.not_checked,
                 },
             )
             .map_err(std::io::Error::other)?;
             writeln!(out)?;
         }
-        ListFormat::Text => text(out, &all)?,
+        ListFormat::Text => {
+            text(out, &all)?;
+            for n in &read.not_checked {
+                writeln!(out, "note: {}: not checked: {}", n.file, n.reason)?;
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

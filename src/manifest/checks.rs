@@ -7,7 +7,7 @@ use crate::document::{Problem, SourceMap, join};
 
 /// Checks an IANA service name (Kubernetes `IsValidPortName`): at most 15 characters of `a-z0-9-`, at
 /// least one letter, no leading, trailing or doubled hyphen.
-fn port_name_problem(name: &str) -> Option<&'static str> {
+pub(crate) fn port_name_problem(name: &str) -> Option<&'static str> {
     if name.is_empty() || name.len() > 15 {
         Some("must be 1 to 15 characters long")
     } else if !name

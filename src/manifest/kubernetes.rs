@@ -273,6 +273,8 @@ impl Reader<'_> {
                 unprivileged_port_start,
                 node_selector: str_map(spec.get("nodeSelector")),
             }),
+            network: None,
+            listens: Vec::new(),
         })
     }
 
@@ -469,6 +471,8 @@ pub fn resolve(
 ) -> Result<Manifest, (usize, Vec<Problem>)> {
     let mut services: Vec<Service> = Vec::new();
     let mut kube_services = Vec::new();
+    let mut kube_routes = Vec::new();
+    let mut unread = Vec::new();
     let mut ignored = Vec::new();
     let mut templates = BTreeMap::new();
     for f in files {
@@ -481,9 +485,17 @@ pub fn resolve(
         for (path, obj) in objects(f.value, f.stream) {
             let path = format!("{prefix}{path}");
             let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
+            kube_routes.extend(super::kube_routes::routes(&path, obj, kind));
             if kind == "Service" {
-                kube_services.extend(r.service(&path, obj));
+                if let Some(s) = r.service(&path, obj) {
+                    unread.extend(super::kube_fields::unread_service(&path, obj, &s.name));
+                    kube_services.push(s);
+                }
             } else if let Some(s) = r.workload(&path, obj, kind) {
+                let node_ports = s.ports.iter().any(|p| p.node_port(&s).is_some());
+                unread.extend(super::kube_fields::unread_workload(
+                    &path, obj, kind, &s.name, node_ports,
+                ));
                 services.push(s);
             }
             if services.len() > load.limits.max_services {
@@ -548,7 +560,10 @@ pub fn resolve(
         unresolved: Vec::new(),
         interpolations: BTreeMap::new(),
         ignored,
+        unread,
+        duplicates: Vec::new(),
         kube_services,
+        kube_routes,
         templates,
     })
 }

@@ -83,6 +83,15 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome]) -> io::Result<()> {
                 "::error title=preflight::{}",
                 escape_data(&e.to_string())
             )?,
+            Outcome::NotChecked(n) => writeln!(
+                out,
+                "::notice file={},title=not checked::{}",
+                escape_property(&super::sarif::uri(&n.file)),
+                escape_data(&format!(
+                    "{}: not checked: {} ({})",
+                    n.file, n.reason, n.help
+                ))
+            )?,
         }
     }
     Ok(())

@@ -448,6 +448,10 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome], style: Style) -> io::Res
                     plural(problems.len(), "problem")
                 )?;
             }
+            Outcome::NotChecked(n) => {
+                writeln!(out, "note: {}: not checked: {}", n.file, n.reason)?;
+                writeln!(out, "  help: {}", n.help)?;
+            }
             Outcome::Failed(e) => {
                 writeln!(out, "error: {e}")?;
                 if let LoadError::TooLarge { .. } = e {

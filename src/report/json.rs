@@ -30,6 +30,8 @@ struct Report<'a> {
     skipped: Vec<&'a Skipped>,
     waived: Vec<JsonWaived<'a>>,
     errors: Vec<JsonError>,
+    /// Files seen among the inputs but not checked, with why (never counted as passed).
+    not_checked: Vec<&'a crate::manifest::discover::NotChecked>,
     hosts: Vec<JsonHost<'a>>,
     summary: Summary,
 }
@@ -127,7 +129,7 @@ fn hosts<'a>(outcomes: &'a [Outcome], skipped: &BTreeSet<&Skipped>) -> Vec<JsonH
     let checked = || {
         outcomes.iter().filter_map(|o| match o {
             Outcome::Checked(c) => Some(c),
-            Outcome::Failed(_) => None,
+            Outcome::Failed(_) | Outcome::NotChecked(_) => None,
         })
     };
     // Every file is checked against the same hosts; files without them (expired waivers) are skipped.
@@ -166,6 +168,7 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome]) -> io::Result<()> {
     let mut skipped = BTreeSet::new();
     let mut errors = Vec::new();
     let mut waived = Vec::new();
+    let mut not_checked = Vec::new();
     for o in outcomes {
         match o {
             Outcome::Checked(c) => {
@@ -227,6 +230,7 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome]) -> io::Result<()> {
                 skipped.extend(c.skipped.iter());
             }
             Outcome::Failed(e) => errors.extend(errors_of(e)),
+            Outcome::NotChecked(n) => not_checked.push(n),
         }
     }
     let hosts = hosts(outcomes, &skipped);
@@ -236,6 +240,7 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome]) -> io::Result<()> {
         skipped: skipped.into_iter().collect(),
         waived,
         errors,
+        not_checked,
         hosts,
         summary: crate::check::summary(outcomes),
     };

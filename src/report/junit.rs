@@ -199,6 +199,16 @@ pub fn write(
                     report.add_test_suite(suite.build(c, &places, fail_on));
                 }
             }
+            Outcome::NotChecked(n) => {
+                let mut status = TestCaseStatus::skipped();
+                status.set_message(format!("not checked: {}", n.reason));
+                status.set_description(n.help.clone());
+                let mut case = TestCase::new("read", status);
+                case.set_classname(n.file.as_str());
+                let mut suite = TestSuite::new(n.file.as_str());
+                suite.add_test_case(case);
+                report.add_test_suite(suite);
+            }
             Outcome::Failed(e) => {
                 let name = match e {
                     LoadError::Invalid { doc, .. } => doc.name.clone(),

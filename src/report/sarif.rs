@@ -146,6 +146,12 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome], policy: &Policy) -> io::
                     notifications.push(json!({ "level": "error", "message": { "text": format!("{}: {e}", c.doc.name) } }));
                 }
             }
+            Outcome::NotChecked(n) => notifications.push(json!({
+                "level": "note",
+                "descriptor": { "id": "not-checked" },
+                "message": { "text": format!("{}: not checked: {} ({})", n.file, n.reason, n.help) },
+                "locations": [{ "physicalLocation": { "artifactLocation": { "uri": uri(&n.file) } } }],
+            })),
             Outcome::Failed(e) => {
                 let (file, problems): (String, Vec<String>) = match e {
                     LoadError::Invalid { doc, problems, .. } => (

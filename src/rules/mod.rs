@@ -15,13 +15,17 @@ mod fleet;
 mod kube_conflict;
 mod kube_privileged;
 mod scope;
+mod shared_network;
 
+mod duplicate_key;
 mod env_unresolved;
 mod ephemeral_range;
 mod excluded_range;
 mod firewall_blocked;
 mod ignored_ports;
+mod network_mode_ports;
 mod node_port_range;
+mod not_read;
 mod overexposed;
 mod plan_in_ephemeral;
 mod platform_mismatch;
@@ -30,6 +34,7 @@ mod port_occupied;
 mod port_plan;
 mod privileged_port;
 mod reuse_address;
+mod route_backend;
 mod service_target_port;
 mod shared_port_purpose;
 mod time_wait;
@@ -68,12 +73,15 @@ macro_rules! registry {
 
 /// Every built-in rule, sorted by id.
 pub static ALL: &[Rule] = registry![
+    duplicate_key,
     env_unresolved,
     ephemeral_range,
     excluded_range,
     firewall_blocked,
     ignored_ports,
+    network_mode_ports,
     node_port_range,
+    not_read,
     overexposed,
     plan_in_ephemeral,
     platform_mismatch,
@@ -82,6 +90,7 @@ pub static ALL: &[Rule] = registry![
     port_plan,
     privileged_port,
     reuse_address,
+    route_backend,
     service_target_port,
     shared_port_purpose,
     time_wait,

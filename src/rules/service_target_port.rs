@@ -65,10 +65,57 @@ fn selected<'m>(s: &KubeService, workloads: &'m [Service]) -> Vec<&'m Service> {
 /// Checks every Service's targetPorts against the pods it selects.
 pub fn check(cx: &Context<'_>, out: &mut Findings) {
     for s in &cx.manifest.kube_services {
+        // A targetPort that is neither a number nor a port name: an unfilled placeholder.
+        let invalid = |sp: &&crate::manifest::KubeServicePort| matches!(&sp.target, Some(TargetPort::Name(n)) if crate::manifest::port_name_problem(n).is_some());
+        for sp in s.ports.iter().filter(invalid) {
+            let Some(TargetPort::Name(n)) = &sp.target else {
+                continue;
+            };
+            let why = crate::manifest::port_name_problem(n).unwrap_or_default();
+            out.push(
+                Finding::new(
+                    &META,
+                    join(&sp.path, "targetPort"),
+                    format!(
+                        "targetPort `{n}` of Service `{}` is neither a port number nor a valid port name (a name {why}): an unfilled placeholder?",
+                        s.name
+                    ),
+                )
+                .label("not a port")
+                .help("write the container port's number or its name; if the file is a template (envsubst, Helm), render it and check the output"),
+            );
+        }
         if s.selector.is_empty() {
             continue; // endpoints managed by hand
         }
         let pods = selected(s, &cx.manifest.services);
+        let namespaces: std::collections::BTreeSet<&str> = pods
+            .iter()
+            .filter_map(|w| w.pod.as_ref()?.namespace.as_deref())
+            .collect();
+        let all_namespaced = pods
+            .iter()
+            .all(|w| w.pod.as_ref().is_some_and(|p| p.namespace.is_some()));
+        if s.namespace.is_none() && !pods.is_empty() && all_namespaced {
+            let ns: Vec<&str> = namespaces.iter().copied().collect();
+            let first = ns.first().copied().unwrap_or("default");
+            out.push(
+                Finding::new(
+                    &META,
+                    join(&s.path, "metadata"),
+                    format!(
+                        "Service `{}` has no namespace: `kubectl apply -f` creates it in the current context's namespace (`default` unless the context or `-n` says otherwise), while the pods it selects run in `{}`; from another namespace its selector selects nothing",
+                        s.name,
+                        ns.join("`, `")
+                    ),
+                )
+                .severity(Severity::Info)
+                .label("no namespace")
+                .help(format!(
+                    "add `namespace: {first}` under `metadata`, or apply the file with `kubectl apply -n {first} -f …`"
+                )),
+            );
+        }
         if pods.is_empty() {
             out.push(
                 Finding::new(
@@ -99,6 +146,7 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
                 join(&sp.path, "port")
             };
             match &target {
+                TargetPort::Name(name) if crate::manifest::port_name_problem(name).is_some() => {}
                 TargetPort::Name(name) => {
                     if ports
                         .iter()
