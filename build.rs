@@ -30,7 +30,7 @@ fn main() {
     println!("cargo::rerun-if-env-changed=KUBERNETES_VALIDATE");
     let require = std::env::var_os("PREFLIGHT_REQUIRE_TOOLS").is_some();
     let root = sh("[ \"$(id -u)\" = 0 ]");
-    let checks: [(&str, &dyn Fn() -> bool); 7] = [
+    let checks: [(&str, &dyn Fn() -> bool); 8] = [
         // Root, private network namespaces and the tools the namespace tests drive.
         ("netns", &|| {
             root && sh("unshare -n true")
@@ -49,6 +49,8 @@ fn main() {
         ("precommit", &|| has("pre-commit") && has("git")),
         // The reference implementation of Compose (Debian's docker-compose package).
         ("docker_compose", &|| has("docker-compose")),
+        // kustomizations are rendered with `kubectl kustomize`.
+        ("kubectl", &|| has("kubectl")),
     ];
     for (name, check) in checks {
         println!("cargo::rustc-check-cfg=cfg(preflight_has_{name})");

@@ -63,10 +63,27 @@ fn expected() -> Vec<(String, bool, BTreeSet<Row>, BTreeSet<String>)> {
 /// `preflight ports FILE` with every profile active and an empty environment (as `EXPECTED.txt`
 /// assumes), as rows.
 fn preflight_rows(file: &str, host_network: &BTreeSet<String>) -> BTreeSet<Row> {
+    // A file whose project needs a variable (`${VAR:?…}`) is refused without it, as Compose
+    // refuses it: the variable is given, as its `.env` would.
+    let env: &[(&str, &str)] = match file {
+        "44-graylog-open-core.yaml" => &[
+            ("GRAYLOG_PASSWORD_SECRET", "secret"),
+            ("GRAYLOG_ROOT_PASSWORD_SHA2", "sha2"),
+        ],
+        _ => &[],
+    };
+    if !env.is_empty() {
+        let refused = preflight(&dir(), &["ports", file], &[]);
+        assert_eq!(
+            refused.status.code(),
+            Some(2),
+            "{file}: refused without {env:?}"
+        );
+    }
     let out = preflight(
         &dir(),
         &["ports", file, "--format", "json", "--profile", "*"],
-        &[],
+        env,
     );
     assert!(
         out.status.success(),
@@ -74,31 +91,7 @@ fn preflight_rows(file: &str, host_network: &BTreeSet<String>) -> BTreeSet<Row> 
         String::from_utf8_lossy(&out.stderr)
     );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    json["ports"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| !host_network.contains(r["service"].as_str().unwrap()))
-        .map(|r| {
-            let bind = r["bind"].as_str().unwrap();
-            let port = match (r["port"].as_u64(), r["pick"].as_str()) {
-                (Some(p), _) => p.to_string(),
-                (None, Some(range)) => range.to_owned(),
-                (None, None) => "*".to_owned(),
-            };
-            (
-                r["service"].as_str().unwrap().to_owned(),
-                if bind == "::" {
-                    "*".to_owned()
-                } else {
-                    bind.to_owned()
-                },
-                port,
-                r["target"].as_u64().unwrap(),
-                r["protocol"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
+    rows_of(&json, host_network)
 }
 
 #[test]
@@ -202,23 +195,11 @@ fn preflight_reads_the_ports_docker_compose_config_prints() {
 /// `docker-compose -f FILE… config` in `dir` with an empty environment: the project as the reference
 /// implementation normalises it, read as JSON with preflight's own YAML reader.
 fn compose_config(dir: &Path, files: &[&str]) -> serde_json::Value {
-    let mut cmd = Command::new("docker-compose");
-    cmd.current_dir(dir)
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin");
-    for f in files {
-        cmd.args(["-f", f]);
-    }
-    let out = cmd.arg("config").output().unwrap();
-    assert!(
-        out.status.success(),
-        "{files:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    preflight::document::yaml::parse(&text, Default::default())
-        .unwrap()
-        .0
+    let args: Vec<String> = files
+        .iter()
+        .flat_map(|f| ["-f".to_owned(), (*f).to_owned()])
+        .collect();
+    compose_config_args(dir, &args)
 }
 
 /// preflight run in `dir` with an empty environment but for `env`.
@@ -543,4 +524,190 @@ fn standard_input_and_kind() {
     let (code, out, _) = common::run(&dir(), &["check", "01-emojivoto.yaml", "--kind", "deploy"]);
     assert_eq!(code, 2);
     assert!(out.contains("missing field `target`"), "{out}");
+}
+
+/// The shared corpus of real Compose projects (`../shared/corpora/compose`, each project's source
+/// and the exact `docker-compose` command in its `SOURCE.md`): `(project, arguments)` in file order,
+/// with whether docker-compose 1.29.2 rejects the project.
+fn shared_corpus() -> Option<(std::path::PathBuf, Vec<(String, Vec<String>, bool)>)> {
+    let dir = root().join("../shared/corpora/compose");
+    let text = std::fs::read_to_string(dir.join("SOURCE.md")).ok()?;
+    let mut out: Vec<(String, Vec<String>, bool)> = Vec::new();
+    for line in text.lines() {
+        if let Some(name) = line.strip_prefix("### ") {
+            out.push((name.trim().to_owned(), Vec::new(), false));
+        } else if let Some(cmd) = line.strip_prefix("* oracle command: `docker-compose ") {
+            let args = cmd.trim_end_matches('`').trim_end_matches(" config");
+            let last = out.last_mut().unwrap();
+            last.1 = args.split_whitespace().map(str::to_owned).collect();
+        } else if line.starts_with("* **rejected by 1.29.2**") {
+            out.last_mut().unwrap().2 = true;
+        }
+    }
+    Some((dir, out))
+}
+
+/// Every project of the shared corpus that docker-compose 1.29.2 accepts gives, with the same `-f`
+/// and `--profile` arguments, exactly the published ports `docker-compose config` prints (multi-file
+/// merges, `extends` across files, anchors, `.env`, ranges, host IPs from defaults). The one
+/// documented difference: 1.x reads an unquoted `- 25:25` as the YAML 1.1 base-60 number 1525
+/// (abc-user-feedback), where Compose v2 and preflight read `25:25`.
+#[test]
+#[cfg_attr(
+    not(preflight_has_docker_compose),
+    ignore = "needs docker-compose (apt-get install docker-compose) and ../shared/corpora"
+)]
+fn the_shared_corpus_publishes_what_docker_compose_config_prints() {
+    let corpus = shared_corpus();
+    if !common::available("../shared/corpora/compose", corpus.is_some()) {
+        return;
+    }
+    let (dir, projects) = corpus.unwrap();
+    assert!(projects.len() >= 35, "{} projects", projects.len());
+    let mut compared = 0;
+    for (name, args, rejected) in projects.iter().filter(|p| !p.2) {
+        assert!(!rejected);
+        let pdir = dir.join(name);
+        let files: Vec<&str> = args
+            .windows(2)
+            .filter(|w| w[0] == "-f")
+            .map(|w| w[1].as_str())
+            .collect();
+        let config = compose_config_args(&pdir, args);
+        let host: BTreeSet<String> = config["services"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(_, s)| s["network_mode"] == "host")
+            .map(|(n, _)| n.clone())
+            .collect();
+        let mut want = reference_rows(&config);
+        let mut pf: Vec<&str> = vec!["ports", "--format", "json"];
+        pf.extend(args.iter().map(String::as_str));
+        let out = preflight(&pdir, &pf, &[]);
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut got = rows_of(&json, &host);
+        if name == "abc-user-feedback" {
+            let v1 = (
+                "smtp4dev".into(),
+                "*".into(),
+                "*".into(),
+                1525,
+                "tcp".into(),
+            );
+            let v2 = ("smtp4dev".into(), "*".into(), "25".into(), 25, "tcp".into());
+            assert!(
+                want.remove(&v1) && got.remove(&v2),
+                "{name}: the base-60 row"
+            );
+        }
+        assert_eq!(got, want, "{name} ({files:?})");
+        compared += 1;
+    }
+    assert!(compared >= 27, "{compared} projects compared");
+}
+
+/// The projects docker-compose 1.29.2 rejects (for syntax newer than it: `!reset`, `name:`,
+/// `build.platforms`, inline configs, `env_file` with `path`): preflight reads them as Compose v2
+/// does, with the port rows counted by hand from the files, and refuses the one Compose v2 refuses
+/// too (authentik: a `${PG_PASS:?…}` without a value), at its place.
+#[test]
+fn the_projects_docker_compose_1_rejects_read_as_compose_v2_reads_them() {
+    let corpus = shared_corpus();
+    if !common::available("../shared/corpora/compose", corpus.is_some()) {
+        return;
+    }
+    let (dir, projects) = corpus.unwrap();
+    // (project, published rows), counted from the files: profiles not named on the command line
+    // are off, `!reset []` drops nginx's ports, `network_mode: host` services publish nothing.
+    let expected = [
+        ("appwrite-dev", 19),
+        ("azuracast", 150),
+        ("lago", 4),
+        ("mailcow", 13),
+        ("spreed-signaling", 0),
+        ("zabbix", 3),
+        ("zammad-npm", 3),
+    ];
+    let rejected: Vec<&(String, Vec<String>, bool)> = projects.iter().filter(|p| p.2).collect();
+    assert_eq!(rejected.len(), expected.len() + 1, "{rejected:?}");
+    for (name, args, _) in rejected {
+        let mut pf: Vec<&str> = vec!["ports", "--format", "json"];
+        pf.extend(args.iter().map(String::as_str));
+        let out = preflight(&dir.join(name), &pf, &[]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        if name == "authentik" {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{name}: {stdout}");
+            assert!(
+                stderr.contains("required variable `PG_PASS` is missing a value")
+                    && stderr.contains("docker-compose.yml:16:26"),
+                "{stderr}"
+            );
+            continue;
+        }
+        assert!(out.status.success(), "{name}: {stdout}");
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let want = expected.iter().find(|(n, _)| n == name).unwrap().1;
+        assert_eq!(
+            json["ports"].as_array().unwrap().len(),
+            want,
+            "{name}: {json:#}"
+        );
+    }
+}
+
+/// `preflight ports` JSON as rows, without the services on the host network.
+fn rows_of(json: &serde_json::Value, host_network: &BTreeSet<String>) -> BTreeSet<Row> {
+    json["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| !host_network.contains(r["service"].as_str().unwrap()))
+        .map(|r| {
+            let bind = r["bind"].as_str().unwrap();
+            let port = match (r["port"].as_u64(), r["pick"].as_str()) {
+                (Some(p), _) => p.to_string(),
+                (None, Some(range)) => range.to_owned(),
+                (None, None) => "*".to_owned(),
+            };
+            (
+                r["service"].as_str().unwrap().to_owned(),
+                if bind == "::" {
+                    "*".to_owned()
+                } else {
+                    bind.to_owned()
+                },
+                port,
+                r["target"].as_u64().unwrap(),
+                r["protocol"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// `docker-compose ARGS config` in `dir` with an empty environment, read as JSON.
+fn compose_config_args(dir: &Path, args: &[String]) -> serde_json::Value {
+    let out = Command::new("docker-compose")
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .args(args)
+        .arg("config")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    preflight::document::yaml::parse(&text, Default::default())
+        .unwrap()
+        .0
 }

@@ -366,3 +366,92 @@ fn empty_and_zero_target_ports_default_to_the_port() {
         );
     }
 }
+
+/// The shared corpus of real Kubernetes manifests (`../shared/corpora/kubernetes`, 25 files, each
+/// file's source in its `SOURCE.md`) is read whole, each file alone and the directory as one input,
+/// and the defects a reader of the files finds are reported at their places: two real duplicate keys
+/// (Mailu's `ports:` twice, retail-store's `CARTS_DYNAMODB_CREATETABLE` twice), one unfilled
+/// placeholder (`targetPort: $MINIO_CONSOLE_PORT` in prow's envsubst template), and two Services that
+/// select nothing (Mailu's `redis` selects `app: mailu`, the pods are `app: mailu-redis`; linkerd's
+/// `linkerd-viz` has no namespace while its pods run in `linkerd`).
+#[test]
+fn the_shared_corpus_is_read_whole_and_its_defects_are_found() {
+    let dir = root().join("../shared/corpora/kubernetes");
+    if !common::available("../shared/corpora/kubernetes", dir.is_dir()) {
+        return;
+    }
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".yaml") || n.ends_with(".yml"))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 25, "{files:?}");
+    for f in &files {
+        let (code, report) = common::check_json(&dir, f, &["--fail-on", "never"]);
+        assert_eq!(code, 0, "{f}: {report:#}");
+        assert_eq!(report["errors"], serde_json::json!([]), "{f}");
+    }
+    let (code, report) = common::check_json(&dir, ".", &["--fail-on", "never"]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(
+        report["not_checked"],
+        serde_json::json!([]),
+        "every file is a Kubernetes manifest"
+    );
+    let at = |rule: &str, severity: &str, file: &str, line: u64, needle: &str| {
+        let hit = report["findings"].as_array().unwrap().iter().any(|x| {
+            x["rule"] == rule
+                && x["severity"] == severity
+                && x["file"] == file
+                && x["line"] == line
+                && x["message"].as_str().unwrap().contains(needle)
+        });
+        assert!(
+            hit,
+            "no {rule} ({severity}) at {file}:{line} with {needle:?}"
+        );
+    };
+    at(
+        "duplicate-key",
+        "error",
+        "Mailu__Mailu__kubernetes-mailu.yaml",
+        151,
+        "`ports` is written twice",
+    );
+    at(
+        "duplicate-key",
+        "error",
+        "aws-containers__retail-store-sample-app__deploy.yaml",
+        249,
+        "`CARTS_DYNAMODB_CREATETABLE` is written twice",
+    );
+    at(
+        "service-target-port",
+        "error",
+        "kubernetes-sigs__prow__starter-azure.yaml",
+        1354,
+        "`$MINIO_CONSOLE_PORT`",
+    );
+    at(
+        "service-target-port",
+        "info",
+        "Mailu__Mailu__kubernetes-mailu.yaml",
+        65,
+        "Service `redis` selects no pod",
+    );
+    at(
+        "service-target-port",
+        "info",
+        "linkerd__linkerd-examples__linkerd.yml",
+        341,
+        "`linkerd-viz` has no namespace",
+    );
+    let dups = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["rule"] == "duplicate-key")
+        .count();
+    assert_eq!(dups, 2);
+}

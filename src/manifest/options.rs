@@ -46,4 +46,7 @@ pub struct ComposeOptions {
     pub profiles: Vec<String>,
     /// The Compose files whose `include:` is being loaded (canonical paths), to find include cycles.
     pub include_stack: Vec<std::path::PathBuf>,
+    /// For an included project: the including project's variables, which win over the include's
+    /// own `env_file` (as Compose resolves them).
+    pub inherited: Option<Box<super::compose::interpolate::ComposeVars>>,
 }

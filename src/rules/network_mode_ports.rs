@@ -11,12 +11,13 @@ pub const META: RuleMeta = RuleMeta {
     summary: "a Compose service publishes ports while it joins another container's network namespace",
     facts: &[],
     docs: r#"## What it does
-Reports each `ports` entry of a Compose service whose `network_mode` is `service:NAME` or
-`container:NAME`: the container has no network namespace of its own, so it has nothing to publish.
+Reports each `ports` and `expose` entry of a Compose service whose `network_mode` is `service:NAME`
+or `container:NAME`: the container has no network namespace of its own, so it has nothing to
+publish or expose. (`docker compose config` accepts such a file; the engine refuses it at `up`.)
 
 ## Why is this bad?
 Docker refuses to create the container: `conflicting options: port publishing and the container type
-network mode`. The whole project fails to start, not just this port. (The ports of the namespace's
+network mode` (`port exposing` for `expose`). The whole project fails to start, not just this port. (The ports of the namespace's
 owner are published for every container in it; that is where they belong.)
 
 ## Example
@@ -52,10 +53,17 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
                 Finding::new(
                     &META,
                     path.clone(),
-                    format!(
-                        "`{}` publishes a port but uses `network_mode: {}`: Docker refuses to create the container (\"conflicting options: port publishing and the container type network mode\")",
-                        svc.name, n.mode
-                    ),
+                    if path.contains(".expose.") {
+                        format!(
+                            "`{}` exposes a port but uses `network_mode: {}`: Docker refuses to create the container (\"conflicting options: port exposing and the container type network mode\")",
+                            svc.name, n.mode
+                        )
+                    } else {
+                        format!(
+                            "`{}` publishes a port but uses `network_mode: {}`: Docker refuses to create the container (\"conflicting options: port publishing and the container type network mode\")",
+                            svc.name, n.mode
+                        )
+                    },
                 )
                 .label("refused")
                 .related(n.path.clone(), "joins this network namespace")

@@ -9,8 +9,8 @@
 //! host, Linux unless the host facts say otherwise, dockerd running as root (a rootless daemon is
 //! described with a deploy manifest's `target`).
 //!
-//! Only the values preflight reads are interpolated and checked; a `${VAR:?message}` elsewhere in the
-//! file, which Compose would refuse, is not seen.
+//! The values preflight reads are interpolated and checked; elsewhere in the file only a
+//! `${VAR:?message}` without a value is looked for, since Compose refuses the project for it.
 
 pub(crate) mod fields;
 pub(crate) mod interpolate;
@@ -35,7 +35,7 @@ use crate::document::{Problem, SourceMap};
 use crate::ports::{Platform, Protocol};
 
 /// The variables of a Compose project in `dir`: `--env-file` files (or `dir/.env`), then the process
-/// environment on top. Problems name the file and line of a line that can't be read.
+/// environment on top, then (for an included project) the including project's variables. Problems name the file and line of a line that can't be read.
 pub fn variables(dir: &Path, opts: &ComposeOptions) -> Result<ComposeVars, String> {
     let mut vars = ComposeVars::default();
     let files: Vec<std::path::PathBuf> = if opts.env_files.is_empty() {
@@ -62,6 +62,9 @@ pub fn variables(dir: &Path, opts: &ComposeOptions) -> Result<ComposeVars, Strin
         }
     }
     vars.extend(&env);
+    if let Some(parent) = &opts.inherited {
+        vars.extend(parent);
+    }
     Ok(vars)
 }
 
@@ -120,6 +123,9 @@ pub fn resolve(
             "too many services",
             "split the project",
         );
+    }
+    for f in files {
+        r.required(&crate::document::Document::part_path(f.index, ""), f.value);
     }
     for f in files.iter().filter(|f| f.root) {
         for key in f.value.as_object().into_iter().flat_map(|o| o.keys()) {
@@ -203,6 +209,41 @@ impl Reader<'_> {
             k,
             Problem::at(span, message, label).help(help).at_path(local),
         ));
+    }
+
+    /// Compose interpolates the whole file, so a `${VAR:?message}` whose variable has no value
+    /// stops the project wherever it is written (`environment`, `image`, …): the same problem here,
+    /// at its place, rather than a check of a project Compose would not start.
+    fn required(&mut self, path: &str, v: &Value) {
+        match v {
+            Value::String(s) if s.contains('?') && s.contains("${") => {
+                if let Err(e @ ComposeInterpolateError::Required { .. }) = interpolate(s, self.vars)
+                {
+                    self.problem(
+                        path,
+                        e.to_string(),
+                        "required",
+                        "set the variable in `.env`, an `--env-file` or the environment: Compose refuses the project without it",
+                    );
+                }
+            }
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    self.required(&crate::document::join(path, &i.to_string()), item);
+                }
+            }
+            Value::Object(map) => {
+                for (k, item) in map {
+                    let p = if path.ends_with(':') || path.is_empty() {
+                        format!("{path}{k}")
+                    } else {
+                        crate::document::join(path, k)
+                    };
+                    self.required(&p, item);
+                }
+            }
+            _ => {}
+        }
     }
 
     /// The interpolated text of the scalar at `path`; `None` (with a problem) when it can't be.
@@ -355,6 +396,9 @@ impl Reader<'_> {
                     n.refused.push(p.path);
                 }
             }
+            // `expose` is refused too ("conflicting options: port exposing and the container
+            // type network mode").
+            n.refused.extend(m.expose.iter().map(|e| e.path.clone()));
         }
         if out.len() > load.limits.max_ports_per_service {
             self.problem(

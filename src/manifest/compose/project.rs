@@ -460,6 +460,7 @@ fn includes(
             let mut sub = opts.clone();
             sub.compose.env_files = env_files.iter().map(|(f, _)| under(dir, f)).collect();
             sub.compose.include_stack = stack.clone();
+            sub.compose.inherited = Some(Box::new(vars.clone()));
             let (m, d) = load_files(&files, &sub_dir, &sub)?;
             out.push((m, d, (k, ipath)));
         }
