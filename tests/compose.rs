@@ -526,13 +526,17 @@ fn standard_input_and_kind() {
     assert!(out.contains("missing field `target`"), "{out}");
 }
 
+/// A project of the shared corpus: its directory's name, the `docker-compose` arguments, and
+/// whether docker-compose 1.29.2 rejects it.
+type Project = (String, Vec<String>, bool);
+
 /// The shared corpus of real Compose projects (`../shared/corpora/compose`, each project's source
 /// and the exact `docker-compose` command in its `SOURCE.md`): `(project, arguments)` in file order,
 /// with whether docker-compose 1.29.2 rejects the project.
-fn shared_corpus() -> Option<(std::path::PathBuf, Vec<(String, Vec<String>, bool)>)> {
+fn shared_corpus() -> Option<(std::path::PathBuf, Vec<Project>)> {
     let dir = root().join("../shared/corpora/compose");
     let text = std::fs::read_to_string(dir.join("SOURCE.md")).ok()?;
-    let mut out: Vec<(String, Vec<String>, bool)> = Vec::new();
+    let mut out: Vec<Project> = Vec::new();
     for line in text.lines() {
         if let Some(name) = line.strip_prefix("### ") {
             out.push((name.trim().to_owned(), Vec::new(), false));
@@ -634,7 +638,7 @@ fn the_projects_docker_compose_1_rejects_read_as_compose_v2_reads_them() {
         ("zabbix", 3),
         ("zammad-npm", 3),
     ];
-    let rejected: Vec<&(String, Vec<String>, bool)> = projects.iter().filter(|p| p.2).collect();
+    let rejected: Vec<&Project> = projects.iter().filter(|p| p.2).collect();
     assert_eq!(rejected.len(), expected.len() + 1, "{rejected:?}");
     for (name, args, _) in rejected {
         let mut pf: Vec<&str> = vec!["ports", "--format", "json"];
