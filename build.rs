@@ -30,7 +30,9 @@ fn main() {
     println!("cargo::rerun-if-env-changed=KUBERNETES_VALIDATE");
     let require = std::env::var_os("PREFLIGHT_REQUIRE_TOOLS").is_some();
     let root = sh("[ \"$(id -u)\" = 0 ]");
-    let checks: [(&str, &dyn Fn() -> bool); 8] = [
+    let corpora = std::path::Path::new("../shared/corpora/compose/SOURCE.md").is_file();
+    println!("cargo::rerun-if-changed=../shared/corpora/compose/SOURCE.md");
+    let checks: [(&str, &dyn Fn() -> bool); 10] = [
         // Root, private network namespaces and the tools the namespace tests drive.
         ("netns", &|| {
             root && sh("unshare -n true")
@@ -51,6 +53,9 @@ fn main() {
         ("docker_compose", &|| has("docker-compose")),
         // kustomizations are rendered with `kubectl kustomize`.
         ("kubectl", &|| has("kubectl")),
+        // The shared corpora of real projects, beside the repository (CI copies shared/ there).
+        ("shared_corpora", &|| corpora),
+        ("compose_oracle", &|| corpora && has("docker-compose")),
     ];
     for (name, check) in checks {
         println!("cargo::rustc-check-cfg=cfg(preflight_has_{name})");

@@ -558,7 +558,7 @@ fn shared_corpus() -> Option<(std::path::PathBuf, Vec<Project>)> {
 /// (abc-user-feedback), where Compose v2 and preflight read `25:25`.
 #[test]
 #[cfg_attr(
-    not(preflight_has_docker_compose),
+    not(preflight_has_compose_oracle),
     ignore = "needs docker-compose (apt-get install docker-compose) and ../shared/corpora"
 )]
 fn the_shared_corpus_publishes_what_docker_compose_config_prints() {
@@ -621,6 +621,7 @@ fn the_shared_corpus_publishes_what_docker_compose_config_prints() {
 /// does, with the port rows counted by hand from the files, and refuses the one Compose v2 refuses
 /// too (authentik: a `${PG_PASS:?…}` without a value), at its place.
 #[test]
+#[cfg_attr(not(preflight_has_shared_corpora), ignore = "needs ../shared/corpora")]
 fn the_projects_docker_compose_1_rejects_read_as_compose_v2_reads_them() {
     let corpus = shared_corpus();
     if !common::available("../shared/corpora/compose", corpus.is_some()) {

@@ -375,6 +375,7 @@ fn empty_and_zero_target_ports_default_to_the_port() {
 /// select nothing (Mailu's `redis` selects `app: mailu`, the pods are `app: mailu-redis`; linkerd's
 /// `linkerd-viz` has no namespace while its pods run in `linkerd`).
 #[test]
+#[cfg_attr(not(preflight_has_shared_corpora), ignore = "needs ../shared/corpora")]
 fn the_shared_corpus_is_read_whole_and_its_defects_are_found() {
     let dir = root().join("../shared/corpora/kubernetes");
     if !common::available("../shared/corpora/kubernetes", dir.is_dir()) {
