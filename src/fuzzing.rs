@@ -17,7 +17,7 @@ pub fn manifest(data: &[u8]) {
     if let Ok((m, doc)) = load_str("fuzz.yaml", text(data), &LoadOptions::default()) {
         let policy = crate::policy::Policy::default();
         let today = crate::policy::date::Date::from_days(20_000);
-        let checked = crate::check::check_manifest(&m, doc, &policy, &[], today);
+        let checked = crate::check::check_manifest(&m, doc, &policy, &[], today, true);
         let mut sink = Vec::new();
         let outcomes = [crate::check::Outcome::Checked(Box::new(checked))];
         let _ = crate::report::json::write(&mut sink, &outcomes);

@@ -239,6 +239,10 @@ pub struct Inputs {
     /// manifest's directory upwards).
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
+    /// Ignore the inputs' inline ignores (`# preflight: ignore[…]` comments, `ignore.preflight/…`
+    /// annotations): report what they hide, as a strict mode for CI.
+    #[arg(long)]
+    pub no_inline_ignores: bool,
 }
 
 /// Arguments of `check`.
@@ -256,6 +260,14 @@ pub struct CheckArgs {
     /// Write the `--format` report to FILE; the human report still goes to the terminal.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Report only findings that are not in this baseline (written by `--write-baseline`), and say
+    /// how many it held back and which of its entries no longer match (fixed).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Record today's findings in FILE (sorted, stable JSON) to adopt preflight in a repository that
+    /// already has findings; later runs with `--baseline FILE` report only new ones.
+    #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
+    pub write_baseline: Option<PathBuf>,
 }
 
 /// Arguments of `ports`.

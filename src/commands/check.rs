@@ -19,7 +19,38 @@ pub(super) fn run(
     quiet: bool,
     today: Date,
 ) -> Result<ExitCode, Error> {
-    let run = inputs::check(&args.inputs, today)?;
+    let mut run = inputs::check(&args.inputs, today)?;
+    if let Some(path) = &args.write_baseline {
+        let b = check::baseline_of(&run.outcomes);
+        let mut text = serde_json::to_string_pretty(&b).map_err(io::Error::other)?;
+        text.push('\n');
+        std::fs::write(path, text)?;
+        writeln!(
+            out,
+            "wrote {} finding(s) to the baseline {}: later runs with `--baseline {}` report only new ones",
+            b.findings.len(),
+            path.display(),
+            path.display()
+        )?;
+        let broken = run
+            .outcomes
+            .iter()
+            .filter(|o| matches!(o, check::Outcome::Failed(_)));
+        return Ok(ExitCode::from(if broken.count() > 0 { 2 } else { 0 }));
+    }
+    if let Some(path) = &args.baseline {
+        let text = std::fs::read_to_string(path)?;
+        let b: check::baseline::Baseline = serde_json::from_str(&text).map_err(|e| {
+            Error::Usage(format!(
+                "{}:{}:{}: not a preflight baseline ({e}); write one with `preflight check … --write-baseline {}`",
+                path.display(),
+                e.line(),
+                e.column(),
+                path.display()
+            ))
+        })?;
+        check::apply_baseline(&mut run.outcomes, &b, &path.display().to_string());
+    }
     let outcomes = &run.outcomes;
     let default_policy = Policy::default();
     let policy = run.policy.as_ref().map_or(&default_policy, |p| &p.policy);

@@ -205,7 +205,12 @@ pub(super) fn check(inputs: &Inputs, today: Date) -> Result<Run, Error> {
         };
         outcomes.push(match (&policies[i].1, loaded) {
             (Some(lp), Ok((m, doc))) => Outcome::Checked(Box::new(check::check_manifest(
-                &m, doc, &lp.policy, &hosts, today,
+                &m,
+                doc,
+                &lp.policy,
+                &hosts,
+                today,
+                !inputs.no_inline_ignores,
             ))),
             (Some(_), Err(e)) => Outcome::Failed(e),
             (None, _) => Outcome::Failed(LoadError::Io {

@@ -7,6 +7,7 @@
 //! It knows nothing of ports, manifests or policies: `manifest`, `policy` and `facts` build their own
 //! models on top of it, and only the reporters turn paths back into places ([`Document::place`]).
 
+pub mod directives;
 pub(crate) mod problem;
 pub(crate) mod read;
 pub(crate) mod schema;
@@ -20,7 +21,7 @@ pub use read::{
     read_text,
 };
 pub use schema::Schema;
-pub use source_map::{LineCol, SourceMap, Span, join};
+pub use source_map::{LineCol, SourceMap, Span, at_path, join};
 pub use suggest::did_you_mean;
 
 /// A loaded file: its display name, its text and where each path sits in it.

@@ -30,6 +30,18 @@ impl From<Span> for miette::SourceSpan {
     }
 }
 
+/// A path that names a span of the text directly (`#at:OFFSET:LEN`): for places that are no YAML
+/// node, such as a comment.
+pub fn at_path(span: Span) -> String {
+    format!("#at:{}:{}", span.offset, span.len)
+}
+
+/// The span an [`at_path`] names.
+fn span_path(path: &str) -> Option<Span> {
+    let (off, len) = path.strip_prefix("#at:")?.split_once(':')?;
+    Some(Span::new(off.parse().ok()?, len.parse().ok()?))
+}
+
 /// A 1-based line and column (the column counts characters, not bytes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub struct LineCol {
@@ -67,6 +79,9 @@ impl SourceMap {
     /// (such as `…ports.metrics.port` for the shorthand `metrics: 10081`) falls back to its longest
     /// existing prefix, so every path resolves to some place.
     pub fn span(&self, path: &str) -> Span {
+        if let Some(span) = span_path(path) {
+            return span;
+        }
         let mut p = path;
         loop {
             if let Some(e) = self.entries.get(p) {

@@ -96,6 +96,14 @@ pub struct Finding {
     /// Structured facts behind the finding (ranges, sources, owners), for machines.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub evidence: BTreeMap<String, serde_json::Value>,
+    /// What identifies the finding across runs, set by the check stage: rule, file, the service or
+    /// object and port it concerns, and the host — not the line, so it survives moved lines and
+    /// reformatting (baselines and SARIF's `partialFingerprints` use it).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub fingerprint: String,
+    /// What the finding concerns (`api 8080/tcp`), set with the fingerprint; baselines show it.
+    #[serde(skip)]
+    pub subject: String,
 }
 
 impl Finding {
@@ -112,6 +120,8 @@ impl Finding {
             help: None,
             fixes: Vec::new(),
             evidence: BTreeMap::new(),
+            fingerprint: String::new(),
+            subject: String::new(),
         }
     }
 

@@ -117,7 +117,7 @@ pub fn fix_script(
         .iter()
         .filter_map(|o| match o {
             Outcome::Checked(c) => Some(c.doc.name.as_str()),
-            Outcome::Failed(_) | Outcome::NotChecked(_) => None,
+            Outcome::Failed(_) | Outcome::NotChecked(_) | Outcome::Baseline(_) => None,
         })
         .collect();
     let title = match host_name {

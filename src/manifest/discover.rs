@@ -145,7 +145,7 @@ impl Input {
             Input::File(p) => super::load(p, opts),
             Input::Compose(files) => super::load_compose_files(files, opts),
             Input::Kubernetes(files) => {
-                super::load::load_kubernetes_files(files, opts).map(super::load::with_duplicates)
+                super::load::load_kubernetes_files(files, opts).map(super::load::finish)
             }
             Input::Rendered(dir, r) => super::load::load_rendered(dir, *r, opts),
         }

@@ -54,6 +54,12 @@ fn rebase(m: &mut Manifest, base: usize) {
     for u in &mut m.unread {
         re(&mut u.path);
     }
+    for i in &mut m.ignores {
+        re(&mut i.path);
+        if let super::IgnoreScope::Object(p) = &mut i.scope {
+            re(p);
+        }
+    }
 
     m.interpolations = std::mem::take(&mut m.interpolations)
         .into_iter()
@@ -111,6 +117,12 @@ pub(crate) fn absorb(
     m.kube_routes.extend(included.kube_routes);
     m.ignored.extend(included.ignored);
     m.unread.extend(included.unread);
+    m.ignores.extend(
+        included
+            .ignores
+            .into_iter()
+            .filter(|i| matches!(i.scope, super::IgnoreScope::Object(_))),
+    );
     m.unresolved.extend(included.unresolved);
     m.interpolations.extend(included.interpolations);
     m.templates.extend(included.templates);

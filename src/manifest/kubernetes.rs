@@ -473,6 +473,7 @@ pub fn resolve(
     let mut kube_services = Vec::new();
     let mut kube_routes = Vec::new();
     let mut unread = Vec::new();
+    let mut ignores = Vec::new();
     let mut ignored = Vec::new();
     let mut templates = BTreeMap::new();
     for f in files {
@@ -486,6 +487,7 @@ pub fn resolve(
             let path = format!("{prefix}{path}");
             let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
             kube_routes.extend(super::kube_routes::routes(&path, obj, kind));
+            ignores.extend(super::ignores::annotations(&path, obj));
             if kind == "Service" {
                 if let Some(s) = r.service(&path, obj) {
                     unread.extend(super::kube_fields::unread_service(&path, obj, &s.name));
@@ -562,6 +564,7 @@ pub fn resolve(
         ignored,
         unread,
         duplicates: Vec::new(),
+        ignores,
         kube_services,
         kube_routes,
         templates,

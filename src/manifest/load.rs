@@ -24,7 +24,7 @@ pub const SCHEMA_TEXT: &str = include_str!("../../schemas/deploy.schema.json");
 /// read into one, whichever its content is (see [`Kind::detect`]) unless `opts.kind` says.
 pub fn load(path: &Path, opts: &LoadOptions) -> Result<(Manifest, Document), LoadError> {
     if path.is_dir() {
-        return load_dir(path, opts).map(with_duplicates);
+        return load_dir(path, opts).map(finish);
     }
     let (name, text) = read_text(path, &opts.limits.input)?;
     let dir = match path.parent() {
@@ -34,8 +34,12 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<(Manifest, Document), Loa
     load_in(&name, text, &dir, opts)
 }
 
-/// The manifest with the keys written twice in any file of its document (every file read for it).
-pub(crate) fn with_duplicates((mut m, doc): (Manifest, Document)) -> (Manifest, Document) {
+/// The manifest with what the files of its document (every file read for it) say besides their
+/// values: keys written twice, and `# preflight: ignore` comments (once, for the whole input).
+pub(crate) fn finish((mut m, doc): (Manifest, Document)) -> (Manifest, Document) {
+    m.ignores
+        .retain(|i| matches!(i.scope, super::IgnoreScope::Object(_)));
+    super::ignores::add_comments(&mut m, &doc);
     let files = std::iter::once(&doc).chain(doc.parts.iter()).enumerate();
     m.duplicates = files
         .flat_map(|(k, d)| {
@@ -101,7 +105,7 @@ pub fn load_in(
             }
         }
     };
-    loaded.map(with_duplicates)
+    loaded.map(finish)
 }
 
 /// A directory of Kubernetes manifests: every `*.yaml`, `*.yml` and `*.json` file in it (not in
@@ -227,7 +231,7 @@ pub fn load_compose_files(
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => std::path::PathBuf::from("."),
     };
-    compose::project::load_files(paths, &dir, opts).map(with_duplicates)
+    compose::project::load_files(paths, &dir, opts).map(finish)
 }
 
 /// Resolves a manifest from text; `name` is what messages call the file.
@@ -242,7 +246,7 @@ pub fn load_str(
     opts: &LoadOptions,
 ) -> Result<(Manifest, Document), LoadError> {
     let (value, doc) = parse_document(name, text, &opts.limits.input, "manifest", false)?;
-    load_deploy(value, doc, Path::new("."), opts).map(with_duplicates)
+    load_deploy(value, doc, Path::new("."), opts).map(finish)
 }
 
 /// A parsed deploy manifest validated and resolved.

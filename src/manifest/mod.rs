@@ -8,6 +8,7 @@
 mod checks;
 pub(crate) mod compose;
 pub mod discover;
+mod ignores;
 mod include;
 pub(crate) mod interpolate;
 mod kind;
@@ -24,6 +25,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 pub(crate) use checks::port_name_problem;
+pub use ignores::{IgnoreScope, InlineIgnore};
 pub use kind::Kind;
 pub use kube_routes::{KubeRoute, RoutePort};
 pub use load::{load, load_compose_files, load_str};
@@ -62,6 +64,8 @@ pub struct Manifest {
     pub unread: Vec<Unread>,
     /// Mapping keys written twice (the last value was read; `duplicate-key` reports them).
     pub duplicates: Vec<Duplicate>,
+    /// Inline ignores: `# preflight: ignore[…]` comments and `ignore.preflight/…` annotations.
+    pub ignores: Vec<InlineIgnore>,
     /// Kubernetes Services (read from Kubernetes manifests; empty otherwise).
     pub kube_services: Vec<KubeService>,
     /// Ingress and Gateway API backends: the Service ports they route to.

@@ -307,6 +307,7 @@ pub(super) fn resolve(
         ignored: Vec::new(),
         unread: Vec::new(),
         duplicates: Vec::new(),
+        ignores: Vec::new(),
         kube_services: Vec::new(),
         kube_routes: Vec::new(),
         templates: Default::default(),

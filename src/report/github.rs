@@ -83,6 +83,11 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome]) -> io::Result<()> {
                 "::error title=preflight::{}",
                 escape_data(&e.to_string())
             )?,
+            Outcome::Baseline(b) => writeln!(
+                out,
+                "::notice title=baseline::{}",
+                escape_data(&super::baseline_text(b))
+            )?,
             Outcome::NotChecked(n) => writeln!(
                 out,
                 "::notice file={},title=not checked::{}",

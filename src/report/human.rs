@@ -448,6 +448,16 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome], style: Style) -> io::Res
                     plural(problems.len(), "problem")
                 )?;
             }
+            Outcome::Baseline(b) => {
+                writeln!(out, "note: {}", super::baseline_text(b))?;
+                for e in &b.fixed {
+                    writeln!(
+                        out,
+                        "  fixed: {} {} {} ({})",
+                        e.file, e.rule, e.subject, e.fingerprint
+                    )?;
+                }
+            }
             Outcome::NotChecked(n) => {
                 writeln!(out, "note: {}: not checked: {}", n.file, n.reason)?;
                 writeln!(out, "  help: {}", n.help)?;

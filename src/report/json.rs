@@ -32,6 +32,9 @@ struct Report<'a> {
     errors: Vec<JsonError>,
     /// Files seen among the inputs but not checked, with why (never counted as passed).
     not_checked: Vec<&'a crate::manifest::discover::NotChecked>,
+    /// With `--baseline`: how many findings it held back, and its entries that matched nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    baseline: Option<&'a crate::check::baseline::Applied>,
     hosts: Vec<JsonHost<'a>>,
     summary: Summary,
 }
@@ -76,6 +79,19 @@ struct JsonWaived<'a> {
     expires: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     host: Option<&'a str>,
+    /// `inline` (a `# preflight: ignore` comment or an annotation) or `policy` (a waiver).
+    by: &'static str,
+    /// For an inline ignore, where it is written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ignore: Option<JsonPlace<'a>>,
+}
+
+/// A place in a file.
+#[derive(Serialize)]
+struct JsonPlace<'a> {
+    file: &'a str,
+    line: usize,
+    column: usize,
 }
 
 #[derive(Serialize)]
@@ -129,7 +145,7 @@ fn hosts<'a>(outcomes: &'a [Outcome], skipped: &BTreeSet<&Skipped>) -> Vec<JsonH
     let checked = || {
         outcomes.iter().filter_map(|o| match o {
             Outcome::Checked(c) => Some(c),
-            Outcome::Failed(_) | Outcome::NotChecked(_) => None,
+            Outcome::Failed(_) | Outcome::NotChecked(_) | Outcome::Baseline(_) => None,
         })
     };
     // Every file is checked against the same hosts; files without them (expired waivers) are skipped.
@@ -169,6 +185,7 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome]) -> io::Result<()> {
     let mut errors = Vec::new();
     let mut waived = Vec::new();
     let mut not_checked = Vec::new();
+    let mut baseline = None;
     for o in outcomes {
         match o {
             Outcome::Checked(c) => {
@@ -184,6 +201,19 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome]) -> io::Result<()> {
                         reason: &w.reason,
                         expires: w.expires.as_deref(),
                         host: w.finding.host.as_deref(),
+                        by: if w.inline.is_some() {
+                            "inline"
+                        } else {
+                            "policy"
+                        },
+                        ignore: w.inline.as_deref().map(|p| {
+                            let (line, column, _, _) = c.doc.place(p);
+                            JsonPlace {
+                                file: c.doc.file_of(p),
+                                line,
+                                column,
+                            }
+                        }),
                     });
                 }
                 errors.extend(c.errors.iter().map(|e| JsonError {
@@ -231,6 +261,7 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome]) -> io::Result<()> {
             }
             Outcome::Failed(e) => errors.extend(errors_of(e)),
             Outcome::NotChecked(n) => not_checked.push(n),
+            Outcome::Baseline(b) => baseline = Some(b),
         }
     }
     let hosts = hosts(outcomes, &skipped);
@@ -241,6 +272,7 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome]) -> io::Result<()> {
         waived,
         errors,
         not_checked,
+        baseline,
         hosts,
         summary: crate::check::summary(outcomes),
     };

@@ -199,6 +199,7 @@ pub fn write(
                     report.add_test_suite(suite.build(c, &places, fail_on));
                 }
             }
+            Outcome::Baseline(_) => {}
             Outcome::NotChecked(n) => {
                 let mut status = TestCaseStatus::skipped();
                 status.set_message(format!("not checked: {}", n.reason));

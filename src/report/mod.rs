@@ -73,3 +73,20 @@ pub fn on_host(message: &str, host: Option<&str>) -> String {
         None => message.to_owned(),
     }
 }
+
+/// What a baseline did, in one sentence.
+pub fn baseline_text(b: &crate::check::baseline::Applied) -> String {
+    let mut t = format!(
+        "baseline {}: {} finding{} held back",
+        b.file,
+        b.held_back,
+        if b.held_back == 1 { "" } else { "s" }
+    );
+    if !b.fixed.is_empty() {
+        t.push_str(&format!(
+            "; {} of its entries matched nothing (fixed: trim them with --write-baseline)",
+            b.fixed.len()
+        ));
+    }
+    t
+}

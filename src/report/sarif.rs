@@ -3,9 +3,12 @@
 //! The tool driver lists every rule (built-in, `waiver-expired` and the policy's custom rules) with short
 //! and full descriptions and help from the same metadata as `preflight explain`; each result carries its
 //! rule, level, message, the region of the YAML value (start and end), related locations and a partial
-//! fingerprint. A finding of a host names the host in its message (`[host web-01] …`), in
-//! `properties.host` and in its fingerprint. Files that could not be checked appear as tool execution notifications, and the
-//! invocation's `executionSuccessful` is false for them.
+//! fingerprint (`preflight/v2`: rule, file, the service or object and port, host; see
+//! `check::baseline`). A finding of a host names the host in its message (`[host web-01] …`), in
+//! `properties.host` and in its fingerprint. Waived findings are results with `suppressions`
+//! (`inSource` for an inline ignore, with its place; `external` for a policy waiver). Files that could
+//! not be checked, and files seen but not checked, appear as tool execution notifications; the
+//! invocation's `executionSuccessful` is false for the former.
 
 use std::io::{self, Write};
 
@@ -65,28 +68,6 @@ fn rules(policy: &Policy) -> Vec<(String, Severity, String, String, String)> {
         .collect()
 }
 
-/// What identifies a result across runs: rule, file, path and, for a host's finding, the host (findings
-/// without one keep the fingerprint they had before hosts existed).
-fn fingerprint_parts<'a>(f: &'a crate::finding::Finding, file: &'a str) -> Vec<&'a str> {
-    // The path within its file: adding an include renumbers the `@k:` parts, not the places.
-    let (_, path) = crate::document::Document::split_part(&f.path);
-    let mut parts = vec![f.rule.as_str(), file, path];
-    parts.extend(f.host.as_deref());
-    parts
-}
-
-fn fingerprint(parts: &[&str]) -> String {
-    // FNV-1a: stable across runs and platforms, enough to tell results apart.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for p in parts {
-        for b in p.bytes().chain([0]) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    format!("{h:016x}")
-}
-
 /// Writes the SARIF log of `outcomes`.
 pub fn write(out: &mut dyn Write, outcomes: &[Outcome], policy: &Policy) -> io::Result<()> {
     let rules = rules(policy);
@@ -96,7 +77,8 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome], policy: &Policy) -> io::
     for o in outcomes {
         match o {
             Outcome::Checked(c) => {
-                for f in &c.findings {
+                let waived = c.waived.iter().map(|w| (&w.finding, Some(w)));
+                for (f, w) in c.findings.iter().map(|f| (f, None)).chain(waived) {
                     let (line, column, end_line, end_column) = c.doc.place(&f.path);
                     let location = |file: &str, line, column, end_line, end_column| {
                         json!({ "physicalLocation": {
@@ -125,7 +107,7 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome], policy: &Policy) -> io::
                         "level": level(f.severity),
                         "message": { "text": message },
                         "locations": [location(c.doc.file_of(&f.path), line, column, end_line, end_column)],
-                        "partialFingerprints": { "preflight/v1": fingerprint(&fingerprint_parts(f, c.doc.file_of(&f.path))) },
+                        "partialFingerprints": { "preflight/v2": f.fingerprint },
                         "properties": { "path": f.path },
                     });
                     if let Some(i) = rule_index(&f.rule) {
@@ -140,12 +122,31 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome], policy: &Policy) -> io::
                     if let Some(h) = &f.host {
                         result["properties"]["host"] = json!(h);
                     }
+                    // A waived finding is a suppressed result: `inSource` for an inline ignore
+                    // (with the ignore's place), `external` for a policy waiver.
+                    if let Some(w) = w {
+                        let mut s = json!({ "justification": w.reason });
+                        match &w.inline {
+                            Some(p) => {
+                                let (l, col, el, ec) = c.doc.place(p);
+                                s["kind"] = json!("inSource");
+                                s["location"] = location(c.doc.file_of(p), l, col, el, ec);
+                            }
+                            None => s["kind"] = json!("external"),
+                        }
+                        result["suppressions"] = json!([s]);
+                    }
                     results.push(result);
                 }
                 for e in &c.errors {
                     notifications.push(json!({ "level": "error", "message": { "text": format!("{}: {e}", c.doc.name) } }));
                 }
             }
+            Outcome::Baseline(b) => notifications.push(json!({
+                "level": "note",
+                "descriptor": { "id": "baseline" },
+                "message": { "text": super::baseline_text(b) },
+            })),
             Outcome::NotChecked(n) => notifications.push(json!({
                 "level": "note",
                 "descriptor": { "id": "not-checked" },

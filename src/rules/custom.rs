@@ -85,6 +85,8 @@ pub(super) fn run(cx: &Context<'_>, out: &mut Findings, scope: Scope) {
                             help: rule.help.clone(),
                             fixes: Vec::new(),
                             evidence: BTreeMap::new(),
+                            fingerprint: String::new(),
+                            subject: String::new(),
                         };
                         out.push(f);
                     }

@@ -23,6 +23,7 @@ mod ephemeral_range;
 mod excluded_range;
 mod firewall_blocked;
 mod ignored_ports;
+pub(crate) mod inline_ignore;
 mod network_mode_ports;
 mod node_port_range;
 mod not_read;
@@ -79,6 +80,7 @@ pub static ALL: &[Rule] = registry![
     excluded_range,
     firewall_blocked,
     ignored_ports,
+    inline_ignore,
     network_mode_ports,
     node_port_range,
     not_read,

@@ -174,6 +174,7 @@ pub fn resolve(
         ignored: r.ignored,
         unread: r.unread,
         duplicates: Vec::new(),
+        ignores: Vec::new(),
         kube_services: Vec::new(),
         kube_routes: Vec::new(),
         templates: Default::default(),

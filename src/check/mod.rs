@@ -1,4 +1,8 @@
-//! The check pipeline for one manifest file: load → rules → findings sorted by place.
+//! The check pipeline for one manifest file: load → rules → findings sorted by place, then inline
+//! ignores ([`ignore`]) and policy waivers applied.
+
+pub mod baseline;
+mod ignore;
 
 use std::path::Path;
 
@@ -20,6 +24,8 @@ pub enum Outcome {
     /// A file seen among the inputs but not checked (of no kind preflight reads, or a subdirectory),
     /// with why: listed in every format, never counted as passed.
     NotChecked(crate::manifest::discover::NotChecked),
+    /// What `--baseline` held back, and its entries that no longer match.
+    Baseline(baseline::Applied),
 }
 
 /// A checked file with its findings.
@@ -49,6 +55,10 @@ pub struct Waived {
     pub reason: String,
     /// When the waiver expires.
     pub expires: Option<String>,
+    /// For an inline ignore, the path of the ignore (a comment's place or an annotation);
+    /// `None` for a policy waiver.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inline: Option<String>,
 }
 
 impl Outcome {
@@ -56,7 +66,7 @@ impl Outcome {
     pub fn findings(&self) -> &[Finding] {
         match self {
             Outcome::Checked(c) => &c.findings,
-            Outcome::Failed(_) | Outcome::NotChecked(_) => &[],
+            Outcome::Failed(_) | Outcome::NotChecked(_) | Outcome::Baseline(_) => &[],
         }
     }
 }
@@ -70,20 +80,24 @@ pub fn check_file(
     today: Date,
 ) -> Outcome {
     match manifest::load(path, load) {
-        Ok((m, doc)) => Outcome::Checked(Box::new(check_manifest(&m, doc, policy, hosts, today))),
+        Ok((m, doc)) => Outcome::Checked(Box::new(check_manifest(
+            &m, doc, policy, hosts, today, true,
+        ))),
         Err(e) => Outcome::Failed(e),
     }
 }
 
 /// Runs the rules on a loaded manifest, once for the manifest and once per host for the rules that read
-/// host facts (see [`rules::evaluate_fleet`]), and sorts what they found. Waivers that expired before
-/// `today` waive nothing.
+/// host facts (see [`rules::evaluate_fleet`]), and sorts what they found. With `inline`, the
+/// inputs' inline ignores waive what they name; then the policy's waivers apply. Waivers that expired
+/// before `today` waive nothing.
 pub fn check_manifest(
     m: &manifest::Manifest,
     doc: Document,
     policy: &Policy,
     hosts: &[Host],
     today: Date,
+    inline: bool,
 ) -> Checked {
     let found = rules::evaluate_fleet(m, policy, hosts);
     let mut findings: Vec<((usize, usize), Finding)> = found
@@ -105,8 +119,20 @@ pub fn check_manifest(
     skipped.sort_by(|a, b| (&a.host, &a.rule, &a.reason).cmp(&(&b.host, &b.rule, &b.reason)));
     skipped.dedup();
     let host_names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
-    let (mut kept, mut waived) = (Vec::new(), Vec::new());
-    for (_, f) in findings {
+    let findings: Vec<Finding> = findings
+        .into_iter()
+        .map(|(_, mut f)| {
+            baseline::fingerprint(m, &doc, &mut f);
+            f
+        })
+        .collect();
+    let (findings, mut waived) = if inline {
+        ignore::apply(m, &doc, findings, &skipped, policy)
+    } else {
+        (findings, Vec::new())
+    };
+    let mut kept = Vec::new();
+    for f in findings {
         match policy.waivers.iter().find(|w| {
             !w.expired(today)
                 && w.covers(&f.rule, &f.path)
@@ -115,6 +141,7 @@ pub fn check_manifest(
             Some(w) => waived.push(Waived {
                 reason: w.reason.clone(),
                 expires: w.expires.map(|d| d.to_string()),
+                inline: None,
                 finding: f,
             }),
             None => kept.push(f),
@@ -146,7 +173,7 @@ pub fn exit_code(outcomes: &[Outcome], fail_on: Option<Severity>) -> u8 {
     let broken = |o: &Outcome| match o {
         Outcome::Failed(_) => true,
         Outcome::Checked(c) => !c.errors.is_empty(),
-        Outcome::NotChecked(_) => false,
+        Outcome::NotChecked(_) | Outcome::Baseline(_) => false,
     };
     if outcomes.iter().any(broken) {
         return 2;
@@ -180,4 +207,38 @@ pub fn expired_waivers(lp: &crate::policy::LoadedPolicy, today: Date) -> Vec<Out
             }))
         })
         .collect()
+}
+
+/// Applies a baseline to the checked outcomes: the findings it holds are removed, and one
+/// [`Outcome::Baseline`] says how many and which of its entries matched nothing.
+pub fn apply_baseline(outcomes: &mut Vec<Outcome>, b: &baseline::Baseline, file: &str) {
+    let mut left: Vec<Option<&baseline::Entry>> = b.findings.iter().map(Some).collect();
+    let mut held_back = 0;
+    for o in outcomes.iter_mut() {
+        if let Outcome::Checked(c) = o {
+            held_back += b.hold_back(&mut c.findings, &mut left);
+        }
+    }
+    let fixed = left.into_iter().flatten().cloned().collect();
+    outcomes.push(Outcome::Baseline(baseline::Applied {
+        file: file.to_owned(),
+        held_back,
+        fixed,
+    }));
+}
+
+/// The baseline of the checked outcomes' findings.
+pub fn baseline_of(outcomes: &[Outcome]) -> baseline::Baseline {
+    baseline::Baseline::new(
+        outcomes
+            .iter()
+            .filter_map(|o| match o {
+                Outcome::Checked(c) => {
+                    Some(c.findings.iter().map(|f| baseline::Entry::of(&c.doc, f)))
+                }
+                _ => None,
+            })
+            .flatten()
+            .collect(),
+    )
 }

@@ -1,0 +1,163 @@
+//! Fingerprints that identify a finding across runs, and baselines built on them: `--write-baseline
+//! FILE` records today's findings, `--baseline FILE` holds them back and says which entries no longer
+//! match (fixed). A fingerprint is the rule, the file, what the finding concerns (the service or
+//! Kubernetes object, and the port with its protocol) and the host: never the line or the path of a
+//! list item, so moved lines, reformatting and reordered entries keep it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::document::Document;
+use crate::finding::Finding;
+use crate::manifest::Manifest;
+
+/// What a finding at `path` concerns: the port (`api 8080/tcp`), else the service, the Kubernetes
+/// Service or route, else the place itself (without the line).
+pub fn subject(m: &Manifest, path: &str) -> String {
+    let under = |prefix: &str| {
+        path == prefix
+            || path
+                .strip_prefix(prefix)
+                .is_some_and(|r| r.starts_with('.'))
+    };
+    for s in &m.services {
+        for p in &s.ports {
+            if under(&p.path) || under(&p.number_path) {
+                return format!("{} {}", s.name, p.label());
+            }
+            if let Some(c) = &p.container
+                && under(&c.host_port_path)
+            {
+                return format!("{} {}", s.name, p.label());
+            }
+        }
+    }
+    for s in &m.kube_services {
+        for p in &s.ports {
+            if under(&p.path) {
+                return format!("Service {} {}/{}", s.name, p.port, p.protocol.as_str());
+            }
+        }
+        if under(&s.path) {
+            return format!("Service {}", s.name);
+        }
+    }
+    for r in &m.kube_routes {
+        if under(&r.path) {
+            return format!("{} {} -> {}", r.kind, r.name, r.service);
+        }
+    }
+    // The service itself, or a place of its own (a port plan block, an ignore comment).
+    if let Some(s) = m.services.iter().find(|s| under(&s.path)) {
+        return s.name.clone();
+    }
+    Document::split_part(path).1.to_owned()
+}
+
+/// FNV-1a over the parts: stable across runs and platforms.
+fn hash(parts: &[&str]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for p in parts {
+        for b in p.bytes().chain([0]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{h:016x}")
+}
+
+/// Sets the subject and fingerprint of `f`, found in `m` (read from `doc`). A place that is no YAML
+/// node (a comment) is named by its text, which moves with it.
+pub fn fingerprint(m: &Manifest, doc: &Document, f: &mut Finding) {
+    let (file, local) = doc.locate(&f.path);
+    f.subject = if local.starts_with("#at:") {
+        let span = file.map.span(local);
+        file.text
+            .get(span.offset..span.offset + span.len)
+            .unwrap_or(local)
+            .trim()
+            .to_owned()
+    } else {
+        subject(m, &f.path)
+    };
+    let mut parts = vec![f.rule.as_str(), doc.file_of(&f.path), f.subject.as_str()];
+    parts.extend(f.host.as_deref());
+    f.fingerprint = hash(&parts);
+}
+
+/// A baseline file: sorted, stable JSON that diffs well.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Baseline {
+    /// The format's version (1).
+    pub version: u32,
+    /// The findings recorded, sorted by file, rule, subject and fingerprint.
+    pub findings: Vec<Entry>,
+}
+
+/// One recorded finding.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Entry {
+    /// The file it is in.
+    pub file: String,
+    /// The rule.
+    pub rule: String,
+    /// What it concerns (see [`subject`]); for people, matching uses the fingerprint.
+    pub subject: String,
+    /// Its fingerprint.
+    pub fingerprint: String,
+    /// Its message when it was recorded, for people.
+    pub message: String,
+}
+
+impl Entry {
+    /// The entry for a finding of `doc` (fingerprinted by the check).
+    pub fn of(doc: &Document, f: &Finding) -> Entry {
+        Entry {
+            file: doc.file_of(&f.path).to_owned(),
+            rule: f.rule.clone(),
+            subject: f.subject.clone(),
+            fingerprint: f.fingerprint.clone(),
+            message: f.message.clone(),
+        }
+    }
+}
+
+/// What applying a baseline did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Applied {
+    /// The baseline file.
+    pub file: String,
+    /// How many findings it held back.
+    pub held_back: usize,
+    /// Its entries that matched no finding: fixed since, to be trimmed from the file.
+    pub fixed: Vec<Entry>,
+}
+
+impl Baseline {
+    /// A baseline of `entries`, sorted.
+    pub fn new(mut entries: Vec<Entry>) -> Baseline {
+        entries.sort();
+        Baseline {
+            version: 1,
+            findings: entries,
+        }
+    }
+
+    /// Removes from `findings` each one the baseline holds (one entry holds back one finding), and
+    /// returns how many it held back and the entries left over.
+    pub fn hold_back(&self, findings: &mut Vec<Finding>, left: &mut Vec<Option<&Entry>>) -> usize {
+        let before = findings.len();
+        findings.retain(|f| {
+            match left
+                .iter_mut()
+                .find(|e| e.is_some_and(|e| e.fingerprint == f.fingerprint))
+            {
+                Some(slot) => {
+                    *slot = None;
+                    false
+                }
+                None => true,
+            }
+        });
+        before - findings.len()
+    }
+}
