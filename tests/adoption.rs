@@ -6,8 +6,6 @@
 
 mod common;
 
-use std::path::Path;
-
 use common::{check_json, root, rules_of, run};
 
 /// The annotation `ignore.preflight/<rule>` on a Kubernetes object waives that rule's findings inside
