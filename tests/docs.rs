@@ -123,3 +123,38 @@ fn facts_help_lists_every_import_kind() {
         );
     }
 }
+
+/// `docs/rules/ID.md` (what the language server's diagnostics link to) is `preflight explain ID` for
+/// every rule, kept equal here; `PREFLIGHT_BLESS=1 cargo test --test docs` writes them.
+#[test]
+fn rule_pages_are_explain_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, stdout, _) = run(tmp.path(), &["rules", "--format", "json"]);
+    let listed: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let dir = root().join("docs/rules");
+    let bless = std::env::var_os("PREFLIGHT_BLESS").is_some();
+    let mut ids = Vec::new();
+    for r in listed.as_array().unwrap() {
+        let id = r["id"].as_str().unwrap();
+        let (code, page, _) = run(tmp.path(), &["explain", id]);
+        assert_eq!(code, 0, "{id}");
+        let path = dir.join(format!("{id}.md"));
+        if bless {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&path, &page).unwrap();
+        }
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap_or_default(),
+            page,
+            "{id}: run PREFLIGHT_BLESS=1 cargo test --test docs"
+        );
+        ids.push(format!("{id}.md"));
+    }
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    files.sort();
+    ids.sort();
+    assert_eq!(files, ids, "one page per rule, no other");
+}

@@ -101,6 +101,9 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Run the Language Server over standard input and output: diagnostics as you type, hover with
+    /// `explain`, code actions that ignore a finding or move a port.
+    Lsp,
     /// Print the man page (roff), or write one page per subcommand to a directory.
     Man {
         /// Write `preflight.1` and `preflight-SUBCOMMAND.1` for every subcommand into DIR.

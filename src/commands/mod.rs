@@ -13,6 +13,7 @@ mod fix;
 mod r#gen;
 mod init;
 mod inputs;
+mod lsp;
 mod man;
 mod output;
 mod policy;
@@ -63,6 +64,17 @@ pub enum Error {
 /// Runs a parsed command line against the real terminal and returns the process exit code: the
 /// command's, or 2 after printing its error. A closed pipe (`preflight check | head`) is not an error.
 pub fn main(cli: Cli) -> ExitCode {
+    // The language server owns standard output (its transport writes from a thread of its own),
+    // so it runs before anything locks it.
+    if let Command::Lsp = cli.command {
+        return match lsp::run(today()) {
+            Ok(code) => code,
+            Err(e) => {
+                report_error(e);
+                ExitCode::from(2)
+            }
+        };
+    }
     let stdout = io::stdout();
     let is_tty = stdout.is_terminal();
     // Buffered: a report of 100,000 findings would otherwise cost a write per line.
@@ -112,6 +124,10 @@ pub fn run(cli: Cli, out: &mut dyn Write, is_tty: bool) -> Result<ExitCode, Erro
         Command::Diagnose(args) => diagnose::run(args, out),
         Command::Completions { shell } => completions::run(shell, out),
         Command::Man { dir } => man::run(dir.as_deref(), out),
+        Command::Lsp => Err(Error::Usage(
+            "`preflight lsp` talks over standard input and output: run it as its own process"
+                .into(),
+        )),
     }
 }
 

@@ -318,3 +318,35 @@ pub fn directory(dir: &Path, opts: &LoadOptions) -> Read {
     }
     read
 }
+
+/// Loads an input from an editor's unsaved `text` for the file at `path`, as `check` would load the
+/// file: a Compose file of its directory's project is read with the rest of the project (its other
+/// files from disk), anything else on its own.
+pub fn load_buffer(
+    path: &Path,
+    text: String,
+    opts: &LoadOptions,
+) -> Result<(Manifest, Document), LoadError> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let name = path.display().to_string();
+    let project = compose_project(&dir).filter(|files| files.iter().any(|f| f == path));
+    let Some(files) = project.filter(|_| opts.kind.is_none()) else {
+        return super::load::load_in(&name, text, &dir, opts);
+    };
+    let mut parsed = Vec::with_capacity(files.len());
+    let mut own = Some(text);
+    for f in &files {
+        let (n, t) = match (f == path, own.take()) {
+            (true, Some(t)) => (name.clone(), t),
+            (_, keep) => {
+                own = keep;
+                read_text(f, &opts.limits.input)?
+            }
+        };
+        parsed.push(parse_document(&n, t, &opts.limits.input, "compose", false)?);
+    }
+    super::compose::project::project(parsed, &dir, opts).map(super::load::finish)
+}
