@@ -119,6 +119,16 @@ fn main() {
         // The reference implementation of Compose (Debian's docker-compose package).
         ("docker_compose", &|| has("docker-compose")),
     ];
+    // The hook test that builds preflight from source inside pre-commit (`preflight-rust`) takes minutes,
+    // so it runs only when PREFLIGHT_SLOW_TESTS is set, in CI too; ci/install-test.sh tests the hooks
+    // that install the wheel.
+    println!("cargo::rerun-if-env-changed=PREFLIGHT_SLOW_TESTS");
+    println!("cargo::rustc-check-cfg=cfg(preflight_has_slow_precommit)");
+    if std::env::var_os("PREFLIGHT_SLOW_TESTS").is_some()
+        && (require || (has("pre-commit") && has("git")))
+    {
+        println!("cargo::rustc-cfg=preflight_has_slow_precommit");
+    }
     for (name, check) in checks {
         println!("cargo::rustc-check-cfg=cfg(preflight_has_{name})");
         if require || check() {
