@@ -256,5 +256,20 @@ fn completions_man_and_version() {
     );
     let (code, v, _) = run(&root(), &["--version"]);
     assert_eq!(code, 0);
-    assert_eq!(v.trim(), format!("preflight {}", env!("CARGO_PKG_VERSION")));
+    // The version and the commit it was built from: `preflight 0.1.0 (a38004d 2026-12-05)`, or
+    // `(unknown)` outside a git checkout.
+    let v = v.trim();
+    let commit = v
+        .strip_prefix(&format!("preflight {} (", env!("CARGO_PKG_VERSION")))
+        .and_then(|rest| rest.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("{v}"));
+    let mut parts = commit.split(' ');
+    let hash = parts.next().unwrap_or_default();
+    assert!(
+        commit == "unknown"
+            || (hash.len() >= 7
+                && hash.bytes().all(|b| b.is_ascii_hexdigit())
+                && parts.next().is_some_and(|d| d.len() == 10)),
+        "{v}"
+    );
 }

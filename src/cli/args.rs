@@ -10,10 +10,19 @@ use crate::fix::generate::FirewallDialect;
 use crate::fix::script::Dialect;
 use crate::report::{self, Format};
 
+/// What `preflight --version` prints after the name: the version and the commit it was built from, as
+/// `0.1.0 (a38004d 2026-12-05)` (`build.rs` finds the commit; `unknown` when it was built without one).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("PREFLIGHT_COMMIT_INFO"),
+    ")"
+);
+
 /// Stops a deploy from failing on ports: checks a deploy manifest for everything that will make `listen`
 /// fail or the port unreachable, and says how to fix it.
 #[derive(Debug, Parser)]
-#[command(name = "preflight", version, propagate_version = true)]
+#[command(name = "preflight", version = VERSION, propagate_version = true)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
