@@ -13,12 +13,7 @@ use crate::manifest::Manifest;
 /// What a finding at `path` concerns: the port (`api 8080/tcp`), else the service, the Kubernetes
 /// Service or route, else the place itself (without the line).
 pub fn subject(m: &Manifest, path: &str) -> String {
-    let under = |prefix: &str| {
-        path == prefix
-            || path
-                .strip_prefix(prefix)
-                .is_some_and(|r| r.starts_with('.'))
-    };
+    let under = |prefix: &str| crate::document::within(path, prefix);
     for s in &m.services {
         for p in &s.ports {
             if under(&p.path) || under(&p.number_path) {

@@ -15,12 +15,7 @@ fn covers(ignore: &InlineIgnore, path: &str, file: usize, line: usize) -> bool {
     match &ignore.scope {
         IgnoreScope::Line { file: f, line: l } => *f == file && *l == line,
         IgnoreScope::File(f) => *f == file,
-        IgnoreScope::Object(prefix) => {
-            path == prefix
-                || path
-                    .strip_prefix(prefix.as_str())
-                    .is_some_and(|r| r.starts_with('.'))
-        }
+        IgnoreScope::Object(prefix) => crate::document::within(path, prefix),
     }
 }
 

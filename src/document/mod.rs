@@ -18,10 +18,10 @@ pub mod yaml;
 pub use problem::{LoadError, Problem};
 pub use read::{
     Limits, check_parsed, decode, parse_checked, parse_document, parse_validated, read_on,
-    read_text,
+    read_text, under,
 };
 pub use schema::Schema;
-pub use source_map::{LineCol, SourceMap, Span, at_path, join};
+pub use source_map::{LineCol, SourceMap, Span, at_path, join, within};
 pub use suggest::did_you_mean;
 
 /// A loaded file: its display name, its text and where each path sits in it.

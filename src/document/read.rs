@@ -1,6 +1,6 @@
 //! Reading an input file: size limit, text decoding, the span-aware parse and schema validation.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
@@ -22,6 +22,16 @@ impl Default for Limits {
             max_file_bytes: 16 * 1024 * 1024,
             parse: ParseLimits::default(),
         }
+    }
+}
+
+/// `dir/name`, without a leading `./` for the working directory (places read as given); an absolute
+/// `name` stays as it is.
+pub fn under(dir: &Path, name: &str) -> PathBuf {
+    if dir == Path::new(".") {
+        PathBuf::from(name)
+    } else {
+        dir.join(name)
     }
 }
 

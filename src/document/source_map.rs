@@ -30,6 +30,13 @@ impl From<Span> for miette::SourceSpan {
     }
 }
 
+/// Whether `path` is `prefix` or a path below it (`services.a.ports` is below `services.a`, not below
+/// `services.ab`).
+pub fn within(path: &str, prefix: &str) -> bool {
+    path.strip_prefix(prefix)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+}
+
 /// A path that names a span of the text directly (`#at:OFFSET:LEN`): for places that are no YAML
 /// node, such as a comment.
 pub fn at_path(span: Span) -> String {

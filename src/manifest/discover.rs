@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::{Kind, LoadOptions, Manifest};
-use crate::document::{Document, LoadError, parse_document, read_text};
+use crate::document::{Document, LoadError, parse_document, read_text, under};
 
 /// The names Compose v2 looks for, in its order.
 pub const COMPOSE_NAMES: [&str; 4] = [
@@ -58,24 +58,15 @@ pub struct Read {
     pub not_checked: Vec<NotChecked>,
 }
 
-/// `dir/name`, without a leading `./` for the working directory.
-fn join(dir: &Path, name: &str) -> PathBuf {
-    if dir == Path::new(".") {
-        PathBuf::from(name)
-    } else {
-        dir.join(name)
-    }
-}
-
 /// The Compose project Compose finds in `dir`: the first default name, with the first override.
 pub fn compose_project(dir: &Path) -> Option<Vec<PathBuf>> {
     let main = COMPOSE_NAMES
         .iter()
-        .map(|n| join(dir, n))
+        .map(|n| under(dir, n))
         .find(|p| p.is_file())?;
     let over = OVERRIDE_NAMES
         .iter()
-        .map(|n| join(dir, n))
+        .map(|n| under(dir, n))
         .find(|p| p.is_file());
     Some(std::iter::once(main).chain(over).collect())
 }

@@ -163,12 +163,7 @@ pub fn apply(
                 ));
             }
         };
-        // `./` is not written where the manifest is in the working directory: places read as given.
-        let path = if dir == Path::new(".") {
-            Path::new(rel).to_path_buf()
-        } else {
-            dir.join(rel)
-        };
+        let path = crate::document::under(dir, rel);
         let mut sub = opts.clone();
         sub.kind = Some(kind);
         if kind == super::Kind::Compose {

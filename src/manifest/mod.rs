@@ -14,6 +14,7 @@ pub(crate) mod interpolate;
 mod kind;
 mod kube_fields;
 mod kube_routes;
+mod kube_stream;
 mod kubernetes;
 pub(crate) mod load;
 pub(crate) mod model;

@@ -19,54 +19,17 @@ pub(crate) mod ports;
 pub(crate) mod project;
 mod published;
 
-use std::path::Path;
-
 use serde_json::Value;
 
 use self::interpolate::{ComposeInterpolateError, ComposeVars, interpolate};
 pub use self::merge::ComposeFile;
 use self::merge::{ExtendsMap, Merged};
-use super::interpolate::VarSource;
 use super::options::ComposeOptions;
 use super::{
     Ignored, Kind, Listen, LoadOptions, Manifest, Service, SharedNetwork, Target, Trace, Unread,
 };
 use crate::document::{Problem, SourceMap};
 use crate::ports::{Platform, Protocol};
-
-/// The variables of a Compose project in `dir`: `--env-file` files (or `dir/.env`), then the process
-/// environment on top, then (for an included project) the including project's variables. Problems name the file and line of a line that can't be read.
-pub fn variables(dir: &Path, opts: &ComposeOptions) -> Result<ComposeVars, String> {
-    let mut vars = ComposeVars::default();
-    let files: Vec<std::path::PathBuf> = if opts.env_files.is_empty() {
-        let dot = dir.join(".env");
-        if dot.is_file() { vec![dot] } else { Vec::new() }
-    } else {
-        opts.env_files.clone()
-    };
-    let mut env = ComposeVars::default();
-    for (k, v) in std::env::vars_os() {
-        if let (Ok(k), Ok(v)) = (k.into_string(), v.into_string()) {
-            env.set(&k, v, VarSource::Process);
-        }
-    }
-    for f in files {
-        let text = std::fs::read_to_string(&f)
-            .map_err(|e| format!("can't read the env file {}: {e}", f.display()))?;
-        let name = f.display().to_string();
-        let bad = vars.add_env_file(&name, &text, &env);
-        if let Some(line) = bad.first() {
-            return Err(format!(
-                "{name}:{line}: not a `KEY=VALUE` line: write `KEY=VALUE` (comments start with `#`)"
-            ));
-        }
-    }
-    vars.extend(&env);
-    if let Some(parent) = &opts.inherited {
-        vars.extend(parent);
-    }
-    Ok(vars)
-}
 
 /// Reads parsed Compose files, merged in order (see [`merge`]), into a manifest. On problems, returns
 /// the index of the first file that has them, with its problems.

@@ -15,7 +15,8 @@ use serde_json::Value;
 use super::interpolate::{ComposeVars, interpolate};
 use super::merge::{ComposeFile, Extends, ExtendsMap};
 use crate::document::{Document, LoadError, Problem, join, parse_document, read_text};
-use crate::manifest::{LoadOptions, Manifest};
+use crate::manifest::interpolate::VarSource;
+use crate::manifest::{ComposeOptions, LoadOptions, Manifest};
 
 /// A parsed file with the path it was read from.
 type Parsed = (Value, Document);
@@ -49,15 +50,6 @@ fn dir_of(doc: &Document, project: &Path) -> PathBuf {
     }
 }
 
-/// `dir/rel`, without a leading `./` where `dir` is the working directory (places read as given).
-fn under(dir: &Path, rel: &str) -> PathBuf {
-    if dir == Path::new(".") || Path::new(rel).is_absolute() {
-        PathBuf::from(rel)
-    } else {
-        dir.join(rel)
-    }
-}
-
 /// The error for problems found in file `k` of `parsed`.
 fn fail(mut parsed: Vec<Parsed>, k: usize, problems: Vec<Problem>) -> LoadError {
     let (
@@ -87,7 +79,7 @@ pub fn project(
         .first()
         .map(|(_, d)| d.name.clone())
         .unwrap_or_default();
-    let vars = super::variables(dir, &opts.compose).map_err(|message| LoadError::Io {
+    let vars = variables(dir, &opts.compose).map_err(|message| LoadError::Io {
         file: first_name,
         source: std::io::Error::other(message),
     })?;
@@ -263,7 +255,7 @@ fn find_extends(
             let target = match &file {
                 None => k,
                 Some((f, fpath)) => {
-                    let path = under(&dir_of(&parsed[k].1, dir), f);
+                    let path = crate::document::under(&dir_of(&parsed[k].1, dir), f);
                     let canon = std::fs::canonicalize(&path).ok();
                     match canonical.iter().position(|c| c.is_some() && *c == canon) {
                         Some(i) => i,
@@ -420,7 +412,7 @@ fn includes(
             }
             let mut files = Vec::new();
             for (p, at) in &paths {
-                let f = under(dir, p);
+                let f = crate::document::under(dir, p);
                 let Ok(canon) = std::fs::canonicalize(&f) else {
                     return Err(Failure::At(
                         k,
@@ -451,14 +443,17 @@ fn includes(
                 files.push(f);
             }
             let sub_dir = match project_dir.first() {
-                Some((d, _)) => under(dir, d),
+                Some((d, _)) => crate::document::under(dir, d),
                 None => files[0]
                     .parent()
                     .filter(|d| !d.as_os_str().is_empty())
                     .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
             };
             let mut sub = opts.clone();
-            sub.compose.env_files = env_files.iter().map(|(f, _)| under(dir, f)).collect();
+            sub.compose.env_files = env_files
+                .iter()
+                .map(|(f, _)| crate::document::under(dir, f))
+                .collect();
             sub.compose.include_stack = stack.clone();
             sub.compose.inherited = Some(Box::new(vars.clone()));
             let (m, d) = load_files(&files, &sub_dir, &sub)?;
@@ -466,4 +461,39 @@ fn includes(
         }
     }
     Ok(out)
+}
+
+/// The variables of a Compose project in `dir`: `--env-file` files (or `dir/.env`), then the process
+/// environment on top, then (for an included project) the including project's variables. Problems
+/// name the file and line of a line that can't be read.
+pub fn variables(dir: &Path, opts: &ComposeOptions) -> Result<ComposeVars, String> {
+    let mut vars = ComposeVars::default();
+    let files: Vec<std::path::PathBuf> = if opts.env_files.is_empty() {
+        let dot = dir.join(".env");
+        if dot.is_file() { vec![dot] } else { Vec::new() }
+    } else {
+        opts.env_files.clone()
+    };
+    let mut env = ComposeVars::default();
+    for (k, v) in std::env::vars_os() {
+        if let (Ok(k), Ok(v)) = (k.into_string(), v.into_string()) {
+            env.set(&k, v, VarSource::Process);
+        }
+    }
+    for f in files {
+        let text = std::fs::read_to_string(&f)
+            .map_err(|e| format!("can't read the env file {}: {e}", f.display()))?;
+        let name = f.display().to_string();
+        let bad = vars.add_env_file(&name, &text, &env);
+        if let Some(line) = bad.first() {
+            return Err(format!(
+                "{name}:{line}: not a `KEY=VALUE` line: write `KEY=VALUE` (comments start with `#`)"
+            ));
+        }
+    }
+    vars.extend(&env);
+    if let Some(parent) = &opts.inherited {
+        vars.extend(parent);
+    }
+    Ok(vars)
 }
