@@ -1,6 +1,7 @@
 //! The fuzz targets on stable: replay `fuzz/corpus/*` and `fuzz/regressions/*`, then mutate the seeds
 //! with a deterministic generator. Any panic fails the test; `PREFLIGHT_FUZZ_ITERS` sets the number of
-//! mutations per target (default 3000).
+//! mutations per target (default 3000, 500 for the targets that read a whole project per input).
+//! Coverage-guided fuzzing (libFuzzer) is `bash benches/fuzz.sh SECONDS`; see fuzz/README.md.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -133,10 +134,14 @@ fn files(dir: &str) -> Vec<(String, Vec<u8>)> {
 }
 
 fn run(target: &str, f: fn(&[u8])) {
+    run_n(target, f, 3000);
+}
+
+fn run_n(target: &str, f: fn(&[u8]), default_iters: usize) {
     let iters: usize = std::env::var("PREFLIGHT_FUZZ_ITERS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(3000);
+        .unwrap_or(default_iters);
     let seeds = files(&format!("corpus/{target}"));
     assert!(!seeds.is_empty(), "no corpus for {target}");
     for (name, data) in seeds
@@ -180,4 +185,29 @@ fn parsers() {
 #[test]
 fn diagnose() {
     run("diagnose", preflight::fuzzing::diagnose);
+}
+
+#[test]
+fn compose() {
+    run_n("compose", preflight::fuzzing::compose, 500);
+}
+
+#[test]
+fn kubernetes() {
+    run_n("kubernetes", preflight::fuzzing::kubernetes, 500);
+}
+
+#[test]
+fn facts() {
+    run_n("facts", preflight::fuzzing::facts, 500);
+}
+
+#[test]
+fn ignores() {
+    run("ignores", preflight::fuzzing::ignores);
+}
+
+#[test]
+fn baseline() {
+    run_n("baseline", preflight::fuzzing::baseline, 500);
 }

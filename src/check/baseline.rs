@@ -127,7 +127,70 @@ pub struct Applied {
     pub fixed: Vec<Entry>,
 }
 
+/// Largest baseline file read.
+pub const MAX_BASELINE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Why a baseline file can't be used.
+#[derive(Debug, thiserror::Error)]
+pub enum BaselineError {
+    /// It can't be read.
+    #[error("can't read the baseline {file}: {source}")]
+    Io {
+        /// The file.
+        file: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// It is not a baseline.
+    #[error(
+        "{file}:{line}:{column}: not a preflight baseline ({message}); write one with `preflight check … --write-baseline {file}`"
+    )]
+    Invalid {
+        /// The file.
+        file: String,
+        /// Where, 1-based (0: the file as a whole).
+        line: usize,
+        /// Where on the line, 1-based.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+}
+
 impl Baseline {
+    /// Reads the baseline file at `path`.
+    pub fn load(path: &std::path::Path) -> Result<Baseline, BaselineError> {
+        let file = path.display().to_string();
+        let bytes = crate::document::read_up_to(path, MAX_BASELINE_BYTES).map_err(|source| {
+            BaselineError::Io {
+                file: file.clone(),
+                source,
+            }
+        })?;
+        if bytes.len() as u64 > MAX_BASELINE_BYTES {
+            let message = format!("over the limit of {MAX_BASELINE_BYTES} bytes");
+            return Err(BaselineError::Invalid {
+                file,
+                line: 0,
+                column: 0,
+                message,
+            });
+        }
+        Baseline::from_text(&file, &String::from_utf8_lossy(&bytes))
+    }
+
+    /// A baseline file's text read (`file` is what messages call it).
+    pub fn from_text(file: &str, text: &str) -> Result<Baseline, BaselineError> {
+        serde_json::from_str(text.trim_start_matches('\u{feff}')).map_err(|e| {
+            BaselineError::Invalid {
+                file: file.to_owned(),
+                line: e.line(),
+                column: e.column(),
+                message: e.to_string(),
+            }
+        })
+    }
+
     /// A baseline of `entries`, sorted.
     pub fn new(mut entries: Vec<Entry>) -> Baseline {
         entries.sort();

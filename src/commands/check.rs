@@ -39,16 +39,7 @@ pub(super) fn run(
         return Ok(ExitCode::from(if broken.count() > 0 { 2 } else { 0 }));
     }
     if let Some(path) = &args.baseline {
-        let text = std::fs::read_to_string(path)?;
-        let b: check::baseline::Baseline = serde_json::from_str(&text).map_err(|e| {
-            Error::Usage(format!(
-                "{}:{}:{}: not a preflight baseline ({e}); write one with `preflight check … --write-baseline {}`",
-                path.display(),
-                e.line(),
-                e.column(),
-                path.display()
-            ))
-        })?;
+        let b = check::baseline::Baseline::load(path).map_err(|e| Error::Usage(e.to_string()))?;
         check::apply_baseline(&mut run.outcomes, &b, &path.display().to_string());
     }
     let outcomes = &run.outcomes;

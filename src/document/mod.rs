@@ -18,7 +18,7 @@ pub mod yaml;
 pub use problem::{LoadError, Problem};
 pub use read::{
     Limits, check_parsed, decode, parse_checked, parse_document, parse_validated, read_on,
-    read_text, under,
+    read_text, read_up_to, under,
 };
 pub use schema::Schema;
 pub use source_map::{LineCol, SourceMap, Span, at_path, join, within};

@@ -46,6 +46,18 @@ fn read_stdin(limits: &Limits) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// The bytes of the file at `path`, at most `limit + 1` of them (so the caller can tell it is too
+/// large). The size in its metadata is not trusted: `/dev/zero`, a pipe (`<(cmd)`) or a file that
+/// grows while it is read report less than they hold, and reading them whole never ends.
+pub fn read_up_to(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let hint = file.metadata().map_or(0, |m| m.len()).min(limit + 1);
+    let mut bytes = Vec::with_capacity(usize::try_from(hint).unwrap_or(0));
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// Reads a YAML file (`-`: standard input) with the size limit, as UTF-8 text (a BOM is dropped).
 pub fn read_text(path: &Path, limits: &Limits) -> Result<(String, String), LoadError> {
     let name = path.display().to_string();
@@ -64,7 +76,15 @@ pub fn read_text(path: &Path, limits: &Limits) -> Result<(String, String), LoadE
                 limit: limits.max_file_bytes,
             });
         }
-        std::fs::read(path).map_err(io)?
+        let bytes = read_up_to(path, limits.max_file_bytes).map_err(io)?;
+        if bytes.len() as u64 > limits.max_file_bytes {
+            return Err(LoadError::TooLarge {
+                file: name,
+                size: bytes.len() as u64,
+                limit: limits.max_file_bytes,
+            });
+        }
+        bytes
     };
     let name = if path.as_os_str() == "-" {
         "<stdin>".to_owned()

@@ -322,12 +322,19 @@ pub fn import_files(specs: &[String]) -> Result<Facts, FactsError> {
                 names.join(", ")
             )));
         };
-        let text = std::fs::read(Path::new(file))
-            .map(|b| decode(&b))
-            .map_err(|source| FactsError::Io {
+        let bytes = crate::document::read_up_to(Path::new(file), super::MAX_FACTS_BYTES).map_err(
+            |source| FactsError::Io {
                 file: file.to_owned(),
                 source,
-            })?;
+            },
+        )?;
+        if bytes.len() as u64 > super::MAX_FACTS_BYTES {
+            return Err(FactsError::Invalid {
+                file: file.to_owned(),
+                message: format!("over the limit of {} bytes", super::MAX_FACTS_BYTES),
+            });
+        }
+        let text = decode(&bytes);
         let before = facts.warnings.len();
         import(k, &text, &mut facts).map_err(|e| FactsError::Parse {
             file: file.to_owned(),
@@ -347,10 +354,19 @@ pub fn import_files(specs: &[String]) -> Result<Facts, FactsError> {
 /// written by the PowerShell collector) through the same readers as `--import`. A capture of an
 /// unknown kind, or one that can't be read, makes the file invalid, naming the kind and line.
 pub fn load(path: &Path) -> Result<Facts, FactsError> {
-    let mut facts = super::load(path)?;
+    with_captures(&path.display().to_string(), super::load(path)?)
+}
+
+/// [`load`] on a facts file's text (`file` is what messages call it).
+pub fn from_text(file: &str, text: &str) -> Result<Facts, FactsError> {
+    with_captures(file, super::from_text(file, text)?)
+}
+
+/// The facts with the raw captures they carry imported.
+fn with_captures(file: &str, mut facts: Facts) -> Result<Facts, FactsError> {
     let captures = std::mem::take(&mut facts.captures);
     for (kind, text) in &captures {
-        let file = path.display().to_string();
+        let file = file.to_owned();
         let Some(k) = ImportKind::from_name(kind) else {
             return Err(FactsError::Invalid {
                 file,

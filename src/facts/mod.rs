@@ -374,28 +374,37 @@ pub const MAX_FACTS_BYTES: u64 = 64 * 1024 * 1024;
 /// Reads a facts file written by `preflight facts -o` (or the PowerShell collector).
 pub fn load(path: &Path) -> Result<Facts, FactsError> {
     let file = path.display().to_string();
-    let io = |source| FactsError::Io {
-        file: file.clone(),
-        source,
-    };
-    let size = std::fs::metadata(path).map_err(io)?.len();
-    if size > MAX_FACTS_BYTES {
+    let bytes =
+        crate::document::read_up_to(path, MAX_FACTS_BYTES).map_err(|source| FactsError::Io {
+            file: file.clone(),
+            source,
+        })?;
+    if bytes.len() as u64 > MAX_FACTS_BYTES {
         return Err(FactsError::Invalid {
             file,
-            message: format!("{size} bytes, over the limit of {MAX_FACTS_BYTES}"),
+            message: format!("over the limit of {MAX_FACTS_BYTES} bytes"),
         });
     }
-    let text = std::fs::read_to_string(path).map_err(io)?;
+    let text = String::from_utf8(bytes).map_err(|e| FactsError::Invalid {
+        file: file.clone(),
+        message: format!("not UTF-8 text ({e}): save it as UTF-8"),
+    })?;
+    from_text(&file, &text)
+}
+
+/// A facts file's text read (`file` is what messages call it): JSON of [`FACTS_VERSION`], a byte
+/// order mark allowed (PowerShell 5 writes one).
+pub fn from_text(file: &str, text: &str) -> Result<Facts, FactsError> {
     let mut facts: Facts =
         serde_json::from_str(text.trim_start_matches('\u{feff}')).map_err(|e| {
             FactsError::Invalid {
-                file: file.clone(),
+                file: file.to_owned(),
                 message: format!("{e} (line {}, column {})", e.line(), e.column()),
             }
         })?;
     if facts.version != FACTS_VERSION {
         return Err(FactsError::Invalid {
-            file,
+            file: file.to_owned(),
             message: format!(
                 "facts version {} is not supported; this preflight reads version {FACTS_VERSION}",
                 facts.version

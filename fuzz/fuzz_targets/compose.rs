@@ -1,0 +1,5 @@
+#![no_main]
+//! cargo-fuzz target: `bash benches/fuzz.sh` or `cargo fuzz run compose` (see fuzz/README.md).
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| preflight::fuzzing::compose(data));
