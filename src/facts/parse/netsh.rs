@@ -1,6 +1,6 @@
 //! `netsh interface ipv4 show excludedportrange` and `show dynamicport`.
 
-use super::{CaptureError, err, lines};
+use super::{CaptureError, err, lines, unprefixed};
 use crate::facts::Exclusion;
 use crate::ports::{PortRange, Protocol};
 
@@ -20,8 +20,11 @@ fn header_protocol(text: &str) -> Option<Protocol> {
 }
 
 /// `netsh interface ipv4 show excludedportrange protocol=tcp|udp`: rows of `START END` with an optional
-/// `*` for administered exclusions. Returns the protocol named in the header, when there is one.
+/// `*` for administered exclusions. Returns the protocol named in the header, when there is one. Lines
+/// relayed by a CI log are read too ([`unprefixed`]).
 pub fn excludedportrange(text: &str) -> Result<(Option<Protocol>, Vec<Exclusion>), CaptureError> {
+    let text = unprefixed(text);
+    let text: &str = &text;
     let mut out = Vec::new();
     for (n, l) in lines(text) {
         let tokens: Vec<&str> = l.split_whitespace().collect();
@@ -62,6 +65,8 @@ pub type Listing = (Option<Protocol>, Vec<Exclusion>);
 /// and `protocol=udp` one after the other: split where a line that is no range names `tcp` or `udp`
 /// (the command line or the localized heading), each part with the protocol it names.
 pub fn excludedportrange_blocks(text: &str) -> Result<Vec<Listing>, CaptureError> {
+    let text = unprefixed(text);
+    let text: &str = &text;
     let all: Vec<&str> = text.split('\n').collect();
     let names_protocol = |l: &str| {
         let lower = l.to_ascii_lowercase();
@@ -100,8 +105,11 @@ pub fn excludedportrange_blocks(text: &str) -> Result<Vec<Listing>, CaptureError
 }
 
 /// `netsh int ipv4 show dynamicport tcp|udp`: the first two numbers after a colon are the start port
-/// and the number of ports, whatever the labels' language.
+/// and the number of ports, whatever the labels' language; lines relayed by a CI log (Packer's
+/// `    vhd: `, Actions' timestamps) are read too ([`unprefixed`]).
 pub fn dynamicport(text: &str) -> Result<(Option<Protocol>, PortRange), CaptureError> {
+    let text = unprefixed(text);
+    let text: &str = &text;
     let mut nums = Vec::new();
     let mut last_line = 0;
     for (n, l) in lines(text) {
