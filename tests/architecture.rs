@@ -7,11 +7,17 @@
 //! file that defines it (following `pub use` re-exports, so a facade `mod.rs` does not hide where an item
 //! lives), and fails on an upward edge or a cycle. Test modules (`#[cfg(test)]` to the end of a file, and
 //! files included only as tests) are left out: tests may reach anything.
+//!
+//! The house rules that are no layering — file length and typed errors — are in [`house`], on the same
+//! reading of the sources.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+
+#[path = "architecture/house.rs"]
+mod house;
 
 /// Top-level modules by layer, bottom first. A module may import its own layer and those below.
 const LAYERS: &[&[&str]] = &[
@@ -434,6 +440,20 @@ fn layers_only_point_down_and_files_form_no_cycle() {
     assert!(krate.edges().len() > 100, "{} edges", krate.edges().len());
     let found = check(&sources);
     assert!(found.is_empty(), "architecture violations:\n{found:#?}");
+}
+
+#[test]
+fn files_keep_the_line_limit_and_errors_are_typed() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut sources = BTreeMap::new();
+    read_tree(&src, &src, &mut sources);
+    assert!(sources.len() > 50, "{} files", sources.len());
+    let found = house::check(&sources, house::LONG_FILES, house::STRING_ERRORS);
+    assert!(
+        found.is_empty(),
+        "house rules broken (files over {} lines, `String` errors in library code, needless exceptions):\n{found:#?}",
+        house::MAX_LINES
+    );
 }
 
 #[test]

@@ -706,6 +706,39 @@ fn excluded_ranges_from_real_captures_in_six_languages() {
 }
 
 #[test]
+fn a_dynamicport_capture_relayed_by_packer_imports_like_the_plain_one() {
+    // Every line carries Packer's `    vhd: ` (#27); the values are those of the plain capture.
+    let plain = parse::dynamicport(&fixture("netsh-dynamicport-zh-1.txt")).unwrap();
+    let packer = parse::dynamicport(&fixture("netsh-dynamicport-zh-1-packer.txt")).unwrap();
+    assert_eq!(packer, plain);
+    assert_eq!(plain, (Some(Protocol::Tcp), r(49152, 65534)));
+    // Through `preflight facts --import`, the facts files are the same.
+    let tmp = tempfile::tempdir().unwrap();
+    let facts_dir = root().join("tests/fixtures/facts");
+    let imported = |file: &str| {
+        let out = tmp.path().join(format!("{file}.json"));
+        let spec = format!("netsh-dynamicport={file}");
+        let (code, _, err) = run(
+            &facts_dir,
+            &["facts", "--import", &spec, "-o", out.to_str().unwrap()],
+        );
+        assert_eq!(code, 0, "{file}: {err}");
+        std::fs::read_to_string(&out).unwrap()
+    };
+    assert_eq!(
+        imported("netsh-dynamicport-zh-1-packer.txt"),
+        imported("netsh-dynamicport-zh-1.txt")
+    );
+    // The same lines behind GitHub Actions' timestamps.
+    let stamped: String = fixture("netsh-dynamicport-zh-1-packer.txt")
+        .lines()
+        .skip(1)
+        .map(|l| format!("2024-05-01T10:00:00.1234567Z {l}\n"))
+        .collect();
+    assert_eq!(parse::dynamicport(&stamped).unwrap(), plain);
+}
+
+#[test]
 fn a_capture_with_the_tcp_and_the_udp_listing_keeps_each_to_its_protocol() {
     // Both listings, one after the other, with a CI log's prefixes around them.
     let tmp = tempfile::tempdir().unwrap();

@@ -497,6 +497,47 @@ fn the_graphical_report_wraps_at_the_terminal_width_between_words() {
 }
 
 #[test]
+fn a_line_wider_than_the_terminal_is_cut_around_the_underlined_value() {
+    // A 300-column line: the graphical report keeps 80 columns of it around `127.0.0.1`, with `…`
+    // where it was cut, and the carets under the value (#27). The header still names the real column.
+    let tmp = tempfile::tempdir().unwrap();
+    let line = format!(
+        "  api: {{ description: \"{}\", ports: {{ http: {{ port: 9000, bind: 127.0.0.1, expose: public }}{} }} }}",
+        "x".repeat(120),
+        " ".repeat(100)
+    );
+    assert!(line.chars().count() >= 290, "{}", line.chars().count());
+    manifest(
+        tmp.path(),
+        &format!("version: 1\ntarget: {{ platform: linux }}\nservices:\n{line}\n"),
+    );
+    let out = graphical(tmp.path(), "deploy.yaml", "80");
+    let column = line.find("127.0.0.1").unwrap() + 1;
+    assert!(out.contains(&format!("deploy.yaml:4:{column}]")), "{out}");
+    for l in out
+        .lines()
+        .filter(|l| l.contains(" │ ") || l.contains(" · "))
+    {
+        assert!(
+            l.chars().count() <= 80,
+            "{} columns: {l}\n{out}",
+            l.chars().count()
+        );
+    }
+    let bind = &out[out.find("unreachable-bind").unwrap()..];
+    let shown = bind.lines().find(|l| l.starts_with(" 4 │ ")).unwrap();
+    assert!(
+        shown.contains("…") && shown.contains("bind: 127.0.0.1"),
+        "{out}"
+    );
+    // The carets stand under the value.
+    let carets = bind.lines().find(|l| l.contains("────┬────")).unwrap();
+    let at = |l: &str, needle: &str| l[..l.find(needle).unwrap()].chars().count();
+    assert_eq!(at(carets, "────┬────"), at(shown, "127.0.0.1"), "{out}");
+    insta::assert_snapshot!("graphical_300_columns", out);
+}
+
+#[test]
 fn columns_count_characters_in_every_format() {
     let tmp = tempfile::tempdir().unwrap();
     manifest(

@@ -278,6 +278,38 @@ fn bad_policies_are_exit_2_with_places_and_suggestions() {
 }
 
 #[test]
+fn every_problem_of_a_policy_file_is_reported_in_one_run() {
+    // An unknown pack in `extends` used to stop the loading before the rest of the file was read (#27).
+    let d = dir("every-problem");
+    let (code, out, _) = run(&d, &["check", "deploy.yaml"]);
+    assert_eq!(code, 2, "{out}");
+    for needle in [
+        "no built-in policy pack `windows-servr`",
+        "did you mean `windows-server`?",
+        ".preflight.yaml:3:11",
+        "`critical` is not a valid value",
+        ".preflight.yaml:5:20",
+        "unknown rule `ephemeral-rang`",
+        "did you mean `ephemeral-range`?",
+        ".preflight.yaml:6:3",
+        "could not be checked (3 problems)",
+    ] {
+        assert!(out.contains(needle), "{needle} not in:\n{out}");
+    }
+    // The same three, in order, with their places, in the JSON report.
+    let (code, r) = check_json(&d, "deploy.yaml", &[]);
+    assert_eq!(code, 2);
+    let places: Vec<(u64, u64)> = r["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["file"] == ".preflight.yaml")
+        .map(|e| (e["line"].as_u64().unwrap(), e["column"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(places, [(3, 11), (5, 20), (6, 3)], "{r:#}");
+}
+
+#[test]
 fn suggest_finds_the_lowest_port_passing_every_rule() {
     let d = dir("custom");
     let (code, out, _) = run(&d, &["suggest", "--team", "orders", "--format", "json"]);

@@ -229,10 +229,14 @@ pub struct ReadArgs {
 }
 
 /// A `START-END` port range argument.
-fn parse_range(s: &str) -> Result<crate::ports::PortRange, String> {
-    s.parse::<crate::ports::PortRange>()
-        .map_err(|e| format!("{e}: write START-END, e.g. 30000-32767"))
+fn parse_range(s: &str) -> Result<crate::ports::PortRange, RangeArgError> {
+    s.parse::<crate::ports::PortRange>().map_err(RangeArgError)
 }
+
+/// A port range argument that can't be read, with how to write one.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}: write START-END, e.g. 30000-32767")]
+struct RangeArgError(crate::ports::RangeError);
 
 /// The inputs `check`, `fix` and `suggest` share: files, variables and host facts.
 #[derive(Debug, clap::Args)]

@@ -143,13 +143,32 @@ impl Input {
     }
 }
 
-/// What a YAML file is, from its content: `None` for a file of no kind preflight reads (a CI
-/// workflow, Helm values, an editor's settings), with what it looks like.
-pub fn recognise(path: &Path, opts: &LoadOptions) -> Result<Kind, String> {
-    let (name, text) = read_text(path, &opts.limits.input).map_err(|e| e.to_string())?;
+/// Why a file found in a directory is of no kind preflight reads.
+#[derive(Debug, thiserror::Error)]
+pub enum Unrecognised {
+    /// The file can't be read.
+    #[error(transparent)]
+    Read(#[from] LoadError),
+    /// It does not parse.
+    #[error("it is not valid YAML")]
+    NotYaml,
+    /// A stream of documents that are not all Kubernetes objects, or no mapping.
+    #[error("it is no deploy manifest, Compose file or Kubernetes manifest")]
+    NoManifest,
+    /// A mapping without the keys of any kind.
+    #[error(
+        "it has no `services`, `apiVersion`/`kind` or deploy manifest keys: no kind preflight reads"
+    )]
+    NoKnownKeys,
+}
+
+/// What a YAML file is, from its content, or why it is of no kind preflight reads (a CI workflow,
+/// Helm values, an editor's settings).
+pub fn recognise(path: &Path, opts: &LoadOptions) -> Result<Kind, Unrecognised> {
+    let (name, text) = read_text(path, &opts.limits.input)?;
     let stream = Kind::several_documents(&text);
     let (value, _) = parse_document(&name, text, &opts.limits.input, "input", stream)
-        .map_err(|_| "it is not valid YAML".to_owned())?;
+        .map_err(|_| Unrecognised::NotYaml)?;
     let docs: Vec<&Value> = match &value {
         Value::Array(items) if stream => items.iter().collect(),
         v => vec![v],
@@ -159,7 +178,7 @@ pub fn recognise(path: &Path, opts: &LoadOptions) -> Result<Kind, String> {
         return Ok(Kind::Kubernetes);
     }
     let Some(map) = value.as_object().filter(|_| !stream) else {
-        return Err("it is no deploy manifest, Compose file or Kubernetes manifest".into());
+        return Err(Unrecognised::NoManifest);
     };
     if map.get("version").and_then(Value::as_u64) == Some(1)
         || map.contains_key("target")
@@ -172,7 +191,7 @@ pub fn recognise(path: &Path, opts: &LoadOptions) -> Result<Kind, String> {
     {
         return Ok(Kind::detect(&value));
     }
-    Err("it has no `services`, `apiVersion`/`kind` or deploy manifest keys: no kind preflight reads".into())
+    Err(Unrecognised::NoKnownKeys)
 }
 
 /// Whether a file name is YAML (or JSON, which is YAML) by its extension.
@@ -224,7 +243,7 @@ pub fn directory(dir: &Path, opts: &LoadOptions) -> Read {
             Ok(Kind::Deploy) => others.push(Input::File(p.clone())),
             Err(why) => read.not_checked.push(NotChecked {
                 file: shown.clone(),
-                reason: why,
+                reason: why.to_string(),
                 help: format!("if it is a deploy manifest, Compose file or Kubernetes manifest, name it with its kind: `preflight check --kind KIND {shown}`"),
             }),
         }

@@ -90,15 +90,36 @@ pub fn render(dir: &Path, r: Renderer) -> Result<(String, String), LoadError> {
     Ok((format!("{shown} ({line})"), text))
 }
 
+/// Why a renderer's command gave no output to check.
+#[derive(Debug, thiserror::Error)]
+enum RunError {
+    /// It could not be started or waited for.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// It ran past [`TIMEOUT`].
+    #[error("it ran longer than {} s and was stopped", TIMEOUT.as_secs())]
+    Timeout,
+    /// It failed; what it wrote to standard error.
+    #[error("{status}: {}", stderr.trim())]
+    Failed {
+        /// How it exited.
+        status: std::process::ExitStatus,
+        /// Its standard error.
+        stderr: String,
+    },
+    /// Its output is not text.
+    #[error("its output is not UTF-8")]
+    NotUtf8,
+}
+
 /// Runs a command with the timeout; its standard output, or why it failed.
-fn run(cmd: &[String]) -> Result<String, String> {
+fn run(cmd: &[String]) -> Result<String, RunError> {
     let mut child = Command::new(&cmd[0])
         .args(&cmd[1..])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| e.to_string())?;
+        .spawn()?;
     let mut stdout = child.stdout.take();
     let mut stderr = child.stderr.take();
     let out = std::thread::spawn(move || {
@@ -117,24 +138,23 @@ fn run(cmd: &[String]) -> Result<String, String> {
     });
     let start = Instant::now();
     let status = loop {
-        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+        if let Some(status) = child.try_wait()? {
             break status;
         }
         if start.elapsed() > TIMEOUT {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(format!(
-                "it ran longer than {} s and was stopped",
-                TIMEOUT.as_secs()
-            ));
+            return Err(RunError::Timeout);
         }
         std::thread::sleep(Duration::from_millis(20));
     };
     let out = out.join().unwrap_or_default();
     let err = err.join().unwrap_or_default();
     if !status.success() {
-        let e = String::from_utf8_lossy(&err);
-        return Err(format!("{status}: {}", e.trim()));
+        return Err(RunError::Failed {
+            status,
+            stderr: String::from_utf8_lossy(&err).into_owned(),
+        });
     }
-    String::from_utf8(out).map_err(|_| "its output is not UTF-8".to_owned())
+    String::from_utf8(out).map_err(|_| RunError::NotUtf8)
 }

@@ -29,19 +29,30 @@ fn days_in_month(year: i32, month: u32) -> u32 {
     }
 }
 
+/// Why a text is not a date.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DateError {
+    /// Not `YYYY-MM-DD`.
+    #[error("`{0}` is not a date: write YYYY-MM-DD")]
+    Form(String),
+    /// A month or day the calendar does not have.
+    #[error("`{0}` is not a day of the calendar")]
+    NoSuchDay(String),
+}
+
 impl FromStr for Date {
-    type Err = String;
+    type Err = DateError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let parts: Vec<&str> = s.trim().split('-').collect();
         let [y, m, d] = parts.as_slice() else {
-            return Err(format!("`{s}` is not a date: write YYYY-MM-DD"));
+            return Err(DateError::Form(s.to_owned()));
         };
         let (Ok(year), Ok(month), Ok(day)) = (y.parse::<i32>(), m.parse::<u32>(), d.parse::<u32>())
         else {
-            return Err(format!("`{s}` is not a date: write YYYY-MM-DD"));
+            return Err(DateError::Form(s.to_owned()));
         };
         if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
-            return Err(format!("`{s}` is not a day of the calendar"));
+            return Err(DateError::NoSuchDay(s.to_owned()));
         }
         Ok(Date { year, month, day })
     }

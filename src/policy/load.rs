@@ -80,9 +80,9 @@ pub fn load_policy(
     builtin: &[&str],
 ) -> Result<LoadedPolicy, LoadError> {
     let mut l = Loader::new(builtin);
-    l.pack("baseline", None)?;
+    l.pack("baseline", None).map_err(Stop::into_load)?;
     for path in [discovered, explicit].into_iter().flatten() {
-        l.file(path, None)?;
+        l.file(path, None).map_err(Stop::into_load)?;
     }
     Ok(LoadedPolicy {
         policy: l.policy,
@@ -94,7 +94,7 @@ pub fn load_policy(
 /// working directory), on top of the `baseline` pack; `builtin` as for [`load_policy`].
 pub fn load_str(name: &str, text: &str, builtin: &[&str]) -> Result<LoadedPolicy, LoadError> {
     let mut l = Loader::new(builtin);
-    l.pack("baseline", None)?;
+    l.pack("baseline", None).map_err(Stop::into_load)?;
     l.text(name, text.to_owned(), None)?;
     Ok(LoadedPolicy {
         policy: l.policy,
@@ -125,6 +125,35 @@ struct From<'a> {
     path: String,
 }
 
+/// Why a pack or file named by `extends` (or on the command line) was not applied.
+enum Stop {
+    /// The entry naming it is wrong (no such pack, an unreadable file, a cycle): a problem of the file
+    /// that has the entry, reported with that file's other problems.
+    Entry(Box<Problem>),
+    /// It was read and is not valid, or (named on the command line) can't be read.
+    Load(LoadError),
+}
+
+impl Stop {
+    /// The error for a pack or file that no `extends` entry names.
+    fn into_load(self) -> LoadError {
+        match self {
+            Stop::Load(e) => e,
+            // Only made for an entry; kept as an error should a caller pass none.
+            Stop::Entry(p) => LoadError::Io {
+                file: String::new(),
+                source: std::io::Error::other(p.message),
+            },
+        }
+    }
+}
+
+impl std::convert::From<LoadError> for Stop {
+    fn from(e: LoadError) -> Self {
+        Stop::Load(e)
+    }
+}
+
 impl<'b> Loader<'b> {
     fn new(builtin: &'b [&'b str]) -> Self {
         Loader {
@@ -147,7 +176,7 @@ impl<'b> Loader<'b> {
         }
     }
 
-    fn pack(&mut self, name: &str, from: Option<From<'_>>) -> Result<(), LoadError> {
+    fn pack(&mut self, name: &str, from: Option<From<'_>>) -> Result<(), Stop> {
         let Some((_, text)) = PACKS.iter().find(|(n, _)| *n == name) else {
             let names: Vec<&str> = PACKS.iter().map(|(n, _)| *n).collect();
             let hint = did_you_mean(name, names.iter().copied())
@@ -159,24 +188,23 @@ impl<'b> Loader<'b> {
                 names.join(", ")
             );
             return Err(match from {
-                Some(f) => Self::invalid(
-                    f.doc,
-                    vec![Problem::at(f.doc.map.span(&f.path), message, "unknown pack").help(help)],
-                ),
-                None => LoadError::Io {
+                Some(f) => Stop::Entry(Box::new(
+                    Problem::at(f.doc.map.span(&f.path), message, "unknown pack").help(help),
+                )),
+                None => Stop::Load(LoadError::Io {
                     file: name.to_owned(),
                     source: std::io::Error::other(message),
-                },
+                }),
             });
         };
-        self.text(
+        Ok(self.text(
             &format!("policies/{name}.yaml (built in)"),
             (*text).to_owned(),
             None,
-        )
+        )?)
     }
 
-    fn file(&mut self, path: &Path, from: Option<From<'_>>) -> Result<(), LoadError> {
+    fn file(&mut self, path: &Path, from: Option<From<'_>>) -> Result<(), Stop> {
         let key = path
             .canonicalize()
             .unwrap_or_else(|_| path.to_path_buf())
@@ -189,17 +217,14 @@ impl<'b> Loader<'b> {
                 self.stack.join(" → ")
             );
             return Err(match from {
-                Some(f) => Self::invalid(
-                    f.doc,
-                    vec![
-                        Problem::at(f.doc.map.span(&f.path), message, "cycle")
-                            .help("remove one of the `extends` entries"),
-                    ],
-                ),
-                None => LoadError::Io {
+                Some(f) => Stop::Entry(Box::new(
+                    Problem::at(f.doc.map.span(&f.path), message, "cycle")
+                        .help("remove one of the `extends` entries"),
+                )),
+                None => Stop::Load(LoadError::Io {
                     file: key,
                     source: std::io::Error::other(message),
-                },
+                }),
             });
         }
         let read = read_text(path, &Limits::default());
@@ -212,14 +237,14 @@ impl<'b> Loader<'b> {
                     "not found",
                 )
                 .help("paths in `extends` are relative to the policy file that names them");
-                return Err(Self::invalid(f.doc, vec![p]));
+                return Err(Stop::Entry(Box::new(p)));
             }
-            (Err(e), _) => return Err(e),
+            (Err(e), _) => return Err(Stop::Load(e)),
         };
         self.stack.push(key);
         let result = self.text(&name, text, path.parent());
         self.stack.pop();
-        result
+        Ok(result?)
     }
 
     fn text(&mut self, name: &str, text: String, base: Option<&Path>) -> Result<(), LoadError> {
@@ -252,20 +277,26 @@ impl<'b> Loader<'b> {
                 None => return Err(Self::invalid(&doc, schema_problems)),
             }
         };
+        // A wrong `extends` entry is one more problem of this file: the rest is still checked.
+        let mut problems = schema_problems;
         for (i, e) in file.extends.iter().enumerate() {
             let from = From {
                 doc: &doc,
                 path: join("extends", &i.to_string()),
             };
-            if e.ends_with(".yaml") || e.ends_with(".yml") || e.contains('/') {
+            let applied = if e.ends_with(".yaml") || e.ends_with(".yml") || e.contains('/') {
                 let p = base.map_or_else(|| PathBuf::from(e), |b| b.join(e));
-                self.file(&p, Some(from))?;
+                self.file(&p, Some(from))
             } else {
-                self.pack(e, Some(from))?;
+                self.pack(e, Some(from))
+            };
+            match applied {
+                Ok(()) => {}
+                Err(Stop::Entry(p)) => problems.push(*p),
+                Err(Stop::Load(e)) => return Err(e),
             }
         }
         let doc_index = self.docs.len();
-        let mut problems = schema_problems;
 
         // Custom rules first, so `rules:` and waivers may name them.
         for (i, c) in file.custom.iter().enumerate() {
@@ -383,8 +414,12 @@ impl<'b> Loader<'b> {
                 Ok(d) => d,
                 Err(e) => {
                     problems.push(
-                        Problem::at(doc.map.span(&join(&path, "expires")), e, "not a date")
-                            .help("write the date as YYYY-MM-DD"),
+                        Problem::at(
+                            doc.map.span(&join(&path, "expires")),
+                            e.to_string(),
+                            "not a date",
+                        )
+                        .help("write the date as YYYY-MM-DD"),
                     );
                     continue;
                 }

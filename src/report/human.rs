@@ -13,6 +13,7 @@ use crate::document::{Document, LoadError, Problem};
 use crate::finding::{Finding, Severity, Skipped, Summary};
 
 use super::plain::{self, Label};
+use super::source::{Source, named};
 
 /// How to draw diagnostics.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -182,6 +183,27 @@ fn problem_diag<'a>(p: &Problem, code: &str, source: &'a Source) -> Diag<'a> {
 }
 
 fn render(style: Style, diag: &Diag<'_>) -> String {
+    // Source lines wider than the terminal are cut around the labels (see `super::window`).
+    let width = match style {
+        Style::Graphical { width } => width,
+        _ => 100,
+    };
+    let windowed = diag.source.and_then(|s| s.windowed(&diag.labels, width));
+    let fitted;
+    let diag = match windowed {
+        Some((ref source, ref labels)) => {
+            fitted = Diag {
+                message: diag.message.clone(),
+                code: diag.code.clone(),
+                severity: diag.severity,
+                help: diag.help.clone(),
+                labels: labels.clone(),
+                source: Some(source),
+            };
+            &fitted
+        }
+        None => diag,
+    };
     let mut s = String::new();
     let result = match style {
         // Wrapped at the terminal's width, and never inside a word ("Portaine|r").
@@ -205,54 +227,6 @@ fn render(style: Style, diag: &Diag<'_>) -> String {
         s = format!("{}: {}\n", diag.code, diag.message);
     }
     s
-}
-
-fn named(doc: &Document) -> Source {
-    Source {
-        name: doc.name.clone(),
-        text: doc.text.clone(),
-    }
-}
-
-/// A file for miette whose header column (`FILE:LINE:COLUMN`) counts characters, as the plain and
-/// machine formats do; miette's own `String` source counts bytes, so a line with `é` shifted it.
-#[derive(Debug)]
-struct Source {
-    name: String,
-    text: String,
-}
-
-impl SourceCode for Source {
-    fn read_span<'a>(
-        &'a self,
-        span: &miette::SourceSpan,
-        context_lines_before: usize,
-        context_lines_after: usize,
-    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
-        let inner = self
-            .text
-            .read_span(span, context_lines_before, context_lines_after)?;
-        let column = if context_lines_before == 0 {
-            let start = span.offset().min(self.text.len());
-            let line_start = self.text[..start].rfind('\n').map_or(0, |i| i + 1);
-            self.text
-                .get(line_start..start)
-                .map_or(inner.column(), |t| t.chars().count())
-        } else {
-            inner.column()
-        };
-        Ok(Box::new(
-            miette::MietteSpanContents::new_named(
-                self.name.clone(),
-                inner.data(),
-                *inner.span(),
-                inner.line(),
-                column,
-                inner.line_count(),
-            )
-            .with_language("yaml"),
-        ))
-    }
 }
 
 fn plural(n: usize, word: &str) -> String {

@@ -6,6 +6,8 @@ pub(crate) mod json;
 pub(crate) mod junit;
 pub mod plain;
 pub(crate) mod sarif;
+mod source;
+mod window;
 
 /// An output format of `check`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

@@ -210,6 +210,38 @@ pub enum ComposeInterpolateError {
     },
 }
 
+/// Why a scalar can't be read as interpolated text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScalarError {
+    /// A mapping, a list, a boolean or null where text belongs.
+    #[error("expected a string")]
+    NotText,
+    /// The text can't be interpolated.
+    #[error(transparent)]
+    Interpolate(#[from] ComposeInterpolateError),
+}
+
+/// Why a project's env files can't be read.
+#[derive(Debug, thiserror::Error)]
+pub enum EnvFileError {
+    /// The file can't be read.
+    #[error("can't read the env file {file}: {source}")]
+    Read {
+        /// The file as named.
+        file: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A line that is no assignment.
+    #[error("{file}:{line}: not a `KEY=VALUE` line: write `KEY=VALUE` (comments start with `#`)")]
+    Line {
+        /// The file as named.
+        file: String,
+        /// The 1-based line.
+        line: usize,
+    },
+}
+
 /// Substitutes every reference in `input` the way Compose does.
 pub fn interpolate(
     input: &str,

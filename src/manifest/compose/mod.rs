@@ -416,7 +416,7 @@ impl Reader<'_> {
             Err(e) => {
                 self.problem(
                     path,
-                    e,
+                    e.to_string(),
                     "bad port",
                     "write a container port (1-65535), a range `3000-3005`, or `53/udp`",
                 );

@@ -36,8 +36,62 @@ pub struct Published {
     pub protocol: String,
 }
 
+/// Why a Compose port can't be read; the messages are the ones Compose users see after the entry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PortSpecError {
+    /// The address before the host port is no IP address.
+    #[error("`{0}` is not an IP address: write `IP:HOST:CONTAINER` with an IPv4 or [IPv6] address")]
+    Address(String),
+    /// Nothing after the last `:`.
+    #[error("no container port: write `[HOST_IP:][HOST:]CONTAINER[/PROTOCOL]`")]
+    NoContainerPort,
+    /// A host range and a container range of different sizes.
+    #[error(
+        "the host range {}-{} has {} ports and the container range {}-{} has {}: Docker refuses ranges of different sizes",
+        host.start,
+        host.end,
+        host.len(),
+        container.start,
+        container.end,
+        container.len()
+    )]
+    SizesDiffer {
+        /// The host range.
+        host: PortRange,
+        /// The container range.
+        container: PortRange,
+    },
+    /// `START-END` with END before START.
+    #[error("the {what} range `{text}` ends before it starts")]
+    Backwards {
+        /// Which port (`container port`, `host port`, …).
+        what: String,
+        /// The range as written.
+        text: String,
+    },
+    /// A number outside 1-65535.
+    #[error("{what} {number} is out of range: ports are 1-65535")]
+    OutOfRange {
+        /// Which port.
+        what: String,
+        /// The number.
+        number: u64,
+    },
+    /// Not a number.
+    #[error("{what} `{text}` is not a port number")]
+    NotANumber {
+        /// Which port.
+        what: String,
+        /// The text as written.
+        text: String,
+    },
+    /// A protocol Compose does not know.
+    #[error("unknown protocol `{0}`: use tcp, udp or sctp")]
+    Protocol(String),
+}
+
 /// Reads a short-syntax entry (after interpolation) into its published ports.
-pub fn parse_short(text: &str) -> Result<Vec<Published>, String> {
+pub fn parse_short(text: &str) -> Result<Vec<Published>, PortSpecError> {
     let t = text.trim();
     // Docker's SplitProtoPort: an empty protocol (`"80/"`) is tcp.
     let (spec, protocol) = match t.rsplit_once('/') {
@@ -49,14 +103,14 @@ pub fn parse_short(text: &str) -> Result<Vec<Published>, String> {
     let (ip, host, container) = split_parts(spec);
     let host_ip = match ip {
         "" => None,
-        ip => {
-            Some(crate::ports::unbracket(ip).parse::<IpAddr>().map_err(|_| {
-                format!("`{ip}` is not an IP address: write `IP:HOST:CONTAINER` with an IPv4 or [IPv6] address")
-            })?)
-        }
+        ip => Some(
+            crate::ports::unbracket(ip)
+                .parse::<IpAddr>()
+                .map_err(|_| PortSpecError::Address(ip.to_owned()))?,
+        ),
     };
     if container.is_empty() {
-        return Err("no container port: write `[HOST_IP:][HOST:]CONTAINER[/PROTOCOL]`".into());
+        return Err(PortSpecError::NoContainerPort);
     }
     let targets = range(container, "container port")?;
     let hosts = if host.is_empty() {
@@ -80,15 +134,10 @@ pub fn parse_short(text: &str) -> Result<Vec<Published>, String> {
             .collect(),
         Some(h) if targets.len() == 1 => vec![one(targets.start, HostPort::OneOf(h))],
         Some(h) => {
-            return Err(format!(
-                "the host range {}-{} has {} ports and the container range {}-{} has {}: Docker refuses ranges of different sizes",
-                h.start,
-                h.end,
-                h.len(),
-                targets.start,
-                targets.end,
-                targets.len()
-            ));
+            return Err(PortSpecError::SizesDiffer {
+                host: h,
+                container: targets,
+            });
         }
     })
 }
@@ -109,17 +158,19 @@ fn split_parts(spec: &str) -> (&str, &str, &str) {
 }
 
 /// A port or `START-END` range.
-pub fn range(text: &str, what: &str) -> Result<PortRange, String> {
+pub fn range(text: &str, what: &str) -> Result<PortRange, PortSpecError> {
     let t = text.trim();
     let (a, b) = t.split_once('-').unwrap_or((t, t));
     let start = number(a, what)?;
     let end = number(b, what)?;
-    PortRange::new(start, end)
-        .ok_or_else(|| format!("the {what} range `{t}` ends before it starts"))
+    PortRange::new(start, end).ok_or_else(|| PortSpecError::Backwards {
+        what: what.to_owned(),
+        text: t.to_owned(),
+    })
 }
 
 /// A port number 1-65535.
-pub fn number(text: &str, what: &str) -> Result<u16, String> {
+pub fn number(text: &str, what: &str) -> Result<u16, PortSpecError> {
     let t = text.trim();
     // Digits only, as Docker's ParseUint reads them (`+80` is refused).
     let parsed = if t.bytes().all(|b| b.is_ascii_digit()) {
@@ -129,16 +180,22 @@ pub fn number(text: &str, what: &str) -> Result<u16, String> {
     };
     match parsed {
         Ok(n @ 1..=65535) => Ok(n as u16),
-        Ok(n) => Err(format!("{what} {n} is out of range: ports are 1-65535")),
-        Err(_) => Err(format!("{what} `{t}` is not a port number")),
+        Ok(number) => Err(PortSpecError::OutOfRange {
+            what: what.to_owned(),
+            number,
+        }),
+        Err(_) => Err(PortSpecError::NotANumber {
+            what: what.to_owned(),
+            text: t.to_owned(),
+        }),
     }
 }
 
 /// Whether Compose accepts the protocol.
-pub fn protocol_ok(p: &str) -> Result<(), String> {
+pub fn protocol_ok(p: &str) -> Result<(), PortSpecError> {
     match p {
         "tcp" | "udp" | "sctp" => Ok(()),
-        other => Err(format!("unknown protocol `{other}`: use tcp, udp or sctp")),
+        other => Err(PortSpecError::Protocol(other.to_owned())),
     }
 }
 
@@ -220,7 +277,7 @@ mod tests {
             ("127.0.0.1:80:", "no container port"),
             ("+80", "not a port number"),
         ] {
-            let e = parse_short(text).unwrap_err();
+            let e = parse_short(text).unwrap_err().to_string();
             assert!(e.contains(says), "{text}: {e}");
         }
     }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::interpolate::{ComposeVars, interpolate};
+use super::interpolate::{ComposeVars, EnvFileError, ScalarError, interpolate};
 use super::merge::{ComposeFile, Extends, ExtendsMap};
 use crate::document::{Document, LoadError, Problem, join, parse_document, read_text};
 use crate::manifest::interpolate::VarSource;
@@ -79,9 +79,9 @@ pub fn project(
         .first()
         .map(|(_, d)| d.name.clone())
         .unwrap_or_default();
-    let vars = variables(dir, &opts.compose).map_err(|message| LoadError::Io {
+    let vars = variables(dir, &opts.compose).map_err(|e| LoadError::Io {
         file: first_name,
-        source: std::io::Error::other(message),
+        source: std::io::Error::other(e),
     })?;
     let extends = match find_extends(&mut parsed, dir, &vars, opts) {
         Ok(e) => e,
@@ -167,18 +167,16 @@ impl From<LoadError> for Failure {
 }
 
 /// The interpolated text of a scalar, or a problem.
-fn text(v: &Value, vars: &ComposeVars) -> Result<String, String> {
+fn text(v: &Value, vars: &ComposeVars) -> Result<String, ScalarError> {
     let raw = match v {
         Value::String(s) => s.clone(),
         Value::Number(n) => n.to_string(),
-        _ => return Err("expected a string".into()),
+        _ => return Err(ScalarError::NotText),
     };
     if !raw.contains('$') {
         return Ok(raw);
     }
-    interpolate(&raw, vars)
-        .map(|i| i.text)
-        .map_err(|e| e.to_string())
+    Ok(interpolate(&raw, vars)?.text)
 }
 
 /// Reads every service's `extends`, parsing the files they name (and the files those name) into
@@ -230,7 +228,7 @@ fn find_extends(
                             problems.push(problem(
                                 &parsed[k].1,
                                 p,
-                                e,
+                                e.to_string(),
                                 "not read",
                                 "write a service name or a file path",
                             ));
@@ -363,25 +361,24 @@ fn includes(
         for (i, item) in items.iter().enumerate() {
             let ipath = join("include", &i.to_string());
             let strings = |v: Option<&Value>, p: &str| -> Result<Vec<(String, String)>, Failure> {
+                let unread = |at: &str, e: ScalarError| {
+                    Failure::At(
+                        k,
+                        vec![problem(doc, at, e.to_string(), "not read", "write a path")],
+                    )
+                };
                 let mut out = Vec::new();
                 match v {
                     None => {}
                     Some(Value::Array(a)) => {
                         for (j, s) in a.iter().enumerate() {
                             let sp = join(p, &j.to_string());
-                            let t = text(s, vars).map_err(|e| {
-                                Failure::At(
-                                    k,
-                                    vec![problem(doc, &sp, e, "not read", "write a path")],
-                                )
-                            })?;
+                            let t = text(s, vars).map_err(|e| unread(&sp, e))?;
                             out.push((t, sp));
                         }
                     }
                     Some(s) => {
-                        let t = text(s, vars).map_err(|e| {
-                            Failure::At(k, vec![problem(doc, p, e, "not read", "write a path")])
-                        })?;
+                        let t = text(s, vars).map_err(|e| unread(p, e))?;
                         out.push((t, p.to_owned()));
                     }
                 }
@@ -466,7 +463,7 @@ fn includes(
 /// The variables of a Compose project in `dir`: `--env-file` files (or `dir/.env`), then the process
 /// environment on top, then (for an included project) the including project's variables. Problems
 /// name the file and line of a line that can't be read.
-pub fn variables(dir: &Path, opts: &ComposeOptions) -> Result<ComposeVars, String> {
+pub fn variables(dir: &Path, opts: &ComposeOptions) -> Result<ComposeVars, EnvFileError> {
     let mut vars = ComposeVars::default();
     let files: Vec<std::path::PathBuf> = if opts.env_files.is_empty() {
         let dot = dir.join(".env");
@@ -481,14 +478,14 @@ pub fn variables(dir: &Path, opts: &ComposeOptions) -> Result<ComposeVars, Strin
         }
     }
     for f in files {
-        let text = std::fs::read_to_string(&f)
-            .map_err(|e| format!("can't read the env file {}: {e}", f.display()))?;
         let name = f.display().to_string();
+        let text = std::fs::read_to_string(&f).map_err(|source| EnvFileError::Read {
+            file: name.clone(),
+            source,
+        })?;
         let bad = vars.add_env_file(&name, &text, &env);
-        if let Some(line) = bad.first() {
-            return Err(format!(
-                "{name}:{line}: not a `KEY=VALUE` line: write `KEY=VALUE` (comments start with `#`)"
-            ));
+        if let Some(&line) = bad.first() {
+            return Err(EnvFileError::Line { file: name, line });
         }
     }
     vars.extend(&env);

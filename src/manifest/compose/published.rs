@@ -112,7 +112,12 @@ impl Reader<'_> {
         let target = match ports::number(&t, "container port") {
             Ok(n) => n,
             Err(e) => {
-                self.problem(&tpath, e, "bad port", "write the container port, 1-65535");
+                self.problem(
+                    &tpath,
+                    e.to_string(),
+                    "bad port",
+                    "write the container port, 1-65535",
+                );
                 return None;
             }
         };
@@ -127,7 +132,7 @@ impl Reader<'_> {
                     Err(e) => {
                         self.problem(
                             &ppath,
-                            e,
+                            e.to_string(),
                             "bad port",
                             "write a host port (1-65535) or a range `8000-8010`",
                         );
@@ -158,7 +163,12 @@ impl Reader<'_> {
             let ppath = field("protocol");
             let t = self.text(&ppath, v)?.to_ascii_lowercase();
             if let Err(e) = ports::protocol_ok(&t) {
-                self.problem(&ppath, e, "bad protocol", "use tcp, udp or sctp");
+                self.problem(
+                    &ppath,
+                    e.to_string(),
+                    "bad protocol",
+                    "use tcp, udp or sctp",
+                );
                 return None;
             }
             protocol = t;
