@@ -3,9 +3,10 @@ use std::collections::hash_map::Entry;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::super::parse;
 use super::sockdiag::{self, DiagSocket};
-use super::{Fact, Facts, FactsError, Interest, Listed, wanted};
+use super::table::{Interest, Listed, wanted};
+use crate::facts::parse;
+use crate::facts::{Fact, Facts, FactsError};
 use crate::facts::{Socket, SocketState};
 use crate::ports::Protocol;
 
@@ -162,7 +163,7 @@ pub fn probe(facts: &mut Facts) -> Result<(), FactsError> {
     }
     facts.firewall = firewall();
     if let (Some(uid), Some(caps)) = (effective_uid(), effective_caps()) {
-        facts.process = Some(super::super::ProcessFacts {
+        facts.process = Some(crate::facts::ProcessFacts {
             uid,
             capabilities: caps,
         });

@@ -12,7 +12,9 @@
 //! `benches/bench.sh local` measures `check --local` against `ss` on a host with 20,000 sockets.
 
 use super::{Fact, Facts, FactsError, Socket, SocketState};
-use crate::ports::Protocol;
+
+mod table;
+pub use table::Interest;
 
 #[cfg(target_os = "linux")]
 mod linux;
@@ -33,9 +35,6 @@ use other as platform;
 
 #[cfg(not(target_os = "linux"))]
 mod netstat;
-
-/// Which sockets a check cares about: (protocol, port) pairs from the manifests. `None` keeps them all.
-pub type Interest = std::collections::BTreeSet<(Protocol, u16)>;
 
 /// Probes this host, keeping every listening, bound and TIME_WAIT socket.
 pub fn probe() -> Result<Facts, FactsError> {
@@ -83,14 +82,6 @@ fn hostname() -> Option<String> {
     name.filter(|s| !s.is_empty())
 }
 
-/// A socket of the OS table, before its owner is named.
-pub(crate) struct Listed {
-    /// The socket; `pid` set where the OS table gives it (Windows).
-    pub socket: Socket,
-    /// Its inode where owners are found through them (Linux), else 0.
-    pub inode: u32,
-}
-
 /// Listening and TIME_WAIT TCP sockets and bound UDP sockets, with owners where visible. The second
 /// value says whether every owner can be seen (as non-root, Linux hides other users' PIDs).
 fn sockets(interest: Option<&Interest>) -> Result<(Vec<Socket>, bool), FactsError> {
@@ -116,9 +107,4 @@ fn sockets(interest: Option<&Interest>) -> Result<(Vec<Socket>, bool), FactsErro
     }
     // Finding some PIDs (our own processes) does not mean seeing all: only root sees every owner.
     Ok((out, platform::sees_all_owners()))
-}
-
-/// Whether `interest` (all sockets when `None`) covers a socket of `protocol` on `port`.
-fn wanted(interest: Option<&Interest>, protocol: Protocol, port: u16) -> bool {
-    interest.is_none_or(|i| i.contains(&(protocol, port)))
 }

@@ -4,7 +4,8 @@ use std::collections::HashMap;
 
 use netstat2::{AddressFamilyFlags, ProtocolFlags, ProtocolSocketInfo, TcpState};
 
-use super::{FactsError, Interest, Listed, wanted};
+use super::table::{Interest, Listed, wanted};
+use crate::facts::FactsError;
 use crate::facts::{Socket, SocketState};
 use crate::ports::Protocol;
 

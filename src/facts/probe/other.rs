@@ -1,6 +1,6 @@
 pub use super::netstat::{list, owners};
 
-use super::{Facts, FactsError};
+use crate::facts::{Facts, FactsError};
 
 /// Where the socket table comes from, as the facts' `detail` says.
 pub const SOCKET_SOURCE: &str = "the OS socket tables";

@@ -10,10 +10,10 @@ use std::sync::OnceLock;
 
 pub use super::netstat::{list, owners};
 
-use super::super::firewall::windows::{NetworkProfile, connection_profiles};
-use super::super::parse::{CaptureError, dynamicport, excludedportrange};
-use super::super::windows_net::{portproxy, servicestate, urlacl};
-use super::super::{Exclusion, Fact, Facts, FactsError, Unavailable};
+use crate::facts::firewall::windows::{NetworkProfile, connection_profiles};
+use crate::facts::parse::{CaptureError, dynamicport, excludedportrange};
+use crate::facts::windows_net::{portproxy, servicestate, urlacl};
+use crate::facts::{Exclusion, Fact, Facts, FactsError, Unavailable};
 use crate::ports::{Platform, PortRange, Protocol};
 
 /// Where the socket table comes from, as the facts' `detail` says.
@@ -151,22 +151,39 @@ pub fn sees_all_owners() -> bool {
 /// Runs `netsh ARGS`; its output, or why it can't be used. netsh writes in the console's OEM code
 /// page, so non-ASCII labels may come out garbled: the parsers read numbers and layout, not words.
 /// `empty_ok`: printing nothing is a valid answer (no port proxies).
-fn netsh(args: &[&str], empty_ok: bool) -> Result<String, String> {
+fn netsh(args: &[&str], empty_ok: bool) -> Result<String, Failed> {
     let out = std::process::Command::new("netsh")
         .args(args)
         .output()
-        .map_err(|e| format!("could not be run ({e})"))?;
+        .map_err(Failed::NotRun)?;
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     if !out.status.success() {
-        return Err(match out.status.code() {
-            Some(c) => format!("exited with code {c}"),
-            None => "was stopped".to_owned(),
-        });
+        return Err(Failed::Exit(out.status.code()));
     }
     if text.trim().is_empty() && !empty_ok {
-        return Err("printed nothing".to_owned());
+        return Err(Failed::Empty);
     }
     Ok(text)
+}
+
+/// Why a command could not give a fact; recorded (as text) in the facts' `unavailable`.
+#[derive(Debug, thiserror::Error)]
+enum Failed {
+    /// It could not be started.
+    #[error("could not be run ({0})")]
+    NotRun(std::io::Error),
+    /// It exited with a failure code, or was stopped (`None`).
+    #[error("{}", match .0 { Some(c) => format!("exited with code {c}"), None => "was stopped".to_owned() })]
+    Exit(Option<i32>),
+    /// It printed nothing.
+    #[error("printed nothing")]
+    Empty,
+    /// Its output has no table of ranges.
+    #[error("printed no table of ranges")]
+    NoTable,
+    /// Its output is not what the parser reads.
+    #[error("printed something unexpected: {0}")]
+    Unexpected(String),
 }
 
 /// A fact read from `netsh ARGS` by `parse`, or `None` with the failure recorded as `fact`.
@@ -178,16 +195,15 @@ fn netsh_fact<T>(
     parse: impl Fn(&str) -> Result<T, CaptureError>,
 ) -> Option<Fact<T>> {
     let command = format!("netsh {}", args.join(" "));
-    let read = netsh(args, empty_ok).and_then(|t| {
-        parse(&t).map_err(|e| format!("printed something unexpected: {}", e.message))
-    });
+    let read =
+        netsh(args, empty_ok).and_then(|t| parse(&t).map_err(|e| Failed::Unexpected(e.message)));
     match read {
         Ok(v) => Some(Fact::live(v, command)),
         Err(reason) => {
             facts.unavailable.push(Unavailable {
                 fact: fact.to_owned(),
                 command,
-                reason,
+                reason: reason.to_string(),
             });
             None
         }
@@ -202,7 +218,7 @@ fn dynamic_range(protocol: Protocol, facts: &mut Facts) -> Fact<PortRange> {
     let read = netsh(&["int", "ipv4", "show", "dynamicport", p], false).and_then(|t| {
         dynamicport(&t)
             .map(|(_, r)| r)
-            .map_err(|e| format!("printed something unexpected: {}", e.message))
+            .map_err(|e| Failed::Unexpected(e.message))
     });
     match read {
         Ok(range) => Fact::live(range, command),
@@ -210,9 +226,9 @@ fn dynamic_range(protocol: Protocol, facts: &mut Facts) -> Fact<PortRange> {
             facts.unavailable.push(Unavailable {
                 fact: format!("ephemeral_{p}"),
                 command: command.clone(),
-                reason: reason.clone(),
+                reason: reason.to_string(),
             });
-            let default = super::super::defaults::default_ephemeral_range(Platform::Windows);
+            let default = crate::facts::defaults::default_ephemeral_range(Platform::Windows);
             let range = default.map_or(
                 PortRange {
                     start: 49152,
@@ -244,11 +260,11 @@ fn excluded(protocol: Protocol, facts: &mut Facts) -> Option<Fact<Vec<Exclusion>
             l.len() >= 5 && l.chars().all(|c| c == '-' || c == ' ')
         });
         if !ruled {
-            return Err("printed no table of ranges".to_owned());
+            return Err(Failed::NoTable);
         }
         excludedportrange(&t)
             .map(|(_, ex)| ex)
-            .map_err(|e| format!("printed something unexpected: {}", e.message))
+            .map_err(|e| Failed::Unexpected(e.message))
     });
     match read {
         Ok(ex) => Some(Fact::live(ex, command)),
@@ -256,7 +272,7 @@ fn excluded(protocol: Protocol, facts: &mut Facts) -> Option<Fact<Vec<Exclusion>
             facts.unavailable.push(Unavailable {
                 fact: format!("excluded_{p}"),
                 command,
-                reason,
+                reason: reason.to_string(),
             });
             None
         }
@@ -275,14 +291,13 @@ fn network_profiles(facts: &mut Facts) -> Option<Fact<Vec<NetworkProfile>>> {
             "Get-NetConnectionProfile | Format-List InterfaceAlias,NetworkCategory",
         ])
         .output()
-        .map_err(|e| format!("could not be run ({e})"))
+        .map_err(Failed::NotRun)
         .and_then(|out| {
             let text = String::from_utf8_lossy(&out.stdout).into_owned();
             if !out.status.success() {
-                return Err(format!("exited with {}", out.status));
+                return Err(Failed::Exit(out.status.code()));
             }
-            connection_profiles(&text)
-                .map_err(|e| format!("printed something unexpected: {}", e.message))
+            connection_profiles(&text).map_err(|e| Failed::Unexpected(e.message))
         });
     match read {
         Ok(profiles) => Some(Fact::live(profiles, command)),
@@ -290,7 +305,7 @@ fn network_profiles(facts: &mut Facts) -> Option<Fact<Vec<NetworkProfile>>> {
             facts.unavailable.push(Unavailable {
                 fact: "network_profiles".to_owned(),
                 command: command.to_owned(),
-                reason,
+                reason: reason.to_string(),
             });
             None
         }
