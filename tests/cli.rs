@@ -212,6 +212,41 @@ fn huge_and_binary_files_are_refused_quickly() {
     );
 }
 
+/// A path whose metadata says nothing of its content (`/dev/zero` reports 0 bytes and never ends) is
+/// read only up to the limit, wherever a path is given: the input itself, a Compose `extends` file,
+/// `--facts`, `--baseline`. Found while writing the fuzz targets for these readers (#26).
+#[test]
+#[cfg(target_os = "linux")]
+fn endless_files_are_read_only_up_to_the_limit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let out_of = |args: &[&str]| {
+        let (code, out, err) = run(d, args);
+        (code, format!("{out}{err}"))
+    };
+    let (code, out) = out_of(&["check", "/dev/zero"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("over the limit"), "{out}");
+    write(
+        d,
+        "compose.yaml",
+        "services:\n  web:\n    extends: { file: /dev/zero, service: x }\n    ports: [\"80:80\"]\n",
+    );
+    let (code, out) = out_of(&["check", "compose.yaml"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("over the limit"), "{out}");
+    write(
+        d,
+        "deploy.yaml",
+        "version: 1\ntarget: { platform: linux }\nservices: {}\n",
+    );
+    for flag in ["--facts", "--baseline"] {
+        let (code, out) = out_of(&["check", "deploy.yaml", flag, "/dev/zero"]);
+        assert_eq!(code, 2, "{flag}: {out}");
+        assert!(out.contains("over the limit"), "{flag}: {out}");
+    }
+}
+
 #[test]
 fn env_flag_reads_the_process_environment() {
     let dir = root().join("tests/fixtures/rules/env-unresolved");
