@@ -211,12 +211,16 @@ sleep 0.2
 count=\$(ss -Htan | wc -l)
 ss_ms=\$(bash -c 'source "$tmp/fns.sh"; median_ms 11 ss -tanp')
 ssn_ms=\$(bash -c 'source "$tmp/fns.sh"; median_ms 11 ss -tan')
+sstln_ms=\$(bash -c 'source "$tmp/fns.sh"; median_ms 11 ss -tln')
+sstlnp_ms=\$(bash -c 'source "$tmp/fns.sh"; median_ms 11 ss -tlnp')
 pf_ms=\$(bash -c 'source "$tmp/fns.sh"; median_ms 11 "$bin" check "$tmp/local.yaml" --local --fail-on never --format json')
-echo "host with \$count TCP sockets (loopback, private namespace):"
-echo "  ss -tan:                          \$ssn_ms ms"
-echo "  ss -tanp:                         \$ss_ms ms"
-echo "  preflight check --local (2 ports): \$pf_ms ms"
-awk -v a="\$pf_ms" -v b="\$ss_ms" 'BEGIN {printf "  ratio preflight / ss -tanp:        %.2f\n", a/b}'
+echo "host with \$count TCP sockets (loopback, private namespace), medians of 11:"
+echo "  ss -tln  (listeners, no owners: the floor): \$sstln_ms ms"
+echo "  ss -tlnp (listeners with owners):           \$sstlnp_ms ms"
+echo "  ss -tan:                                    \$ssn_ms ms"
+echo "  ss -tanp:                                   \$ss_ms ms"
+echo "  preflight check --local (2 ports):          \$pf_ms ms"
+awk -v a="\$pf_ms" -v b="\$sstln_ms" -v c="\$sstlnp_ms" 'BEGIN {printf "  preflight / ss -tln:  x%.2f (goal <= 3)\n  preflight / ss -tlnp: x%.2f (goal <= 0.25)\n", a/b, a/c}'
 "$bin" check "$tmp/local.yaml" --local --format json | python3 -c "import json,sys; d=json.load(sys.stdin); print('  found:', [f['message'][:70] for f in d['findings'] if f['rule']=='port-occupied'])"
 kill \$listener
 for fd in "\${pipes[@]}"; do exec {fd}>&-; done

@@ -74,6 +74,44 @@ pub fn owners(inodes: &[u32]) -> HashMap<u32, u32> {
     let threads = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .clamp(1, 8);
+    // Reading a directory of fds is cheap; reading each link is the cost. A process holding many
+    // fds (a proxy's connections, a pool) is rarely the owner of a listener, so those are read
+    // last, and only when the others did not own every wanted socket.
+    let deferred = Mutex::new(Vec::new());
+    let scan = |pid: u32, fds: &[std::path::PathBuf]| {
+        for fd in fds {
+            if remaining.load(Ordering::Relaxed) == 0 {
+                return;
+            }
+            let Ok(link) = std::fs::read_link(fd) else {
+                continue;
+            };
+            let Some(inode) = link
+                .to_str()
+                .and_then(|l| l.strip_prefix("socket:["))
+                .and_then(|l| l.strip_suffix(']'))
+                .and_then(|l| l.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            if wanted.contains(&inode) {
+                let mut f = found.lock().unwrap_or_else(|e| e.into_inner());
+                // A socket shared by several processes (a forking server) is named by the lowest
+                // PID seen.
+                match f.entry(inode) {
+                    Entry::Vacant(v) => {
+                        v.insert(pid);
+                        remaining.fetch_sub(1, Ordering::Relaxed);
+                    }
+                    Entry::Occupied(mut o) => {
+                        if pid < *o.get() {
+                            o.insert(pid);
+                        }
+                    }
+                }
+            }
+        }
+    };
     let next = AtomicUsize::new(0);
     std::thread::scope(|scope| {
         for _ in 0..threads {
@@ -83,45 +121,43 @@ pub fn owners(inodes: &[u32]) -> HashMap<u32, u32> {
                         return;
                     }
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(pid) = pids.get(i) else { return };
-                    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+                    let Some(&pid) = pids.get(i) else { return };
+                    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
                         continue;
                     };
-                    for fd in fds.flatten() {
-                        let Ok(link) = std::fs::read_link(fd.path()) else {
-                            continue;
-                        };
-                        let Some(inode) = link
-                            .to_str()
-                            .and_then(|l| l.strip_prefix("socket:["))
-                            .and_then(|l| l.strip_suffix(']'))
-                            .and_then(|l| l.parse::<u32>().ok())
-                        else {
-                            continue;
-                        };
-                        if wanted.contains(&inode) {
-                            let mut f = found.lock().unwrap_or_else(|e| e.into_inner());
-                            // A socket shared by several processes (a forking server) is named by the
-                            // lowest PID seen.
-                            match f.entry(inode) {
-                                Entry::Vacant(v) => {
-                                    v.insert(*pid);
-                                    remaining.fetch_sub(1, Ordering::Relaxed);
-                                }
-                                Entry::Occupied(mut o) => {
-                                    if *pid < *o.get() {
-                                        o.insert(*pid);
-                                    }
-                                }
-                            }
-                        }
+                    let fds: Vec<_> = dir.flatten().map(|e| e.path()).collect();
+                    if fds.len() > MANY_FDS {
+                        deferred
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .push((pid, fds));
+                    } else {
+                        scan(pid, &fds);
                     }
+                }
+            });
+        }
+    });
+    let deferred = deferred.into_inner().unwrap_or_else(|e| e.into_inner());
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..threads.min(deferred.len()) {
+            scope.spawn(|| {
+                while remaining.load(Ordering::Relaxed) > 0 {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some((pid, fds)) = deferred.get(i) else {
+                        return;
+                    };
+                    scan(*pid, fds);
                 }
             });
         }
     });
     found.into_inner().unwrap_or_else(|e| e.into_inner())
 }
+
+/// Processes with more open fds than this are searched for owners after the others.
+const MANY_FDS: usize = 256;
 
 const SYS: &str = "/proc/sys/net/ipv4";
 
