@@ -10,42 +10,72 @@ use crate::document::Document;
 use crate::finding::Finding;
 use crate::manifest::Manifest;
 
-/// What a finding at `path` concerns: the port (`api 8080/tcp`), else the service, the Kubernetes
-/// Service or route, else the place itself (without the line).
+/// What findings of one manifest concern, by place: built once, so naming the subject of each of
+/// many findings costs a look-up per ancestor of its path rather than a walk over every port.
+pub struct Subjects<'m> {
+    /// Path → (rank, subject); a lower rank wins where several places hold a path (ports before
+    /// Kubernetes Services, before routes, before whole services: the order of [`subject`]).
+    by_path: std::collections::HashMap<&'m str, (usize, String)>,
+}
+
+impl<'m> Subjects<'m> {
+    /// The subjects of `m`'s places.
+    pub fn of(m: &'m Manifest) -> Subjects<'m> {
+        let mut by_path = std::collections::HashMap::new();
+        let mut rank = 0;
+        let mut add = |path: &'m str, subject: String| {
+            rank += 1;
+            by_path.entry(path).or_insert((rank, subject));
+        };
+        for s in &m.services {
+            for p in &s.ports {
+                let label = format!("{} {}", s.name, p.label());
+                add(&p.path, label.clone());
+                add(&p.number_path, label.clone());
+                if let Some(c) = &p.container {
+                    add(&c.host_port_path, label);
+                }
+            }
+        }
+        for s in &m.kube_services {
+            for p in &s.ports {
+                add(
+                    &p.path,
+                    format!("Service {} {}/{}", s.name, p.port, p.protocol.as_str()),
+                );
+            }
+            add(&s.path, format!("Service {}", s.name));
+        }
+        for r in &m.kube_routes {
+            add(&r.path, format!("{} {} -> {}", r.kind, r.name, r.service));
+        }
+        // The service itself, or a place of its own (a port plan block, an ignore comment).
+        for s in &m.services {
+            add(&s.path, s.name.clone());
+        }
+        Subjects { by_path }
+    }
+
+    /// What a finding at `path` concerns: the port (`api 8080/tcp`), else the service, the
+    /// Kubernetes Service or route, else the place itself (without the line).
+    pub fn subject(&self, path: &str) -> String {
+        let ancestors = path
+            .match_indices('.')
+            .map(|(i, _)| &path[..i])
+            .chain(std::iter::once(path));
+        ancestors
+            .filter_map(|p| self.by_path.get(p))
+            .min_by_key(|(rank, _)| *rank)
+            .map_or_else(
+                || Document::split_part(path).1.to_owned(),
+                |(_, s)| s.clone(),
+            )
+    }
+}
+
+/// What a finding at `path` concerns (see [`Subjects::subject`]).
 pub fn subject(m: &Manifest, path: &str) -> String {
-    let under = |prefix: &str| crate::document::within(path, prefix);
-    for s in &m.services {
-        for p in &s.ports {
-            if under(&p.path) || under(&p.number_path) {
-                return format!("{} {}", s.name, p.label());
-            }
-            if let Some(c) = &p.container
-                && under(&c.host_port_path)
-            {
-                return format!("{} {}", s.name, p.label());
-            }
-        }
-    }
-    for s in &m.kube_services {
-        for p in &s.ports {
-            if under(&p.path) {
-                return format!("Service {} {}/{}", s.name, p.port, p.protocol.as_str());
-            }
-        }
-        if under(&s.path) {
-            return format!("Service {}", s.name);
-        }
-    }
-    for r in &m.kube_routes {
-        if under(&r.path) {
-            return format!("{} {} -> {}", r.kind, r.name, r.service);
-        }
-    }
-    // The service itself, or a place of its own (a port plan block, an ignore comment).
-    if let Some(s) = m.services.iter().find(|s| under(&s.path)) {
-        return s.name.clone();
-    }
-    Document::split_part(path).1.to_owned()
+    Subjects::of(m).subject(path)
 }
 
 /// FNV-1a over the parts: stable across runs and platforms.
@@ -62,7 +92,7 @@ fn hash(parts: &[&str]) -> String {
 
 /// Sets the subject and fingerprint of `f`, found in `m` (read from `doc`). A place that is no YAML
 /// node (a comment) is named by its text, which moves with it.
-pub fn fingerprint(m: &Manifest, doc: &Document, f: &mut Finding) {
+pub fn fingerprint(subjects: &Subjects<'_>, doc: &Document, f: &mut Finding) {
     let (file, local) = doc.locate(&f.path);
     f.subject = if local.starts_with("#at:") {
         let span = file.map.span(local);
@@ -72,7 +102,7 @@ pub fn fingerprint(m: &Manifest, doc: &Document, f: &mut Finding) {
             .trim()
             .to_owned()
     } else {
-        subject(m, &f.path)
+        subjects.subject(&f.path)
     };
     let mut parts = vec![f.rule.as_str(), doc.file_of(&f.path), f.subject.as_str()];
     parts.extend(f.host.as_deref());

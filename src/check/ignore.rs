@@ -90,7 +90,7 @@ pub(super) fn apply(
         if let Some(RuleSetting::Severity(s)) = setting {
             f.severity = s;
         }
-        super::baseline::fingerprint(m, doc, &mut f);
+        super::baseline::fingerprint(&super::baseline::Subjects::of(m), doc, &mut f);
         kept.push(f);
     }
     (kept, waived)

@@ -119,10 +119,11 @@ pub fn check_manifest(
     skipped.sort_by(|a, b| (&a.host, &a.rule, &a.reason).cmp(&(&b.host, &b.rule, &b.reason)));
     skipped.dedup();
     let host_names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
+    let subjects = baseline::Subjects::of(m);
     let findings: Vec<Finding> = findings
         .into_iter()
         .map(|(_, mut f)| {
-            baseline::fingerprint(m, &doc, &mut f);
+            baseline::fingerprint(&subjects, &doc, &mut f);
             f
         })
         .collect();
