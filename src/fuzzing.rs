@@ -63,14 +63,27 @@ pub fn diagnose(data: &[u8]) {
     let _ = crate::diagnose::diagnose(&text(data));
 }
 
-/// The check and the reports on a loaded input, as `preflight check` runs them.
-fn check_and_report(m: &crate::manifest::Manifest, doc: crate::document::Document, hosts: &[Host]) {
+/// The check and the reports on a loaded input, as `preflight check` runs them, with `baseline`
+/// applied (when `None`, the baseline the findings themselves make: every one held back).
+fn check_and_report(
+    m: &crate::manifest::Manifest,
+    doc: crate::document::Document,
+    hosts: &[Host],
+    baseline: Option<&crate::check::baseline::Baseline>,
+) {
     let policy = crate::policy::Policy::default();
     let today = crate::policy::date::Date::from_days(20_000);
     let checked = crate::check::check_manifest(m, doc, &policy, hosts, today, true);
     let mut outcomes = vec![crate::check::Outcome::Checked(Box::new(checked))];
-    let baseline = crate::check::baseline_of(&outcomes);
-    crate::check::apply_baseline(&mut outcomes, &baseline, "fuzz.baseline.json");
+    let own;
+    let baseline = match baseline {
+        Some(b) => b,
+        None => {
+            own = crate::check::baseline_of(&outcomes);
+            &own
+        }
+    };
+    crate::check::apply_baseline(&mut outcomes, baseline, "fuzz.baseline.json");
     let mut sink = Vec::new();
     let _ = crate::report::json::write(&mut sink, &outcomes);
     let _ = crate::report::sarif::write(&mut sink, &outcomes, &policy);
@@ -137,7 +150,7 @@ pub fn compose(data: &[u8]) {
         ..LoadOptions::default()
     };
     if let Ok((m, doc)) = crate::manifest::load::load_compose_files(&files, &opts) {
-        check_and_report(&m, doc, &[]);
+        check_and_report(&m, doc, &[], None);
     }
 }
 
@@ -165,7 +178,7 @@ pub fn kubernetes(data: &[u8]) {
         crate::manifest::load::load_in("fuzz.yaml", text(data), std::path::Path::new("."), &opts)
     };
     if let Ok((m, doc)) = loaded {
-        check_and_report(&m, doc, &[]);
+        check_and_report(&m, doc, &[], None);
     }
 }
 
@@ -187,7 +200,7 @@ pub fn facts(data: &[u8]) {
     for platform in ["linux", "windows"] {
         let text = FUZZ_MANIFEST.replace("platform: linux", &format!("platform: {platform}"));
         if let Ok((m, doc)) = load_str("deploy.yaml", text, &LoadOptions::default()) {
-            check_and_report(&m, doc, std::slice::from_ref(&host));
+            check_and_report(&m, doc, std::slice::from_ref(&host), None);
         }
     }
 }
@@ -203,7 +216,7 @@ pub fn ignores(data: &[u8]) {
         std::path::Path::new("."),
         &LoadOptions::default(),
     ) {
-        check_and_report(&m, doc, &[]);
+        check_and_report(&m, doc, &[], None);
     }
 }
 
@@ -213,20 +226,11 @@ pub fn baseline(data: &[u8]) {
     else {
         return;
     };
-    let Ok((m, doc)) = load_str(
+    if let Ok((m, doc)) = load_str(
         "deploy.yaml",
         FUZZ_MANIFEST.to_owned(),
         &LoadOptions::default(),
-    ) else {
-        return;
-    };
-    let policy = crate::policy::Policy::default();
-    let today = crate::policy::date::Date::from_days(20_000);
-    let checked = crate::check::check_manifest(&m, doc, &policy, &[], today, true);
-    let mut outcomes = vec![crate::check::Outcome::Checked(Box::new(checked))];
-    crate::check::apply_baseline(&mut outcomes, &b, "fuzz.baseline.json");
-    let mut sink = Vec::new();
-    let _ = crate::report::json::write(&mut sink, &outcomes);
-    let _ = crate::report::sarif::write(&mut sink, &outcomes, &policy);
-    let _ = crate::report::human::write(&mut sink, &outcomes, crate::report::human::Style::Plain);
+    ) {
+        check_and_report(&m, doc, &[], Some(&b));
+    }
 }

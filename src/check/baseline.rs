@@ -14,7 +14,7 @@ use crate::manifest::Manifest;
 /// many findings costs a look-up per ancestor of its path rather than a walk over every port.
 pub struct Subjects<'m> {
     /// Path → (rank, subject); a lower rank wins where several places hold a path (ports before
-    /// Kubernetes Services, before routes, before whole services: the order of [`subject`]).
+    /// Kubernetes Services, before routes, before whole services: the order in which [`Subjects::of`] adds them).
     by_path: std::collections::HashMap<&'m str, (usize, String)>,
 }
 
@@ -73,11 +73,6 @@ impl<'m> Subjects<'m> {
     }
 }
 
-/// What a finding at `path` concerns (see [`Subjects::subject`]).
-pub fn subject(m: &Manifest, path: &str) -> String {
-    Subjects::of(m).subject(path)
-}
-
 /// FNV-1a over the parts: stable across runs and platforms.
 fn hash(parts: &[&str]) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -125,7 +120,7 @@ pub struct Entry {
     pub file: String,
     /// The rule.
     pub rule: String,
-    /// What it concerns (see [`subject`]); for people, matching uses the fingerprint.
+    /// What it concerns (see [`Subjects::subject`]); for people, matching uses the fingerprint.
     pub subject: String,
     /// Its fingerprint.
     pub fingerprint: String,

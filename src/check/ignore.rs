@@ -23,6 +23,7 @@ fn covers(ignore: &InlineIgnore, path: &str, file: usize, line: usize) -> bool {
 /// ignore (and rule) that matched nothing in this run.
 pub(super) fn apply(
     m: &Manifest,
+    subjects: &super::baseline::Subjects<'_>,
     doc: &Document,
     findings: Vec<Finding>,
     skipped: &[Skipped],
@@ -90,7 +91,7 @@ pub(super) fn apply(
         if let Some(RuleSetting::Severity(s)) = setting {
             f.severity = s;
         }
-        super::baseline::fingerprint(&super::baseline::Subjects::of(m), doc, &mut f);
+        super::baseline::fingerprint(subjects, doc, &mut f);
         kept.push(f);
     }
     (kept, waived)

@@ -128,7 +128,7 @@ pub fn check_manifest(
         })
         .collect();
     let (findings, mut waived) = if inline {
-        ignore::apply(m, &doc, findings, &skipped, policy)
+        ignore::apply(m, &subjects, &doc, findings, &skipped, policy)
     } else {
         (findings, Vec::new())
     };
