@@ -86,6 +86,12 @@ pub enum FleetError {
         /// The second file naming it.
         second: String,
     },
+    /// A facts file changed between the listing of the fleet and the check of its host.
+    #[error("{file} changed while the fleet was being checked: run the check again")]
+    Changed {
+        /// The file.
+        file: String,
+    },
     /// A host name that can't be used (it names output files such as `DIR/HOST.ps1`).
     #[error(
         "{file}: host name {host:?} may only use letters, digits, `.`, `-` and `_`, and must not start \
@@ -161,43 +167,123 @@ fn expand_all(args: &[PathBuf]) -> Result<Vec<PathBuf>, FleetError> {
     Ok(files)
 }
 
+/// A host of the fleet known by name before its facts are read whole: what [`list`] finds. A check
+/// reads each host's facts when it comes to the host ([`Listed::load`]) and drops them after, so a
+/// fleet's facts are never all in memory at once.
+#[derive(Clone, Debug)]
+pub struct Listed {
+    /// The host's name, unique in the fleet.
+    pub name: String,
+    /// The facts file.
+    pub path: PathBuf,
+    /// The OS the facts name (`linux`, `windows`), if they do.
+    pub os: Option<String>,
+}
+
+impl Listed {
+    /// The host's name and source, for reports.
+    pub fn info(&self) -> HostInfo {
+        HostInfo {
+            name: self.name.clone(),
+            source: self.path.display().to_string(),
+        }
+    }
+
+    /// Reads the host's facts whole. A file rewritten since [`list`] read it, to name another host or
+    /// OS, is an error rather than a report on the wrong host.
+    pub fn load(&self) -> Result<Host, FleetError> {
+        let host = load_host(&self.path)?;
+        if host.name != self.name || host.facts.os != self.os {
+            return Err(FleetError::Changed { file: host.source });
+        }
+        Ok(host)
+    }
+}
+
+/// What [`list`] reads of a facts file: the fields that name the host and its OS.
+#[derive(serde::Deserialize)]
+struct Identity {
+    #[serde(default)]
+    host: Option<String>,
+    #[serde(default)]
+    os: Option<String>,
+}
+
+/// The hosts of every facts file of `args` (see [`expand`]), sorted by name, with only their names and
+/// OS read, in parallel. The checks of each name are [`load`]'s.
+pub fn list(args: &[PathBuf]) -> Result<Vec<Listed>, FleetError> {
+    let files = expand(args)?;
+    let listed: Vec<Result<Listed, FleetError>> =
+        files.par_iter().map(|path| list_host(path)).collect();
+    let listed = listed.into_iter().collect::<Result<Vec<_>, _>>()?;
+    sorted_unique(listed, |h| (&h.name, h.path.to_str().unwrap_or("")))
+}
+
+fn list_host(path: &Path) -> Result<Listed, FleetError> {
+    let identity = crate::document::read_up_to(path, crate::facts::MAX_FACTS_BYTES)
+        .ok()
+        .filter(|b| b.len() as u64 <= crate::facts::MAX_FACTS_BYTES)
+        .and_then(|b| {
+            let text = std::str::from_utf8(&b).ok()?;
+            serde_json::from_str::<Identity>(text.trim_start_matches('\u{feff}')).ok()
+        });
+    // Anything the light read can't take (unreadable, too large, not JSON) is read whole, which
+    // names the problem as a check of the host would.
+    let (host, os) = match identity {
+        Some(id) => (id.host, id.os),
+        None => {
+            let facts = crate::facts::import::load(path).map_err(FleetError::Facts)?;
+            (facts.host, facts.os)
+        }
+    };
+    let name = name_of(path, host)?;
+    Ok(Listed {
+        name,
+        path: path.to_owned(),
+        os,
+    })
+}
+
 /// Loads every facts file of `args` (see [`expand`]) in parallel and returns the hosts sorted by name.
 pub fn load(args: &[PathBuf]) -> Result<Vec<Host>, FleetError> {
     let files = expand(args)?;
     let loaded: Vec<Result<Host, FleetError>> =
         files.par_iter().map(|path| load_host(path)).collect();
-    let mut hosts = Vec::with_capacity(loaded.len());
-    for h in loaded {
-        hosts.push(h?);
-    }
+    let hosts = loaded.into_iter().collect::<Result<Vec<_>, _>>()?;
+    sorted_unique(hosts, |h| (&h.name, &h.source))
+}
+
+/// `hosts` sorted by name, or the error for two of them with the same name. `key` gives a host's name
+/// and source.
+fn sorted_unique<T>(
+    mut hosts: Vec<T>,
+    key: impl Fn(&T) -> (&str, &str),
+) -> Result<Vec<T>, FleetError> {
     // Names compare without case (below), so they sort without it too: web-01 before WEB-02.
     hosts.sort_by(|a, b| {
-        (a.name.to_ascii_lowercase(), &a.name, &a.source).cmp(&(
-            b.name.to_ascii_lowercase(),
-            &b.name,
-            &b.source,
-        ))
+        let ((an, asrc), (bn, bsrc)) = (key(a), key(b));
+        (an.to_ascii_lowercase(), an, asrc).cmp(&(bn.to_ascii_lowercase(), bn, bsrc))
     });
     // Host names are case-insensitive (the collector writes COMPUTERNAME in capitals, `hostname` often
     // in lower case), and per-host files must not overwrite each other on case-insensitive disks.
-    let mut by_lower: std::collections::HashMap<String, &Host> = std::collections::HashMap::new();
+    let mut by_lower: std::collections::HashMap<String, &str> = std::collections::HashMap::new();
     for h in &hosts {
-        if let Some(first) = by_lower.insert(h.name.to_ascii_lowercase(), h) {
+        let (name, source) = key(h);
+        if let Some(first) = by_lower.insert(name.to_ascii_lowercase(), source) {
             return Err(FleetError::Duplicate {
-                host: h.name.clone(),
-                first: first.source.clone(),
-                second: h.source.clone(),
+                host: name.to_owned(),
+                first: first.to_owned(),
+                second: source.to_owned(),
             });
         }
     }
     Ok(hosts)
 }
 
-fn load_host(path: &Path) -> Result<Host, FleetError> {
-    let facts = crate::facts::import::load(path).map_err(FleetError::Facts)?;
-    let source = path.display().to_string();
-    let name = match &facts.host {
-        Some(h) => h.clone(),
+/// The name of the host whose facts are at `path`: the facts' `host`, else the file's stem.
+fn name_of(path: &Path, host: Option<String>) -> Result<String, FleetError> {
+    let name = match host {
+        Some(h) => h,
         None => path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
@@ -206,12 +292,18 @@ fn load_host(path: &Path) -> Result<Host, FleetError> {
     if !valid_name(&name) {
         return Err(FleetError::BadName {
             host: name,
-            file: source,
+            file: path.display().to_string(),
         });
     }
+    Ok(name)
+}
+
+fn load_host(path: &Path) -> Result<Host, FleetError> {
+    let facts = crate::facts::import::load(path).map_err(FleetError::Facts)?;
+    let name = name_of(path, facts.host.clone())?;
     Ok(Host {
         name,
-        source,
+        source: path.display().to_string(),
         facts,
     })
 }

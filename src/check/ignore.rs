@@ -30,34 +30,42 @@ pub(super) fn apply(
     policy: &Policy,
 ) -> (Vec<Finding>, Vec<Waived>) {
     let mut used = vec![Vec::new(); m.ignores.len()];
-    let (mut kept, mut waived) = (Vec::new(), Vec::new());
-    for f in findings {
-        // An ignore's own problems are not ignored by ignores.
-        let hit = (f.rule != META.id)
-            .then(|| {
-                let file = doc.file_index(&f.path);
-                let line = doc.place(&f.path).0;
-                m.ignores.iter().enumerate().find(|(_, i)| {
-                    i.malformed.is_none()
-                        && i.rules.contains(&f.rule)
-                        && covers(i, &f.path, file, line)
-                })
+    let mut kept = findings;
+    let mut waived = Vec::new();
+    // The ignore each finding falls under, worked out once; without ignores there is nothing to do.
+    let hit = |f: &Finding| -> Option<usize> {
+        if f.rule == META.id {
+            // An ignore's own problems are not ignored by ignores.
+            return None;
+        }
+        let file = doc.file_index(&f.path);
+        let line = doc.place(&f.path).0;
+        m.ignores.iter().position(|i| {
+            i.malformed.is_none() && i.rules.contains(&f.rule) && covers(i, &f.path, file, line)
+        })
+    };
+    if !m.ignores.is_empty() {
+        // In place: a fleet's 100,000 findings are not copied into a second list.
+        let mut hits = Vec::new();
+        let ignored: Vec<Finding> = kept
+            .extract_if(.., |f| {
+                let h = hit(f);
+                hits.extend(h);
+                h.is_some()
             })
-            .flatten();
-        match hit {
-            Some((k, i)) => {
-                used[k].push(f.rule.clone());
-                waived.push(Waived {
-                    reason: i
-                        .reason
-                        .clone()
-                        .unwrap_or_else(|| "(no reason given)".into()),
-                    expires: None,
-                    inline: Some(i.path.clone()),
-                    finding: f,
-                });
-            }
-            None => kept.push(f),
+            .collect();
+        for (f, k) in ignored.into_iter().zip(hits) {
+            let i = &m.ignores[k];
+            used[k].push(f.rule.clone());
+            waived.push(Waived {
+                reason: i
+                    .reason
+                    .clone()
+                    .unwrap_or_else(|| "(no reason given)".into()),
+                expires: None,
+                inline: Some(i.path.clone()),
+                finding: f,
+            });
         }
     }
     let setting = policy.setting(META.id);

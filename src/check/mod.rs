@@ -100,6 +100,35 @@ pub fn check_manifest(
     inline: bool,
 ) -> Checked {
     let found = rules::evaluate_fleet(m, policy, hosts);
+    let hosts = hosts.iter().map(Host::info).collect();
+    finish(m, doc, policy, hosts, found, today, inline)
+}
+
+/// [`check_manifest`] for a fleet checked a host at a time: `parts` holds what each of `hosts` (in
+/// the same order) contributed (see [`rules::evaluate_host`]).
+pub fn check_streamed(
+    m: &manifest::Manifest,
+    doc: Document,
+    policy: &Policy,
+    hosts: Vec<HostInfo>,
+    parts: Vec<rules::HostPart>,
+    today: Date,
+    inline: bool,
+) -> Checked {
+    let found = rules::combine(m, policy, parts);
+    finish(m, doc, policy, hosts, found, today, inline)
+}
+
+/// Sorts what the rules found, names fingerprints, and applies inline ignores and waivers.
+fn finish(
+    m: &manifest::Manifest,
+    doc: Document,
+    policy: &Policy,
+    hosts: Vec<HostInfo>,
+    found: crate::finding::Findings,
+    today: Date,
+    inline: bool,
+) -> Checked {
     let mut findings: Vec<((usize, usize), Finding)> = found
         .items
         .into_iter()
@@ -120,38 +149,44 @@ pub fn check_manifest(
     skipped.dedup();
     let host_names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
     let subjects = baseline::Subjects::of(m);
-    let findings: Vec<Finding> = findings
-        .into_iter()
-        .map(|(_, mut f)| {
-            baseline::fingerprint(&subjects, &doc, &mut f);
-            f
-        })
-        .collect();
+    let mut findings: Vec<Finding> = findings.into_iter().map(|(_, f)| f).collect();
+    {
+        use rayon::prelude::*;
+        findings
+            .par_iter_mut()
+            .with_min_len(256)
+            .for_each(|f| baseline::fingerprint(&subjects, &doc, f));
+    }
     let (findings, mut waived) = if inline {
         ignore::apply(m, &subjects, &doc, findings, &skipped, policy)
     } else {
         (findings, Vec::new())
     };
-    let mut kept = Vec::new();
-    for f in findings {
-        match policy.waivers.iter().find(|w| {
+    // Policy waivers, in place: a fleet's findings are not copied into a second list.
+    let waiver = |f: &Finding| {
+        policy.waivers.iter().find(|w| {
             !w.expired(today)
                 && w.covers(&f.rule, &f.path)
                 && w.covers_host(f.host.as_deref(), &host_names)
-        }) {
-            Some(w) => waived.push(Waived {
+        })
+    };
+    let mut kept = findings;
+    if !policy.waivers.is_empty() {
+        let accepted: Vec<Finding> = kept.extract_if(.., |f| waiver(f).is_some()).collect();
+        for f in accepted {
+            let w = waiver(&f).expect("extracted for a waiver");
+            waived.push(Waived {
                 reason: w.reason.clone(),
                 expires: w.expires.map(|d| d.to_string()),
                 inline: None,
                 finding: f,
-            }),
-            None => kept.push(f),
+            });
         }
     }
     Checked {
         doc,
         findings: kept,
-        hosts: hosts.iter().map(Host::info).collect(),
+        hosts,
         skipped,
         waived,
         errors: found.errors,

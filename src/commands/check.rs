@@ -67,5 +67,9 @@ pub(super) fn run(
         None if quiet && args.format == Format::Human => {}
         None => write_format(out, args.format)?,
     }
-    Ok(ExitCode::from(check::exit_code(outcomes, fail_on)))
+    let code = ExitCode::from(check::exit_code(outcomes, fail_on));
+    // The process ends right after this: freeing a fleet's 100,000 findings one by one took a tenth
+    // of the run, for memory the OS takes back at exit anyway.
+    std::mem::forget(run);
+    Ok(code)
 }

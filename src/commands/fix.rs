@@ -12,9 +12,7 @@ use crate::policy::date::Date;
 /// Checks the inputs as `check` does and renders the fixes of the findings. A manifest that could not
 /// be checked must be fixed first: its problems are the error.
 pub(super) fn run(args: &FixArgs, out: &mut dyn Write, today: Date) -> Result<ExitCode, Error> {
-    let inputs::Run {
-        outcomes, hosts, ..
-    } = inputs::check(&args.inputs, today)?;
+    let (inputs::Run { outcomes, .. }, hosts) = inputs::check_keeping_facts(&args.inputs, today)?;
     if outcomes.iter().any(|o| matches!(o, Outcome::Failed(_))) {
         return Err(Error::Unchecked(outcomes));
     }

@@ -35,11 +35,32 @@ pub(super) struct Loaded {
     /// Files seen but not checked, with why.
     pub not_checked: Vec<NotChecked>,
     /// The hosts: this one with `--local`, one per facts file with `--facts`, none otherwise.
-    pub hosts: Vec<Host>,
+    pub hosts: Fleet,
 }
 
-/// Loads every manifest once, then the hosts (see [`hosts`]) for the manifests' ports.
-pub(super) fn load(inputs: &Inputs) -> Result<Loaded, Error> {
+/// The hosts of a run.
+pub(super) enum Fleet {
+    /// Hosts with their facts in memory: this one with `--local`, or a fleet a caller needs the facts
+    /// of after the check (`fix` renders for each host's firewall). Empty without host facts.
+    Loaded(Vec<Host>),
+    /// A fleet of facts files known by name: each host's facts are read when the check comes to it,
+    /// and dropped after.
+    Listed(Vec<fleet::Listed>),
+}
+
+impl Fleet {
+    /// The OS the first host's facts name.
+    fn first_os(&self) -> Option<&str> {
+        match self {
+            Fleet::Loaded(hosts) => hosts.first().and_then(|h| h.facts.os.as_deref()),
+            Fleet::Listed(hosts) => hosts.first().and_then(|h| h.os.as_deref()),
+        }
+    }
+}
+
+/// Loads every manifest once, then the hosts (see [`hosts`]) for the manifests' ports: with
+/// `keep_facts`, a fleet's facts are all read now and kept; without, the fleet is only listed.
+pub(super) fn load(inputs: &Inputs, keep_facts: bool) -> Result<Loaded, Error> {
     let Read {
         loaded: mut manifests,
         not_checked,
@@ -59,7 +80,11 @@ pub(super) fn load(inputs: &Inputs) -> Result<Loaded, Error> {
                 .map(|n| (p.protocol, n))
         })
         .collect();
-    let hosts = hosts(inputs, interest)?;
+    let hosts = if inputs.local || keep_facts {
+        Fleet::Loaded(hosts(inputs, interest)?)
+    } else {
+        Fleet::Listed(fleet::list(&inputs.facts)?)
+    };
     imply_platform(&mut manifests, &hosts);
     Ok(Loaded {
         manifests,
@@ -70,8 +95,8 @@ pub(super) fn load(inputs: &Inputs) -> Result<Loaded, Error> {
 
 /// A Compose file runs wherever Docker runs: its implied platform is the host's, when the (first)
 /// host's facts name it, so the Windows rules apply to Docker Desktop on Windows.
-fn imply_platform(manifests: &mut [(PathBuf, LoadedManifest)], hosts: &[Host]) {
-    let Some(os) = hosts.first().and_then(|h| h.facts.os.as_deref()) else {
+fn imply_platform(manifests: &mut [(PathBuf, LoadedManifest)], hosts: &Fleet) {
+    let Some(os) = hosts.first_os() else {
         return;
     };
     let platform = match os {
@@ -163,27 +188,49 @@ pub(super) fn hosts(inputs: &Inputs, interest: Interest) -> Result<Vec<Host>, Er
     })
 }
 
-/// A checked run: what each file produced, the hosts, and the first policy loaded (for rule metadata
-/// in reports).
+/// A checked run: what each file produced, and the first policy loaded (for rule metadata in reports).
 pub(super) struct Run {
     /// One outcome per manifest, then one per policy file with expired waivers.
     pub outcomes: Vec<Outcome>,
-    /// The hosts checked.
-    pub hosts: Vec<Host>,
     /// The first policy that loaded.
     pub policy: Option<LoadedPolicy>,
 }
 
 /// Loads the inputs and checks every manifest under its policy (one per distinct nearest
-/// `.preflight.yaml`, loaded once) against the hosts.
+/// `.preflight.yaml`, loaded once) against the hosts. A fleet's facts files are read a host at a time
+/// and each host's facts dropped once every manifest is checked against them.
 pub(super) fn check(inputs: &Inputs, today: Date) -> Result<Run, Error> {
+    let loaded = load(inputs, false)?;
+    check_loaded(inputs, today, loaded).map(|(run, _)| run)
+}
+
+/// [`check`], keeping the hosts with their facts for the caller.
+pub(super) fn check_keeping_facts(inputs: &Inputs, today: Date) -> Result<(Run, Vec<Host>), Error> {
+    let loaded = load(inputs, true)?;
+    let (run, hosts) = check_loaded(inputs, today, loaded)?;
+    match hosts {
+        Fleet::Loaded(hosts) => Ok((run, hosts)),
+        Fleet::Listed(_) => unreachable!("load(.., true) reads every host's facts"),
+    }
+}
+
+/// A manifest waiting for the hosts: where its outcome goes, and its policy.
+struct Job {
+    slot: usize,
+    manifest: Manifest,
+    doc: Document,
+    policy: usize,
+}
+
+fn check_loaded(inputs: &Inputs, today: Date, loaded: Loaded) -> Result<(Run, Fleet), Error> {
     let Loaded {
         manifests,
         not_checked,
         hosts,
-    } = load(inputs)?;
+    } = loaded;
     let mut policies: Vec<(Option<PathBuf>, Option<LoadedPolicy>)> = Vec::new();
-    let mut outcomes = Vec::new();
+    let mut outcomes: Vec<Option<Outcome>> = Vec::new();
+    let mut jobs = Vec::new();
     for (f, loaded) in manifests {
         let discovered = policy::discover(&f);
         let i = match policies.iter().position(|(k, _)| *k == discovered) {
@@ -196,7 +243,7 @@ pub(super) fn check(inputs: &Inputs, today: Date) -> Result<Run, Error> {
                 ) {
                     Ok(p) => policies.push((discovered, Some(p))),
                     Err(e) => {
-                        outcomes.push(Outcome::Failed(e));
+                        outcomes.push(Some(Outcome::Failed(e)));
                         policies.push((discovered, None));
                     }
                 }
@@ -204,29 +251,102 @@ pub(super) fn check(inputs: &Inputs, today: Date) -> Result<Run, Error> {
             }
         };
         outcomes.push(match (&policies[i].1, loaded) {
-            (Some(lp), Ok((m, doc))) => Outcome::Checked(Box::new(check::check_manifest(
-                &m,
-                doc,
-                &lp.policy,
-                &hosts,
-                today,
-                !inputs.no_inline_ignores,
-            ))),
-            (Some(_), Err(e)) => Outcome::Failed(e),
-            (None, _) => Outcome::Failed(LoadError::Io {
+            (Some(_), Ok((manifest, doc))) => {
+                jobs.push(Job {
+                    slot: outcomes.len(),
+                    manifest,
+                    doc,
+                    policy: i,
+                });
+                None
+            }
+            (Some(_), Err(e)) => Some(Outcome::Failed(e)),
+            (None, _) => Some(Outcome::Failed(LoadError::Io {
                 file: f.display().to_string(),
                 source: std::io::Error::other("its policy file is invalid (see above)"),
-            }),
+            })),
         });
     }
+    let policy_of = |i: usize| -> &policy::Policy {
+        &policies[i].1.as_ref().expect("jobs have a policy").policy
+    };
+    let inline = !inputs.no_inline_ignores;
+    let checked: Vec<(usize, check::Checked)> = match &hosts {
+        Fleet::Loaded(hosts) => jobs
+            .into_iter()
+            .map(|j| {
+                let c = check::check_manifest(
+                    &j.manifest,
+                    j.doc,
+                    policy_of(j.policy),
+                    hosts,
+                    today,
+                    inline,
+                );
+                (j.slot, c)
+            })
+            .collect(),
+        Fleet::Listed(listed) => {
+            let mut parts = host_parts(listed, &jobs, &policy_of)?;
+            let infos: Vec<_> = listed.iter().map(fleet::Listed::info).collect();
+            jobs.into_iter()
+                .zip(parts.drain(..))
+                .map(|(j, parts)| {
+                    let c = check::check_streamed(
+                        &j.manifest,
+                        j.doc,
+                        policy_of(j.policy),
+                        infos.clone(),
+                        parts,
+                        today,
+                        inline,
+                    );
+                    (j.slot, c)
+                })
+                .collect()
+        }
+    };
+    for (slot, c) in checked {
+        outcomes[slot] = Some(Outcome::Checked(Box::new(c)));
+    }
+    let mut outcomes: Vec<Outcome> = outcomes.into_iter().flatten().collect();
     for lp in policies.iter().filter_map(|(_, p)| p.as_ref()) {
         outcomes.extend(check::expired_waivers(lp, today));
     }
     outcomes.extend(not_checked.into_iter().map(Outcome::NotChecked));
     let policy = policies.into_iter().find_map(|(_, p)| p);
-    Ok(Run {
-        outcomes,
-        hosts,
-        policy,
-    })
+    Ok((Run { outcomes, policy }, hosts))
+}
+
+/// What each listed host contributes to each job, as `[job][host]`: the hosts are read in parallel,
+/// each once, checked against every job and dropped. A host that can't be read is the error (the first
+/// in host order, whatever order the threads finished in).
+fn host_parts<'p>(
+    listed: &[fleet::Listed],
+    jobs: &[Job],
+    policy_of: &(dyn Fn(usize) -> &'p policy::Policy + Sync),
+) -> Result<Vec<Vec<rules::HostPart>>, Error> {
+    use rayon::prelude::*;
+    let per_host: Vec<Result<Vec<rules::HostPart>, fleet::FleetError>> = listed
+        .par_iter()
+        .map(|l| {
+            let host = l.load()?;
+            Ok(jobs
+                .iter()
+                .map(|j| {
+                    rules::evaluate_host(&j.manifest, policy_of(j.policy), &host.name, &host.facts)
+                })
+                .collect())
+        })
+        .collect();
+    let mut per_job: Vec<Vec<rules::HostPart>> = jobs
+        .iter()
+        .map(|_| Vec::with_capacity(listed.len()))
+        .collect();
+    for parts in per_host {
+        for (i, p) in parts?.into_iter().enumerate() {
+            per_job[i].push(p);
+        }
+    }
+    Ok(per_job)
 }

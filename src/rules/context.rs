@@ -43,27 +43,35 @@ impl<'a> Context<'a> {
         }
     }
 
-    /// A context without facts for the rules a fleet runs once: their suggestions avoid the ephemeral
-    /// range of every host.
-    pub fn for_fleet(
+    /// A context without facts for the rules a fleet runs once: their suggestions avoid `avoid`, the
+    /// ephemeral ranges of every host (see [`Context::ephemeral_ranges`]).
+    pub fn avoiding(
         manifest: &'a Manifest,
         policy: &'a Policy,
-        hosts: &[crate::fleet::Host],
+        avoid: Vec<(Protocol, crate::ports::PortRange)>,
     ) -> Self {
         let mut cx = Context::new(manifest, policy, None);
-        for h in hosts {
-            for protocol in [Protocol::Tcp, Protocol::Udp] {
-                if let Some(r) = crate::facts::defaults::ephemeral_range(
-                    manifest.target.platform,
-                    Some(&h.facts),
-                    protocol,
-                ) && !cx.avoid.contains(&(protocol, r.value))
-                {
-                    cx.avoid.push((protocol, r.value));
-                }
-            }
-        }
+        cx.avoid = avoid;
         cx
+    }
+
+    /// The ephemeral ranges of a host with `facts`, for the manifest's platform, that suggestions for
+    /// the whole fleet must avoid.
+    pub fn ephemeral_ranges(
+        manifest: &Manifest,
+        facts: &Facts,
+    ) -> Vec<(Protocol, crate::ports::PortRange)> {
+        [Protocol::Tcp, Protocol::Udp]
+            .into_iter()
+            .filter_map(|protocol| {
+                crate::facts::defaults::ephemeral_range(
+                    manifest.target.platform,
+                    Some(facts),
+                    protocol,
+                )
+                .map(|r| (protocol, r.value))
+            })
+            .collect()
     }
 
     /// What the host's firewall does with new inbound connections to `port` on `bind`: `None` without

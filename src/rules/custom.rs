@@ -84,7 +84,7 @@ pub(super) fn run(cx: &Context<'_>, out: &mut Findings, scope: Scope) {
                             related: Vec::new(),
                             help: rule.help.clone(),
                             fixes: Vec::new(),
-                            evidence: BTreeMap::new(),
+                            evidence: Default::default(),
                             fingerprint: String::new(),
                             subject: String::new(),
                         };

@@ -3,14 +3,45 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::facts::Facts;
 use crate::finding::{Finding, Findings, Severity};
 use crate::fleet::Host;
-use crate::manifest::Manifest;
+use crate::manifest::{Manifest, Protocol};
 use crate::policy::Policy;
+use crate::ports::PortRange;
 
 use super::Context;
 use super::engine::{evaluate, evaluate_scope};
 use super::scope::Scope;
+
+/// What one host contributes to a manifest's fleet check: its host rules' findings, carrying its
+/// name, and the ephemeral ranges suggestions made for the whole fleet must avoid.
+#[derive(Debug, Default)]
+pub struct HostPart {
+    /// The host rules' findings on this host.
+    pub found: Findings,
+    /// The host's ephemeral ranges (see [`Context::ephemeral_ranges`]).
+    pub avoid: Vec<(Protocol, PortRange)>,
+}
+
+/// Runs the host rules of `manifest` on one host's facts. The facts are not needed afterwards, so a
+/// fleet can be checked a host at a time (see [`combine`]) without holding every host's facts.
+pub fn evaluate_host(manifest: &Manifest, policy: &Policy, name: &str, facts: &Facts) -> HostPart {
+    let mut found = evaluate_scope(&Context::new(manifest, policy, Some(facts)), Scope::Host);
+    for f in &mut found.items {
+        f.host = Some(name.to_owned());
+    }
+    for s in &mut found.skipped {
+        s.host = Some(name.to_owned());
+    }
+    for e in &mut found.errors {
+        *e = format!("host `{name}`: {e}");
+    }
+    HostPart {
+        found,
+        avoid: Context::ephemeral_ranges(manifest, facts),
+    }
+}
 
 /// Runs the rules for a fleet of hosts. Rules that read no facts run once; the others run once per host,
 /// in parallel, and their findings carry the host's name. A host rule's finding that does not depend on
@@ -22,25 +53,29 @@ pub fn evaluate_fleet(manifest: &Manifest, policy: &Policy, hosts: &[Host]) -> F
     if hosts.is_empty() {
         return evaluate(&Context::new(manifest, policy, None));
     }
-    let mut all = evaluate_scope(&Context::for_fleet(manifest, policy, hosts), Scope::Static);
-    let baseline = evaluate_scope(&Context::new(manifest, policy, None), Scope::HostBuiltIn);
-    let mut per_host: Vec<Findings> = hosts
+    let parts = hosts
         .par_iter()
-        .map(|h| {
-            let mut found =
-                evaluate_scope(&Context::new(manifest, policy, Some(&h.facts)), Scope::Host);
-            for f in &mut found.items {
-                f.host = Some(h.name.clone());
-            }
-            for s in &mut found.skipped {
-                s.host = Some(h.name.clone());
-            }
-            for e in &mut found.errors {
-                *e = format!("host `{}`: {e}", h.name);
-            }
-            found
-        })
+        .map(|h| evaluate_host(manifest, policy, &h.name, &h.facts))
         .collect();
+    combine(manifest, policy, parts)
+}
+
+/// The fleet's findings from each host's [`HostPart`], in host order: the rules that read no facts run
+/// here, once, and a host finding every host reports identically is reported once, without a host
+/// (see [`evaluate_fleet`]). With no parts, the rules run as without facts.
+pub fn combine(manifest: &Manifest, policy: &Policy, parts: Vec<HostPart>) -> Findings {
+    if parts.is_empty() {
+        return evaluate(&Context::new(manifest, policy, None));
+    }
+    let mut avoid = Vec::new();
+    for r in parts.iter().flat_map(|p| &p.avoid) {
+        if !avoid.contains(r) {
+            avoid.push(*r);
+        }
+    }
+    let mut all = evaluate_scope(&Context::avoiding(manifest, policy, avoid), Scope::Static);
+    let baseline = evaluate_scope(&Context::new(manifest, policy, None), Scope::HostBuiltIn);
+    let mut per_host: Vec<Findings> = parts.into_iter().map(|p| p.found).collect();
     // Findings of the baseline that every host reports identically hold regardless of the host.
     fn key(f: &Finding) -> (&str, &str, &str, Severity, Option<&str>) {
         (
