@@ -129,27 +129,32 @@ fn finish(
     today: Date,
     inline: bool,
 ) -> Checked {
-    let mut findings: Vec<((usize, usize), Finding)> = found
-        .items
-        .into_iter()
-        .map(|f| {
-            let at = (doc.file_index(&f.path), doc.span(&f.path).offset);
-            (at, name_template(m, f))
-        })
+    let mut findings: Vec<Finding> = found.items;
+    for f in &mut findings {
+        name_template(m, f);
+    }
+    // Sorted through a permutation of indices, then moved in place: a fleet's findings are not copied
+    // into a second list with their keys.
+    let at: Vec<(usize, usize)> = findings
+        .iter()
+        .map(|f| (doc.file_index(&f.path), doc.span(&f.path).offset))
         .collect();
-    findings.sort_by(|(a, fa), (b, fb)| {
+    let mut order: Vec<usize> = (0..findings.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (fa, fb) = (&findings[a], &findings[b]);
         fa.host
             .cmp(&fb.host)
-            .then_with(|| a.cmp(b))
+            .then_with(|| at[a].cmp(&at[b]))
             .then_with(|| fa.rule.cmp(&fb.rule))
             .then_with(|| fa.message.cmp(&fb.message))
     });
+    drop(at);
+    permute(&mut findings, order);
     let mut skipped = found.skipped;
     skipped.sort_by(|a, b| (&a.host, &a.rule, &a.reason).cmp(&(&b.host, &b.rule, &b.reason)));
     skipped.dedup();
     let host_names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
     let subjects = baseline::Subjects::of(m);
-    let mut findings: Vec<Finding> = findings.into_iter().map(|(_, f)| f).collect();
     {
         use rayon::prelude::*;
         findings
@@ -195,12 +200,29 @@ fn finish(
 
 /// In rendered Helm output, a finding names the template its document came from (the `# Source:`
 /// comment), which is the file to edit.
-fn name_template(m: &manifest::Manifest, mut f: Finding) -> Finding {
+fn name_template(m: &manifest::Manifest, f: &mut Finding) {
     let doc = f.path.split('.').next().unwrap_or("");
     if let Some(t) = m.templates.get(doc) {
         f.message = format!("{} (template `{t}`)", f.message);
     }
-    f
+}
+
+/// Reorders `items` in place so that item `i` is the one that was at `order[i]` (`order` is a
+/// permutation of the indices), following each cycle of the permutation once.
+fn permute<T>(items: &mut [T], mut order: Vec<usize>) {
+    const DONE: usize = usize::MAX;
+    for start in 0..items.len() {
+        let mut at = start;
+        while order[at] != DONE {
+            let from = order[at];
+            order[at] = DONE;
+            if from == start {
+                break;
+            }
+            items.swap(at, from);
+            at = from;
+        }
+    }
 }
 
 /// The exit code for a run: 2 when any file could not be checked, 1 when any finding is at or above
@@ -277,4 +299,38 @@ pub fn baseline_of(outcomes: &[Outcome]) -> baseline::Baseline {
             .flatten()
             .collect(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::permute;
+
+    #[test]
+    fn permute_moves_each_item_where_the_order_says() {
+        // Every permutation of five items (cycles of every length, fixed points), against a gather.
+        fn each(prefix: Vec<usize>, left: Vec<usize>, out: &mut Vec<Vec<usize>>) {
+            if left.is_empty() {
+                out.push(prefix);
+                return;
+            }
+            for (i, &x) in left.iter().enumerate() {
+                let (mut p, mut l) = (prefix.clone(), left.clone());
+                p.push(x);
+                l.remove(i);
+                each(p, l, out);
+            }
+        }
+        let mut all = Vec::new();
+        each(Vec::new(), (0..5).collect(), &mut all);
+        assert_eq!(all.len(), 120);
+        for order in all {
+            let items: Vec<String> = (0..5).map(|i| format!("item{i}")).collect();
+            let want: Vec<String> = order.iter().map(|&i| items[i].clone()).collect();
+            let mut got = items;
+            permute(&mut got, order.clone());
+            assert_eq!(got, want, "order {order:?}");
+        }
+        let mut empty: Vec<u8> = Vec::new();
+        permute(&mut empty, Vec::new());
+    }
 }

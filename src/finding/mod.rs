@@ -108,10 +108,13 @@ pub struct Finding {
 impl Finding {
     /// A finding of `rule` at `path` with the rule's default severity.
     pub fn new(meta: &RuleMeta, path: impl Into<String>, message: impl Into<String>) -> Self {
+        let mut message = message.into();
+        // `format!` leaves up to twice the room the text takes, and a fleet holds 100,000 messages.
+        message.shrink_to_fit();
         Finding {
             rule: meta.id.to_owned(),
             severity: meta.severity,
-            message: message.into(),
+            message,
             path: path.into(),
             host: None,
             label: String::new(),
@@ -147,7 +150,9 @@ impl Finding {
 
     /// Sets the help text.
     pub fn help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
+        let mut help = help.into();
+        help.shrink_to_fit();
+        self.help = Some(help);
         self
     }
 

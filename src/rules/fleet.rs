@@ -37,6 +37,8 @@ pub fn evaluate_host(manifest: &Manifest, policy: &Policy, name: &str, facts: &F
     for e in &mut found.errors {
         *e = format!("host `{name}`: {e}");
     }
+    // Held until every host is checked: no room to spare.
+    found.items.shrink_to_fit();
     HostPart {
         found,
         avoid: Context::ephemeral_ranges(manifest, facts),
@@ -119,6 +121,10 @@ pub fn combine(manifest: &Manifest, policy: &Policy, parts: Vec<HostPart>) -> Fi
             .filter(|(i, _)| common.contains(i))
             .map(|(_, f)| f),
     );
+    // Room for every host's findings at once: a fleet's 100,000 findings are moved once, and each
+    // host's list is freed as soon as it is moved.
+    all.items
+        .reserve_exact(per_host.iter().map(|f| f.items.len()).sum());
     for found in per_host {
         all.items.extend(found.items);
         all.skipped.extend(found.skipped);
