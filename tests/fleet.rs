@@ -866,3 +866,34 @@ fn a_fleet_run_reports_for_each_host_what_a_run_on_that_host_alone_reports() {
         ]
     );
 }
+
+#[test]
+fn a_host_whose_facts_are_invalid_stops_the_fleet_check() {
+    // The fleet is listed by name first and each host's facts are read whole when its turn comes: a
+    // file that names its host but holds a bad fact, or no JSON at all, is still the run's error,
+    // named with its file, and no report is written.
+    let tmp = tempfile::tempdir().unwrap();
+    let facts = fleet(tmp.path());
+    let good = std::fs::read_to_string(facts.join("win-b.json")).unwrap();
+    let mut bad: Value = serde_json::from_str(&good).unwrap();
+    bad["sockets"] = Value::from("not a list");
+    std::fs::write(facts.join("win-b.json"), bad.to_string()).unwrap();
+    let (code, out, err) = run(tmp.path(), &["check", "deploy.yaml", "--facts", "facts"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(
+        err.contains("win-b.json is not a valid facts file")
+            && err.contains("expected struct Fact at line 1 column"),
+        "{err}"
+    );
+    std::fs::write(facts.join("win-b.json"), "{\"host\": \"win-b\",").unwrap();
+    let (code, _, err) = run(tmp.path(), &["check", "deploy.yaml", "--facts", "facts"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("win-b.json is not a valid facts file"),
+        "{err}"
+    );
+    std::fs::write(facts.join("win-b.json"), good).unwrap();
+    let (code, _, err) = run(tmp.path(), &["check", "deploy.yaml", "--facts", "facts"]);
+    assert_eq!(code, 1, "{err}");
+}

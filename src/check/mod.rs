@@ -177,9 +177,15 @@ fn finish(
     };
     let mut kept = findings;
     if !policy.waivers.is_empty() {
-        let accepted: Vec<Finding> = kept.extract_if(.., |f| waiver(f).is_some()).collect();
-        for f in accepted {
-            let w = waiver(&f).expect("extracted for a waiver");
+        let mut by = Vec::new();
+        let accepted: Vec<Finding> = kept
+            .extract_if(.., |f| {
+                let w = waiver(f);
+                by.extend(w);
+                w.is_some()
+            })
+            .collect();
+        for (f, w) in accepted.into_iter().zip(by) {
             waived.push(Waived {
                 reason: w.reason.clone(),
                 expires: w.expires.map(|d| d.to_string()),

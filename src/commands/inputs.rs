@@ -267,35 +267,30 @@ fn check_loaded(inputs: &Inputs, today: Date, loaded: Loaded) -> Result<(Run, Fl
             })),
         });
     }
-    let policy_of = |i: usize| -> &policy::Policy {
-        &policies[i].1.as_ref().expect("jobs have a policy").policy
-    };
+    // Every job's policy loaded (a manifest whose policy failed is an outcome already).
+    let jobs: Vec<(&policy::Policy, Job)> = jobs
+        .into_iter()
+        .filter_map(|j| Some((&policies[j.policy].1.as_ref()?.policy, j)))
+        .collect();
     let inline = !inputs.no_inline_ignores;
     let checked: Vec<(usize, check::Checked)> = match &hosts {
         Fleet::Loaded(hosts) => jobs
             .into_iter()
-            .map(|j| {
-                let c = check::check_manifest(
-                    &j.manifest,
-                    j.doc,
-                    policy_of(j.policy),
-                    hosts,
-                    today,
-                    inline,
-                );
+            .map(|(policy, j)| {
+                let c = check::check_manifest(&j.manifest, j.doc, policy, hosts, today, inline);
                 (j.slot, c)
             })
             .collect(),
         Fleet::Listed(listed) => {
-            let mut parts = host_parts(listed, &jobs, &policy_of)?;
+            let parts = host_parts(listed, &jobs)?;
             let infos: Vec<_> = listed.iter().map(fleet::Listed::info).collect();
             jobs.into_iter()
-                .zip(parts.drain(..))
-                .map(|(j, parts)| {
+                .zip(parts)
+                .map(|((policy, j), parts)| {
                     let c = check::check_streamed(
                         &j.manifest,
                         j.doc,
-                        policy_of(j.policy),
+                        policy,
                         infos.clone(),
                         parts,
                         today,
@@ -321,10 +316,9 @@ fn check_loaded(inputs: &Inputs, today: Date, loaded: Loaded) -> Result<(Run, Fl
 /// What each listed host contributes to each job, as `[job][host]`: the hosts are read in parallel,
 /// each once, checked against every job and dropped. A host that can't be read is the error (the first
 /// in host order, whatever order the threads finished in).
-fn host_parts<'p>(
+fn host_parts(
     listed: &[fleet::Listed],
-    jobs: &[Job],
-    policy_of: &(dyn Fn(usize) -> &'p policy::Policy + Sync),
+    jobs: &[(&policy::Policy, Job)],
 ) -> Result<Vec<Vec<rules::HostPart>>, Error> {
     use rayon::prelude::*;
     let per_host: Vec<Result<Vec<rules::HostPart>, fleet::FleetError>> = listed
@@ -333,8 +327,8 @@ fn host_parts<'p>(
             let host = l.load()?;
             Ok(jobs
                 .iter()
-                .map(|j| {
-                    rules::evaluate_host(&j.manifest, policy_of(j.policy), &host.name, &host.facts)
+                .map(|(policy, j)| {
+                    rules::evaluate_host(&j.manifest, policy, &host.name, &host.facts)
                 })
                 .collect())
         })

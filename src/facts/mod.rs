@@ -399,7 +399,8 @@ pub fn from_text(file: &str, text: &str) -> Result<Facts, FactsError> {
         serde_json::from_str(text.trim_start_matches('\u{feff}')).map_err(|e| {
             FactsError::Invalid {
                 file: file.to_owned(),
-                message: format!("{e} (line {}, column {})", e.line(), e.column()),
+                // serde_json's message ends with the place (`at line 1 column 65`).
+                message: e.to_string(),
             }
         })?;
     if facts.version != FACTS_VERSION {
