@@ -159,7 +159,7 @@ impl<'a, I: Iterator<Item = Item<'a>>> Builder<I> {
     fn next(&mut self) -> Result<(Event<'a>, GSpan), YamlError> {
         loop {
             match self.events.next() {
-                Some(Ok((Event::Comment(..) | Event::Anchor(..), _))) => continue,
+                Some(Ok((Event::Anchor(..), _))) => continue,
                 Some(Ok(e)) => return Ok(e),
                 Some(Err(e)) => return Err(e),
                 None => {
@@ -434,7 +434,7 @@ fn build<'a>(
             Some(Ok(x)) => x,
         };
         match e {
-            Event::StreamStart | Event::DocumentEnd | Event::Comment(..) | Event::Anchor(..) => {}
+            Event::StreamStart | Event::DocumentEnd | Event::Anchor(..) => {}
             Event::StreamEnd => break,
             Event::DocumentStart(..) if stream => {
                 let (e, s) = b.next()?;
