@@ -78,7 +78,7 @@ pub fn owners(inodes: &[u32]) -> HashMap<u32, u32> {
     // fds (a proxy's connections, a pool) is rarely the owner of a listener, so those are read
     // last, and only when the others did not own every wanted socket.
     let deferred = Mutex::new(Vec::new());
-    let scan = |pid: u32, fds: &[std::path::PathBuf]| {
+    let scan = |pid: u32, fds: &mut dyn Iterator<Item = std::path::PathBuf>| {
         for fd in fds {
             if remaining.load(Ordering::Relaxed) == 0 {
                 return;
@@ -125,14 +125,13 @@ pub fn owners(inodes: &[u32]) -> HashMap<u32, u32> {
                     let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
                         continue;
                     };
-                    let fds: Vec<_> = dir.flatten().map(|e| e.path()).collect();
+                    // Listed only up to the first fd past the limit: a process holding 5,000
+                    // connections is put off without reading its whole directory.
+                    let fds: Vec<_> = dir.flatten().take(MANY_FDS + 1).map(|e| e.path()).collect();
                     if fds.len() > MANY_FDS {
-                        deferred
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .push((pid, fds));
+                        deferred.lock().unwrap_or_else(|e| e.into_inner()).push(pid);
                     } else {
-                        scan(pid, &fds);
+                        scan(pid, &mut fds.into_iter());
                     }
                 }
             });
@@ -145,10 +144,13 @@ pub fn owners(inodes: &[u32]) -> HashMap<u32, u32> {
             scope.spawn(|| {
                 while remaining.load(Ordering::Relaxed) > 0 {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((pid, fds)) = deferred.get(i) else {
+                    let Some(&pid) = deferred.get(i) else {
                         return;
                     };
-                    scan(*pid, fds);
+                    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+                        continue;
+                    };
+                    scan(pid, &mut dir.flatten().map(|e| e.path()));
                 }
             });
         }
@@ -239,7 +241,12 @@ fn firewall() -> Option<Fact<crate::facts::firewall::FirewallFacts>> {
     let mut fw = FirewallFacts::default();
     let mut read_any = false;
     let mut marks = String::new();
-    let nft = run("nft", &["-j", "list", "ruleset"]);
+    // No table in the kernel: the ruleset is empty, known without running `nft` (its JSON would
+    // hold only its `metainfo`). A kernel that can't be asked is asked through `nft`.
+    let nft = match super::nftables::has_tables() {
+        Ok(false) if which::which("nft").is_ok() => Some(r#"{"nftables": []}"#.to_owned()),
+        _ => run("nft", &["-j", "list", "ruleset"]),
+    };
     if let Some(out) = &nft {
         read_any = true;
         if let Ok(v) = serde_json::from_str::<serde_json::Value>(out) {
