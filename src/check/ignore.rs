@@ -45,16 +45,7 @@ pub(super) fn apply(
         })
     };
     if !m.ignores.is_empty() {
-        // In place: a fleet's 100,000 findings are not copied into a second list.
-        let mut hits = Vec::new();
-        let ignored: Vec<Finding> = kept
-            .extract_if(.., |f| {
-                let h = hit(f);
-                hits.extend(h);
-                h.is_some()
-            })
-            .collect();
-        for (f, k) in ignored.into_iter().zip(hits) {
+        for (f, k) in super::extract_found(&mut kept, hit) {
             let i = &m.ignores[k];
             used[k].push(f.rule.clone());
             waived.push(Waived {

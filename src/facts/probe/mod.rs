@@ -21,6 +21,8 @@ mod linux;
 #[cfg(target_os = "linux")]
 use linux as platform;
 #[cfg(target_os = "linux")]
+mod netlink;
+#[cfg(target_os = "linux")]
 mod nftables;
 #[cfg(target_os = "linux")]
 pub mod sockdiag;

@@ -14,6 +14,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_SOCK_DIAG};
 
+use super::netlink::{dump_request, read_dump};
 use crate::ports::Protocol;
 
 /// One socket as the kernel reported it.
@@ -37,10 +38,6 @@ pub const TCP_LISTEN: u8 = 10;
 pub const TCP_TIME_WAIT: u8 = 6;
 
 const SOCK_DIAG_BY_FAMILY: u16 = 20;
-const NLM_F_REQUEST: u16 = 0x1;
-const NLM_F_DUMP: u16 = 0x300;
-const NLMSG_ERROR: u16 = 2;
-const NLMSG_DONE: u16 = 3;
 const INET_DIAG_REQ_BYTECODE: u16 = 1;
 const INET_DIAG_BC_JMP: u8 = 1;
 const INET_DIAG_BC_S_GE: u8 = 2;
@@ -49,8 +46,6 @@ const AF_INET: u8 = 2;
 const AF_INET6: u8 = 10;
 const IPPROTO_TCP: u8 = 6;
 const IPPROTO_UDP: u8 = 17;
-/// `struct nlmsghdr`.
-const NLMSG_HDR: usize = 16;
 /// `struct inet_diag_req_v2`: family, protocol, ext, pad, states, `struct inet_diag_sockid` (48).
 const REQ_LEN: usize = 56;
 /// `struct inet_diag_msg`: family, state, timer, retrans, sockid (48), expires, rqueue, wqueue, uid,
@@ -85,43 +80,18 @@ pub fn sockets(ports: Option<&[(u16, u16)]>) -> std::io::Result<Vec<DiagSocket>>
     Ok(out)
 }
 
-/// Reads the replies of one dump until `NLMSG_DONE`.
+/// Reads the replies of one dump into `out`.
 fn dump(
     socket: &Socket,
     buf: &mut [u8],
     protocol: Protocol,
     out: &mut Vec<DiagSocket>,
 ) -> std::io::Result<()> {
-    loop {
-        let n = socket.recv(&mut &mut buf[..], 0)?;
-        if n == 0 {
-            return Ok(());
+    read_dump(socket, buf, "sock_diag", |kind, body| {
+        if kind == SOCK_DIAG_BY_FAMILY && body.len() >= MSG_LEN {
+            out.push(message(body, protocol));
         }
-        let mut at = 0;
-        while at + NLMSG_HDR <= n {
-            let len = u32_ne(buf, at) as usize;
-            let kind = u16_ne(buf, at + 4);
-            if len < NLMSG_HDR || at + len > n {
-                return Err(std::io::Error::other(
-                    "sock_diag: truncated netlink message",
-                ));
-            }
-            match kind {
-                NLMSG_DONE => return Ok(()),
-                NLMSG_ERROR => {
-                    let code = i32::from_ne_bytes(bytes4(buf, at + NLMSG_HDR));
-                    if code != 0 {
-                        return Err(std::io::Error::from_raw_os_error(-code));
-                    }
-                }
-                SOCK_DIAG_BY_FAMILY if len >= NLMSG_HDR + MSG_LEN => {
-                    out.push(message(&buf[at + NLMSG_HDR..at + len], protocol));
-                }
-                _ => {}
-            }
-            at += (len + 3) & !3;
-        }
-    }
+    })
 }
 
 /// One `struct inet_diag_msg`.
@@ -151,13 +121,7 @@ fn message(m: &[u8], protocol: Protocol) -> DiagSocket {
 /// A dump request of one family and protocol, with the bytecode attribute when there is one.
 fn request(seq: u32, family: u8, proto: u8, states: u32, bytecode: Option<&[u8]>) -> Vec<u8> {
     let attr = bytecode.map_or(0, |b| 4 + b.len());
-    let len = NLMSG_HDR + REQ_LEN + attr;
-    let mut r = Vec::with_capacity(len);
-    r.extend_from_slice(&u32::try_from(len).unwrap_or(u32::MAX).to_ne_bytes());
-    r.extend_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
-    r.extend_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
-    r.extend_from_slice(&seq.to_ne_bytes());
-    r.extend_from_slice(&0u32.to_ne_bytes());
+    let mut r = dump_request(SOCK_DIAG_BY_FAMILY, seq, REQ_LEN + attr);
     r.extend_from_slice(&[family, proto, 0, 0]);
     r.extend_from_slice(&states.to_ne_bytes());
     r.extend_from_slice(&[0u8; 48]);
@@ -223,10 +187,6 @@ fn bytes4(b: &[u8], at: usize) -> [u8; 4] {
 
 fn u32_ne(b: &[u8], at: usize) -> u32 {
     u32::from_ne_bytes(bytes4(b, at))
-}
-
-fn u16_ne(b: &[u8], at: usize) -> u16 {
-    u16::from_ne_bytes([b[at], b[at + 1]])
 }
 
 #[cfg(test)]
