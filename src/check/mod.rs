@@ -105,13 +105,13 @@ pub fn check_manifest(
 }
 
 /// [`check_manifest`] for a fleet checked a host at a time: `parts` holds what each of `hosts` (in
-/// the same order) contributed (see [`rules::evaluate_host`]).
+/// the same order) contributed (see [`rules::gather`]).
 pub fn check_streamed(
     m: &manifest::Manifest,
     doc: Document,
     policy: &Policy,
     hosts: Vec<HostInfo>,
-    parts: Vec<rules::HostPart>,
+    parts: rules::Gathered,
     today: Date,
     inline: bool,
 ) -> Checked {

@@ -313,34 +313,22 @@ fn check_loaded(inputs: &Inputs, today: Date, loaded: Loaded) -> Result<(Run, Fl
     Ok((Run { outcomes, policy }, hosts))
 }
 
-/// What each listed host contributes to each job, as `[job][host]`: the hosts are read in parallel,
-/// each once, checked against every job and dropped. A host that can't be read is the error (the first
-/// in host order, whatever order the threads finished in).
+/// What the listed hosts contribute to each job, one [`rules::Gathered`] per job: the hosts are read
+/// in parallel, each once, checked against every job and dropped (see [`rules::gather`]). A host that
+/// can't be read is the error (the first in host order).
 fn host_parts(
     listed: &[fleet::Listed],
     jobs: &[(&policy::Policy, Job)],
-) -> Result<Vec<Vec<rules::HostPart>>, Error> {
-    use rayon::prelude::*;
-    let per_host: Vec<Result<Vec<rules::HostPart>, fleet::FleetError>> = listed
-        .par_iter()
-        .map(|l| {
-            let host = l.load()?;
-            Ok(jobs
-                .iter()
+) -> Result<Vec<rules::Gathered>, Error> {
+    let gathered = rules::gather(listed, jobs.len(), |l| {
+        let host = l.load()?;
+        Ok::<_, fleet::FleetError>(
+            jobs.iter()
                 .map(|(policy, j)| {
                     rules::evaluate_host(&j.manifest, policy, &host.name, &host.facts)
                 })
-                .collect())
-        })
-        .collect();
-    let mut per_job: Vec<Vec<rules::HostPart>> = jobs
-        .iter()
-        .map(|_| Vec::with_capacity(listed.len()))
-        .collect();
-    for parts in per_host {
-        for (i, p) in parts?.into_iter().enumerate() {
-            per_job[i].push(p);
-        }
-    }
-    Ok(per_job)
+                .collect(),
+        )
+    })?;
+    Ok(gathered)
 }

@@ -48,7 +48,7 @@ pub use well_known::{WELL_KNOWN, WellKnown};
 
 pub use context::{Context, choose_port, host_facts, suggest_port};
 pub use engine::{evaluate, evaluate_scope};
-pub use fleet::{HostPart, combine, evaluate_fleet, evaluate_host};
+pub use fleet::{Gathered, HostPart, combine, evaluate_fleet, evaluate_host, gather};
 pub use scope::Scope;
 
 /// A rule: its metadata and its check.
