@@ -8,6 +8,8 @@
 //! models on top of it, and only the reporters turn paths back into places ([`Document::place`]).
 
 pub mod directives;
+mod events;
+mod paths;
 pub(crate) mod problem;
 pub(crate) mod read;
 pub(crate) mod schema;

@@ -8,6 +8,8 @@
 
 use rustc_hash::FxHashMap;
 
+use super::paths::Paths;
+
 /// A byte range in a source file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Span {
@@ -67,10 +69,44 @@ pub(crate) struct Entry {
     pub(crate) key: Option<Span>,
 }
 
+/// Offsets and lengths of [`Packed`] are kept in 32 bits: input files are limited far below 4 GiB
+/// (16 MiB by default); a larger offset is clamped, so a place in such a file is wrong, never a panic.
+fn narrow(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// A place in 16 bytes: the value's span and, when a mapping key introduced it, the key's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Packed {
+    value: (u32, u32),
+    /// `u32::MAX` as the length: no key.
+    key: (u32, u32),
+}
+
+impl From<Entry> for Packed {
+    fn from(e: Entry) -> Self {
+        let span = |s: Span| (narrow(s.offset), narrow(s.len).min(u32::MAX - 1));
+        Packed {
+            value: span(e.value),
+            key: e.key.map_or((0, u32::MAX), span),
+        }
+    }
+}
+
+impl From<Packed> for Entry {
+    fn from(p: Packed) -> Self {
+        let span = |(o, l): (u32, u32)| Span::new(o as usize, l as usize);
+        Entry {
+            value: span(p.value),
+            key: (p.key.1 != u32::MAX).then(|| span(p.key)),
+        }
+    }
+}
+
 /// Maps dotted manifest paths to spans in one file's text.
 #[derive(Clone, Debug, Default)]
 pub struct SourceMap {
-    entries: FxHashMap<String, Entry>,
+    entries: Paths<Packed>,
     /// Local tags (`!reset`, `!override`, as Compose writes them) by the path of the tagged node.
     tags: FxHashMap<String, String>,
     /// Keys written twice in one mapping: (path of the later value, which is read; path under which
@@ -91,7 +127,7 @@ impl SourceMap {
         }
         let mut p = path;
         loop {
-            if let Some(e) = self.entries.get(p) {
+            if let Some(e) = self.entries.get(p).map(Entry::from) {
                 return match e.key {
                     Some(k) if e.value.len == 0 => k,
                     _ => e.value,
@@ -99,14 +135,20 @@ impl SourceMap {
             }
             match p.rfind('.') {
                 Some(i) => p = &p[..i],
-                None => return self.entries.get("").map(|e| e.value).unwrap_or_default(),
+                None => {
+                    return self
+                        .entries
+                        .get("")
+                        .map(|e| Entry::from(e).value)
+                        .unwrap_or_default();
+                }
             }
         }
     }
 
     /// The span of the mapping key at `path` (the key itself, not its value), when there is one.
     pub fn key_span(&self, path: &str) -> Option<Span> {
-        self.entries.get(path).and_then(|e| e.key)
+        self.entries.get(path).and_then(|e| Entry::from(e).key)
     }
 
     /// Every path below `prefix` (`services` → `services.api`, `services.api.ports`, …), sorted.
@@ -116,7 +158,7 @@ impl SourceMap {
             .entries
             .keys()
             .filter(|k| k.starts_with(&start))
-            .cloned()
+            .map(str::to_owned)
             .collect();
         v.sort();
         v
@@ -124,7 +166,7 @@ impl SourceMap {
 
     /// Whether `path` names a node that exists in the file.
     pub fn contains(&self, path: &str) -> bool {
-        self.entries.contains_key(path)
+        self.entries.contains(path)
     }
 
     /// The 1-based line and column of a byte offset.
@@ -165,7 +207,7 @@ impl SourceMap {
     /// A source map over `text` with the path → span table a parse produced.
     pub(crate) fn with_entries(
         text: &str,
-        entries: FxHashMap<String, Entry>,
+        entries: Paths<Packed>,
         tags: FxHashMap<String, String>,
         duplicates: Vec<(String, String)>,
     ) -> Self {
@@ -191,7 +233,7 @@ impl SourceMap {
     /// A source map with only the line index, for texts that could not be parsed.
     pub fn lines_only(text: &str) -> Self {
         SourceMap {
-            entries: FxHashMap::default(),
+            entries: Paths::default(),
             tags: FxHashMap::default(),
             duplicates: Vec::new(),
             line_starts: line_starts(text),

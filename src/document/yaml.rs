@@ -1,11 +1,11 @@
 //! Building the JSON value and the path → span table straight from the YAML parser's events.
 //!
-//! This is the hot path of a large check, so it skips serde: `granit-parser` (the parser under
-//! serde-saphyr) yields events with byte spans, and one recursive descent turns them into a
+//! This is the hot path of a large check, so it skips serde: libyaml (the parser under serde_yaml,
+//! see [`super::events`]) yields events with byte spans, and one recursive descent turns them into a
 //! `serde_json::Value` and the span of every path. It keeps the guarantees the loader documents:
-//! duplicate keys are recorded (the later value is read; see [`SourceMap::duplicates`]), aliases are expanded with a budget (the alias-bomb guard), nesting and
-//! size are bounded, merge keys (`<<`) are applied, and scalars follow the YAML 1.2 core schema
-//! (`off`, `yes` and `0755` stay strings).
+//! duplicate keys are recorded (the later value is read; see [`SourceMap::duplicates`]), aliases are
+//! expanded with a budget (the alias-bomb guard), nesting and size are bounded, merge keys (`<<`) are
+//! applied, and scalars follow the YAML 1.2 core schema (`off`, `yes` and `0755` stay strings).
 //!
 //! Hand-written on purpose: building the same table through serde-saphyr's `Spanned` cost 61 % of a
 //! 10,000-service check (560 ms, 108 MiB, against 343 ms, 65 MiB this way; see the README's benchmarks).
@@ -14,16 +14,18 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use granit_parser::{Event, Parser, ScalarStyle, Span as GSpan};
 use rustc_hash::FxHashMap;
 use serde_json::{Map, Number, Value};
 
-use super::source_map::{Entry, SourceMap, Span};
+pub use super::events::YamlError;
+use super::events::{
+    Event, EventData, Item, PIPELINE_BYTES, Pipelined, ScalarStyle, events, produce,
+};
+use super::paths::Paths;
+use super::source_map::{Entry, Packed, SourceMap, Span};
 
-fn span_of(s: &GSpan) -> Span {
-    let start = s.start.byte_offset().unwrap_or(0);
-    let end = s.end.byte_offset().unwrap_or(start).max(start);
-    Span::new(start, end - start)
+fn span_of(e: &Event) -> Span {
+    Span::new(e.start, e.end.saturating_sub(e.start))
 }
 
 fn err(message: impl Into<String>, span: Span) -> YamlError {
@@ -34,48 +36,57 @@ fn err(message: impl Into<String>, span: Span) -> YamlError {
 }
 
 /// A plain scalar as the YAML 1.2 core schema reads it; quoted and block scalars are strings.
-fn scalar(text: &str, style: ScalarStyle, str_tag: bool) -> Value {
+fn scalar(text: String, style: ScalarStyle, str_tag: bool) -> Value {
     if style != ScalarStyle::Plain || str_tag {
-        return Value::String(text.to_owned());
+        return Value::String(text);
     }
+    core_schema(&text).unwrap_or(Value::String(text))
+}
+
+/// The null, boolean or number a plain scalar stands for, or `None` when it is text.
+fn core_schema(text: &str) -> Option<Value> {
     match text {
-        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
-        "true" | "True" | "TRUE" => return Value::Bool(true),
-        "false" | "False" | "FALSE" => return Value::Bool(false),
+        "" | "~" | "null" | "Null" | "NULL" => return Some(Value::Null),
+        "true" | "True" | "TRUE" => return Some(Value::Bool(true)),
+        "false" | "False" | "FALSE" => return Some(Value::Bool(false)),
         _ => {}
     }
     let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
     if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
         // `0755` stays text: a leading zero is not a number a manifest means.
         if digits.len() > 1 && digits.starts_with('0') {
-            return Value::String(text.to_owned());
+            return None;
         }
         if let Ok(i) = text.parse::<i64>() {
-            return Value::Number(i.into());
+            return Some(Value::Number(i.into()));
         }
         if let Ok(u) = text.parse::<u64>() {
-            return Value::Number(u.into());
+            return Some(Value::Number(u.into()));
         }
-        return Value::String(text.to_owned());
+        return None;
     }
     if let Some(hex) = text.strip_prefix("0x")
         && let Ok(u) = u64::from_str_radix(hex, 16)
     {
-        return Value::Number(u.into());
+        return Some(Value::Number(u.into()));
     }
     if let Some(oct) = text.strip_prefix("0o")
         && let Ok(u) = u64::from_str_radix(oct, 8)
     {
-        return Value::Number(u.into());
+        return Some(Value::Number(u.into()));
     }
     let float_like = digits.bytes().any(|b| b.is_ascii_digit())
         && digits
             .bytes()
             .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'));
-    if float_like && let Some(n) = text.parse::<f64>().ok().and_then(Number::from_f64) {
-        return Value::Number(n);
+    if float_like {
+        return text
+            .parse::<f64>()
+            .ok()
+            .and_then(Number::from_f64)
+            .map(Value::Number);
     }
-    Value::String(text.to_owned())
+    None
 }
 
 fn count(v: &Value) -> usize {
@@ -86,78 +97,24 @@ fn count(v: &Value) -> usize {
     }
 }
 
-/// One parser event with its span, or the parse error that ended the stream.
-type Item<'a> = Result<(Event<'a>, GSpan), YamlError>;
-
-fn scan_error(e: granit_parser::ScanError) -> YamlError {
-    YamlError {
-        message: e.info().to_string(),
-        span: e.marker().byte_offset().map(|o| Span::new(o, 0)),
-    }
+/// The local tag's name (`reset` for `!reset`): a tag with the primary handle `!`, which libyaml
+/// leaves as written (`!!str` becomes `tag:yaml.org,2002:str`).
+fn local_tag(tag: &str) -> Option<&str> {
+    tag.strip_prefix('!').filter(|t| !t.is_empty())
 }
 
-/// Files at least this large are parsed in a pipeline: the YAML scanner runs on a second thread
-/// while this one builds the value and the span table (each is about half the work). Below it, a
-/// thread costs more than it saves.
-const PIPELINE_BYTES: usize = 256 * 1024;
-/// Events travel between the threads in batches, so the channel is not touched per event.
-const BATCH: usize = 1024;
-
-/// The receiving end of the pipeline: yields the scanner thread's events in order, and hands each
-/// emptied batch back so the scanner refills memory that is already mapped and in cache (a fresh
-/// batch each time cost a third of the scanner thread in page faults on a 2 MB file).
-struct Pipelined<'a> {
-    rx: std::sync::mpsc::Receiver<VecDeque<Item<'a>>>,
-    back: std::sync::mpsc::Sender<VecDeque<Item<'a>>>,
-    batch: VecDeque<Item<'a>>,
-}
-
-impl<'a> Iterator for Pipelined<'a> {
-    type Item = Item<'a>;
-
-    fn next(&mut self) -> Option<Item<'a>> {
-        loop {
-            if let Some(item) = self.batch.pop_front() {
-                return Some(item);
-            }
-            let full = self.rx.recv().ok()?;
-            let empty = std::mem::replace(&mut self.batch, full);
-            // The scanner may have finished; then the batch is simply dropped.
-            let _ = self.back.send(empty);
-        }
-    }
-}
-
-/// Runs the scanner over `text`, sending its events in batches until the end, an error, or until the
-/// receiver hangs up (the builder stopped at a limit): no thread outlives a failed parse. Emptied
-/// batches come back on `back` and are refilled.
-fn produce<'a>(
-    text: &'a str,
-    tx: std::sync::mpsc::SyncSender<VecDeque<Item<'a>>>,
-    back: std::sync::mpsc::Receiver<VecDeque<Item<'a>>>,
-) {
-    let mut batch = VecDeque::with_capacity(BATCH);
-    for item in Parser::new_from_str(text) {
-        let failed = item.is_err();
-        batch.push_back(item.map_err(scan_error));
-        if failed || batch.len() == BATCH {
-            let fresh = back
-                .try_recv()
-                .unwrap_or_else(|_| VecDeque::with_capacity(BATCH));
-            let full = std::mem::replace(&mut batch, fresh);
-            if tx.send(full).is_err() || failed {
-                return;
-            }
-        }
-    }
-    let _ = tx.send(batch);
+/// Whether a tag makes a scalar text (`!!str`, or `!str` as the parser under serde-saphyr reads it).
+fn str_tag(tag: &str) -> bool {
+    matches!(tag, "tag:yaml.org,2002:str" | "!str")
 }
 
 struct Builder<I> {
     events: I,
     limits: ParseLimits,
-    entries: FxHashMap<String, Entry>,
-    anchors: HashMap<usize, (Value, usize)>,
+    entries: Paths<Packed>,
+    /// Anchored values by name, with how many nodes each expands to; a later anchor of the same name
+    /// replaces the earlier, as YAML defines.
+    anchors: HashMap<String, (Value, usize)>,
     /// Local tags (`!reset`) by path.
     tags: FxHashMap<String, String>,
     /// Keys written twice in one mapping: (path of the later, read value, path of the earlier).
@@ -169,20 +126,15 @@ struct Builder<I> {
     path: String,
 }
 
-impl<'a, I: Iterator<Item = Item<'a>>> Builder<I> {
-    fn next(&mut self) -> Result<(Event<'a>, GSpan), YamlError> {
-        loop {
-            match self.events.next() {
-                Some(Ok((Event::Anchor(..), _))) => continue,
-                Some(Ok(e)) => return Ok(e),
-                Some(Err(e)) => return Err(e),
-                None => {
-                    return Err(YamlError {
-                        message: "unexpected end of the document".into(),
-                        span: None,
-                    });
-                }
-            }
+impl<I: Iterator<Item = Item>> Builder<I> {
+    fn next(&mut self) -> Result<Event, YamlError> {
+        match self.events.next() {
+            Some(Ok(e)) => Ok(e),
+            Some(Err(e)) => Err(e),
+            None => Err(YamlError {
+                message: "unexpected end of the document".into(),
+                span: None,
+            }),
         }
     }
 
@@ -201,7 +153,21 @@ impl<'a, I: Iterator<Item = Item<'a>>> Builder<I> {
     }
 
     fn record(&mut self, value: Span, key: Option<Span>) {
-        self.entries.insert(self.path.clone(), Entry { value, key });
+        self.entries.insert(&self.path, Entry { value, key }.into());
+    }
+
+    /// Builds the item `index` of the current path with `f`, then restores the path (the index is
+    /// written into the path, not formatted into a string of its own).
+    fn item<T>(&mut self, index: usize, f: impl FnOnce(&mut Self) -> T) -> T {
+        use std::fmt::Write;
+        let len = self.path.len();
+        if len > 0 {
+            self.path.push('.');
+        }
+        let _ = write!(self.path, "{index}");
+        let out = f(self);
+        self.path.truncate(len);
+        out
     }
 
     /// Builds the child `key` of the current path with `f`, then restores the path.
@@ -216,27 +182,31 @@ impl<'a, I: Iterator<Item = Item<'a>>> Builder<I> {
         out
     }
 
-    fn node(
-        &mut self,
-        event: Event<'a>,
-        gspan: GSpan,
-        key: Option<Span>,
-        depth: usize,
-    ) -> Result<Value, YamlError> {
-        let span = span_of(&gspan);
+    fn node(&mut self, event: Event, key: Option<Span>, depth: usize) -> Result<Value, YamlError> {
+        let span = span_of(&event);
         self.bump(span)?;
-        if let Some(t) = event.tag()
-            && t.handle() == "!"
-        {
-            self.tags.insert(self.path.clone(), t.suffix().to_owned());
+        let tag = match &event.data {
+            EventData::Scalar { tag, .. }
+            | EventData::SequenceStart { tag, .. }
+            | EventData::MappingStart { tag, .. } => tag.as_deref(),
+            _ => None,
+        };
+        if let Some(t) = tag.and_then(local_tag) {
+            self.tags.insert(self.path.clone(), t.to_owned());
         }
-        let (value, anchor) = match event {
-            Event::Scalar(text, style, anchor, tag) => {
-                let str_tag = tag.as_ref().is_some_and(|t| t.suffix() == "str");
-                (scalar(&text, style, str_tag), anchor)
+        let (value, anchor) = match event.data {
+            EventData::Scalar {
+                value,
+                style,
+                anchor,
+                tag,
+                ..
+            } => {
+                let str_tag = tag.as_deref().is_some_and(str_tag);
+                (scalar(value, style, str_tag), anchor)
             }
-            Event::Alias(id) => {
-                let Some((v, n)) = self.anchors.get(&id).cloned() else {
+            EventData::Alias { anchor } => {
+                let Some((v, n)) = self.anchors.get(&anchor).cloned() else {
                     return Err(err("unknown anchor", span));
                 };
                 self.replayed += n;
@@ -246,36 +216,36 @@ impl<'a, I: Iterator<Item = Item<'a>>> Builder<I> {
                         span,
                     ));
                 }
-                (v, 0)
+                (v, None)
             }
-            Event::SequenceStart(_, anchor, _) => {
+            EventData::SequenceStart { anchor, .. } => {
                 if depth >= self.limits.max_depth {
                     return Err(err("the document is nested too deeply", span));
                 }
                 let mut items = Vec::new();
                 loop {
-                    let (e, s) = self.next()?;
-                    if matches!(e, Event::SequenceEnd) {
+                    let e = self.next()?;
+                    if matches!(e.data, EventData::SequenceEnd) {
                         break;
                     }
-                    let index = items.len().to_string();
-                    items.push(self.child(&index, |b| b.node(e, s, None, depth + 1))?);
+                    let v = self.item(items.len(), |b| b.node(e, None, depth + 1))?;
+                    items.push(v);
                 }
                 (Value::Array(items), anchor)
             }
-            Event::MappingStart(_, anchor, _) => {
+            EventData::MappingStart { anchor, .. } => {
                 if depth >= self.limits.max_depth {
                     return Err(err("the document is nested too deeply", span));
                 }
                 let mut map = Map::new();
                 let mut merged: Vec<Value> = Vec::new();
                 loop {
-                    let (e, s) = self.next()?;
-                    let key_span = span_of(&s);
-                    let key = match e {
-                        Event::MappingEnd => break,
-                        Event::Scalar(text, ..) => text.into_owned(),
-                        Event::Alias(id) => match self.anchors.get(&id) {
+                    let e = self.next()?;
+                    let key_span = span_of(&e);
+                    let key = match e.data {
+                        EventData::MappingEnd => break,
+                        EventData::Scalar { value, .. } => value,
+                        EventData::Alias { anchor } => match self.anchors.get(&anchor) {
                             Some((Value::String(k), _)) => k.clone(),
                             _ => return Err(err("a mapping key must be text", key_span)),
                         },
@@ -286,9 +256,9 @@ impl<'a, I: Iterator<Item = Item<'a>>> Builder<I> {
                             ));
                         }
                     };
-                    let (e, s) = self.next()?;
+                    let e = self.next()?;
                     if key == "<<" {
-                        let v = self.child("<<", |b| b.node(e, s, Some(key_span), depth + 1))?;
+                        let v = self.child("<<", |b| b.node(e, Some(key_span), depth + 1))?;
                         match v {
                             Value::Object(_) => merged.push(v),
                             Value::Array(items) if items.iter().all(Value::is_object) => {
@@ -303,19 +273,29 @@ impl<'a, I: Iterator<Item = Item<'a>>> Builder<I> {
                         }
                         continue;
                     }
-                    if map.contains_key(&key) {
-                        // The later value is read, as non-strict readers do; the earlier one's
-                        // place is kept under a path of its own for the report.
-                        self.child(&key, |b| {
-                            let earlier = format!("{}#{}", b.path, b.duplicates.len());
-                            if let Some(entry) = b.entries.remove(&b.path) {
-                                b.entries.insert(earlier.clone(), entry);
-                            }
-                            b.duplicates.push((b.path.clone(), earlier));
-                        });
+                    // One lookup per key (the map hashes with SipHash): a new key's slot is filled,
+                    // a key written twice has its value replaced where it stands.
+                    match map.entry(key) {
+                        serde_json::map::Entry::Vacant(slot) => {
+                            let v =
+                                self.child(slot.key(), |b| b.node(e, Some(key_span), depth + 1))?;
+                            slot.insert(v);
+                        }
+                        serde_json::map::Entry::Occupied(mut slot) => {
+                            // The later value is read, as non-strict readers do; the earlier one's
+                            // place is kept under a path of its own for the report.
+                            self.child(slot.key(), |b| {
+                                let earlier = format!("{}#{}", b.path, b.duplicates.len());
+                                if let Some(entry) = b.entries.remove(&b.path) {
+                                    b.entries.insert(&earlier, entry);
+                                }
+                                b.duplicates.push((b.path.clone(), earlier));
+                            });
+                            let v =
+                                self.child(slot.key(), |b| b.node(e, Some(key_span), depth + 1))?;
+                            slot.insert(v);
+                        }
                     }
-                    let v = self.child(&key, |b| b.node(e, s, Some(key_span), depth + 1))?;
-                    map.insert(key, v);
                 }
                 // Merged keys fill in; keys written in the mapping win.
                 for m in merged {
@@ -327,13 +307,14 @@ impl<'a, I: Iterator<Item = Item<'a>>> Builder<I> {
                 }
                 (Value::Object(map), anchor)
             }
-            Event::SequenceEnd | Event::MappingEnd => {
+            EventData::SequenceEnd | EventData::MappingEnd => {
                 return Err(err("unexpected end of a collection", span));
             }
             _ => return Err(err("unexpected YAML event", span)),
         };
-        if anchor != 0 {
-            self.anchors.insert(anchor, (value.clone(), count(&value)));
+        if let Some(anchor) = anchor {
+            let n = count(&value);
+            self.anchors.insert(anchor, (value.clone(), n));
         }
         self.record(span, key);
         Ok(value)
@@ -361,20 +342,11 @@ impl Default for ParseLimits {
     }
 }
 
-/// A YAML parse failure with its place.
-#[derive(Debug)]
-pub struct YamlError {
-    /// What went wrong, without the snippet the parser adds.
-    pub message: String,
-    /// Where, when the parser knows.
-    pub span: Option<Span>,
-}
-
 /// What a parse builds: the value, the path → span table, the local tags by path and the duplicate
 /// keys.
 type Built = (
     Value,
-    FxHashMap<String, Entry>,
+    Paths<Packed>,
     FxHashMap<String, String>,
     Vec<(String, String)>,
 );
@@ -397,12 +369,7 @@ pub fn parse_stream(text: &str, limits: ParseLimits) -> Result<(Value, SourceMap
 /// span table.
 fn parse_entries(text: &str, limits: ParseLimits, stream: bool) -> Result<Built, YamlError> {
     if text.len() < PIPELINE_BYTES {
-        return build(
-            text,
-            limits,
-            stream,
-            Parser::new_from_str(text).map(|i| i.map_err(scan_error)),
-        );
+        return build(text, limits, stream, events(text));
     }
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel(4);
@@ -418,21 +385,19 @@ fn parse_entries(text: &str, limits: ParseLimits, stream: bool) -> Result<Built,
     })
 }
 
-fn build<'a>(
-    text: &'a str,
+fn build(
+    text: &str,
     limits: ParseLimits,
     stream: bool,
-    events: impl Iterator<Item = Item<'a>>,
+    events: impl Iterator<Item = Item>,
 ) -> Result<Built, YamlError> {
     let mut b = Builder {
         events,
         limits,
-        // About one node per 12-15 bytes in typical manifests; sizing the table up front saves rehashing
-        // it (and holding two copies) several times on large files.
-        entries: FxHashMap::with_capacity_and_hasher(
-            (text.len() / 12).min(limits.max_nodes),
-            Default::default(),
-        ),
+        // About one node per 12-15 bytes in typical manifests, and paths a few times longer than the
+        // text they come from; sizing the table up front saves rehashing it (and holding two copies)
+        // several times on large files.
+        entries: Paths::with_capacity((text.len() / 12).min(limits.max_nodes), text.len() * 2),
         anchors: HashMap::new(),
         tags: FxHashMap::default(),
         duplicates: Vec::new(),
@@ -444,49 +409,49 @@ fn build<'a>(
     let mut items = Vec::new();
     let mut documents = 0;
     loop {
-        let (e, s) = match b.events.next() {
+        let e = match b.events.next() {
             None => break,
             Some(Err(e)) => return Err(e),
             Some(Ok(x)) => x,
         };
-        match e {
-            Event::StreamStart | Event::DocumentEnd | Event::Anchor(..) => {}
-            Event::StreamEnd => break,
-            Event::DocumentStart(..) if stream => {
-                let (e, s) = b.next()?;
+        match e.data {
+            EventData::StreamStart | EventData::DocumentEnd => {}
+            EventData::StreamEnd => break,
+            EventData::DocumentStart if stream => {
+                let e = b.next()?;
                 // An empty document (`---` followed by `---`, as Helm renders skipped templates).
-                let empty = matches!(&e, Event::Scalar(t, ScalarStyle::Plain, ..) if matches!(t.as_ref(), "" | "~" | "null"));
-                if matches!(e, Event::DocumentEnd) || empty {
+                let empty = matches!(&e.data, EventData::Scalar { value, style: ScalarStyle::Plain, .. } if matches!(value.as_str(), "" | "~" | "null"));
+                if matches!(e.data, EventData::DocumentEnd) || empty {
                     continue;
                 }
                 b.anchors.clear();
                 let index = items.len().to_string();
-                let doc = b.child(&index, |b| b.node(e, s, None, 0))?;
+                let doc = b.child(&index, |b| b.node(e, None, 0))?;
                 items.push(doc);
             }
-            Event::DocumentStart(..) => {
+            EventData::DocumentStart => {
                 documents += 1;
                 if documents > 1 {
                     return Err(err(
                         "a manifest is one YAML document; this file has several (`---`)",
-                        span_of(&s),
+                        span_of(&e),
                     ));
                 }
-                let (e, s) = b.next()?;
-                if matches!(e, Event::DocumentEnd) {
-                    b.record(span_of(&s), None);
+                let e = b.next()?;
+                if matches!(e.data, EventData::DocumentEnd) {
+                    b.record(span_of(&e), None);
                     continue;
                 }
-                root = b.node(e, s, None, 0)?;
+                root = b.node(e, None, 0)?;
             }
-            _ => return Err(err("unexpected YAML event", span_of(&s))),
+            _ => return Err(err("unexpected YAML event", span_of(&e))),
         }
     }
     if stream {
         b.record(Span::new(0, 0), None);
         root = Value::Array(items);
     }
-    if !b.entries.contains_key("") {
+    if !b.entries.contains("") {
         b.record(Span::default(), None);
     }
     Ok((root, b.entries, b.tags, b.duplicates))

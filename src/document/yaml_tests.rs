@@ -76,13 +76,7 @@ fn the_pipeline_matches_the_single_thread_parse() {
     }
     let limits = ParseLimits::default();
     let piped = parse_entries(&big, limits, false).unwrap();
-    let single = build(
-        &big,
-        limits,
-        false,
-        Parser::new_from_str(&big).map(|i| i.map_err(scan_error)),
-    )
-    .unwrap();
+    let single = build(&big, limits, false, events(&big)).unwrap();
     assert_eq!(piped.0, single.0);
     assert_eq!(piped.1.len(), single.1.len());
     assert_eq!(
@@ -103,6 +97,33 @@ fn the_pipeline_matches_the_single_thread_parse() {
     // A duplicate key far into a large file is recorded on the pipelined path too.
     let dup = format!("{big}  s0: 1\n");
     assert_eq!(parse(&dup, limits).unwrap().1.duplicates().len(), 1);
+}
+
+/// libyaml reads its input 16 KiB at a time: a character that straddles a read is read whole, and
+/// places stay byte offsets into the whole text.
+#[test]
+fn characters_across_libyamls_reads_are_read_whole() {
+    for shift in 0..4 {
+        let mut text = String::from("a: \"");
+        while text.len() < 16 * 1024 - 2 - shift {
+            text.push('x');
+        }
+        text.push_str("端é端\"\nb: 端\n");
+        let (value, map) = parse(&text, ParseLimits::default()).unwrap();
+        let a = value["a"].as_str().unwrap();
+        assert!(a.ends_with("x端é端"), "{shift}");
+        assert_eq!(value["b"], "端");
+        let b = map.span("b");
+        assert_eq!(&text[b.offset..b.offset + b.len], "端");
+    }
+}
+
+/// A character YAML does not allow is refused at its place (libyaml's reader names its byte).
+#[test]
+fn a_forbidden_character_is_refused_where_it_is() {
+    let e = parse("a: b\nc: d\u{1}e\n", ParseLimits::default()).unwrap_err();
+    assert!(e.message.contains("control characters"), "{e:?}");
+    assert_eq!(e.span, Some(Span::new(9, 1)));
 }
 
 /// The source map's lookups, on maps this parser built.
