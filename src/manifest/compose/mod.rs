@@ -100,10 +100,12 @@ pub fn resolve(
             }
         }
     }
-    let mut services = Vec::new();
+    let mut services = Vec::with_capacity(merged.len());
     if r.problems.is_empty() {
-        for (name, m) in &merged {
-            if let Some(s) = r.service(name, m, &active, load) {
+        // Each merged service is dropped once read: on a large file the next services are built in
+        // the memory it held, rather than both being held at the peak.
+        for (name, m) in merged {
+            if let Some(s) = r.service(&name, &m, &active, load) {
                 services.push(s);
             }
         }
