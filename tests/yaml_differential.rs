@@ -1,6 +1,7 @@
 //! Differential property test: preflight's event-based YAML reader (`document::yaml`, hand-written for
-//! speed) and serde-saphyr (the maintained serde YAML reader over the same parser) agree on generated
-//! YAML: the same JSON value for every document both accept, and both refuse the same broken ones —
+//! speed, over libyaml's events) and serde-saphyr (the maintained serde YAML reader, over its own
+//! parser, granit-parser) agree on generated YAML: two independent parsers and two builders give the
+//! same JSON value for every document both accept, and both refuse the same broken ones —
 //! except a duplicate key, which serde-saphyr refuses and preflight reads as non-strict readers do
 //! (the later value wins, and the key is recorded for the `duplicate-key` rule).
 //!

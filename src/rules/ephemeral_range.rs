@@ -5,7 +5,7 @@ use crate::facts::defaults;
 use crate::finding::Fix;
 use crate::finding::RuleMeta;
 use crate::finding::{Finding, Findings, Severity};
-use crate::manifest::Platform;
+use crate::manifest::{Platform, Protocol};
 
 /// Metadata of `ephemeral-range`.
 pub const META: RuleMeta = RuleMeta {
@@ -45,9 +45,16 @@ reserved port still succeed. On Windows add an administered exclusion as adminis
 /// Reports ports inside the ephemeral range.
 pub fn check(cx: &Context<'_>, out: &mut Findings) {
     let platform = cx.manifest.target.platform;
+    // Looked up once per protocol, not once per port (each lookup copies the fact's description).
+    let tcp = defaults::ephemeral_range(platform, cx.facts, Protocol::Tcp);
+    let udp = defaults::ephemeral_range(platform, cx.facts, Protocol::Udp);
     for (svc, port) in cx.manifest.ports() {
         let Some(n) = port.number else { continue };
-        let Some(range) = defaults::ephemeral_range(platform, cx.facts, port.protocol) else {
+        let range = match port.protocol {
+            Protocol::Tcp => &tcp,
+            Protocol::Udp => &udp,
+        };
+        let Some(range) = range else {
             out.skip(
                 META.id,
                 format!("no ephemeral range is known for {}", platform.display()),
