@@ -251,10 +251,14 @@ fn line_starts(text: &str) -> Vec<usize> {
 /// Joins a parent path and a key into a dotted path.
 pub fn join(parent: &str, key: &str) -> String {
     if parent.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{parent}.{key}")
+        return key.to_owned();
     }
+    // Sized once: `format!` guesses the length and grew the string again for most paths.
+    let mut path = String::with_capacity(parent.len() + 1 + key.len());
+    path.push_str(parent);
+    path.push('.');
+    path.push_str(key);
+    path
 }
 
 /// Turns a JSON pointer (`/services/api/ports/http/port`) into a dotted path.

@@ -232,8 +232,9 @@ pub(super) fn resolve(
             continue;
         }
         let mut ports = Vec::with_capacity(svc.ports.len());
+        let ports_path = join(&spath, "ports");
         for (pname, entry) in svc.ports {
-            let ppath = join(&join(&spath, "ports"), &pname);
+            let ppath = join(&ports_path, &pname);
             let spec = match entry {
                 PortEntry::Short(v) => PortSpec {
                     port: v,
@@ -244,8 +245,9 @@ pub(super) fn resolve(
                 },
                 PortEntry::Full(s) => s,
             };
-            let number_path = if map.contains(&join(&ppath, "port")) {
-                join(&ppath, "port")
+            let port_path = join(&ppath, "port");
+            let number_path = if map.contains(&port_path) {
+                port_path
             } else {
                 ppath.clone()
             };
