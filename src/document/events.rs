@@ -271,8 +271,9 @@ pub(super) fn events(text: &str) -> Box<dyn Iterator<Item = Item> + '_> {
 /// while this one builds the value and the span table (each is about half the work). Below it, a
 /// thread costs more than it saves.
 pub(super) const PIPELINE_BYTES: usize = 256 * 1024;
-/// Events travel between the threads in batches, so the channel is not touched per event.
-const BATCH: usize = 1024;
+/// Events travel between the threads in batches, so the channel is not touched per event. On the
+/// 10,000-service file, 4,096 ran 2-5 % faster than 1,024 and 256 slower (medians of 21, three rounds).
+const BATCH: usize = 4096;
 
 /// The receiving end of the pipeline: yields the scanner thread's events in order, and hands each
 /// emptied batch back so the scanner refills memory that is already mapped and in cache (a fresh
