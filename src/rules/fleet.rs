@@ -121,22 +121,40 @@ impl Gathered {
 }
 
 /// Checks `hosts` in host order, [`HOSTS_AT_ONCE`] at a time in parallel, and gathers what `check`
-/// makes of each (one [`HostPart`] per job) into one [`Gathered`] per job. The first error in host
-/// order stops the gathering.
+/// makes of each (one [`HostPart`] per job) into one [`Gathered`] per job. A chunk's parts are
+/// gathered while the next chunk is checked, so the threads never wait for the gathering. The first
+/// error in host order stops the gathering.
 pub fn gather<T: Sync, E: Send>(
     hosts: &[T],
     jobs: usize,
     check: impl Fn(&T) -> Result<Vec<HostPart>, E> + Sync,
 ) -> Result<Vec<Gathered>, E> {
     use rayon::prelude::*;
-    let mut gathered: Vec<Gathered> = (0..jobs).map(|_| Gathered::new(hosts.len())).collect();
-    for chunk in hosts.chunks(HOSTS_AT_ONCE) {
-        let parts: Vec<Result<Vec<HostPart>, E>> = chunk.par_iter().map(&check).collect();
+    type Parts<E> = Vec<Result<Vec<HostPart>, E>>;
+    fn push_all<E>(gathered: &mut [Gathered], parts: Parts<E>) -> Result<(), E> {
         for parts in parts {
             for (g, p) in gathered.iter_mut().zip(parts?) {
                 g.push(p);
             }
         }
+        Ok(())
+    }
+    let mut gathered: Vec<Gathered> = (0..jobs).map(|_| Gathered::new(hosts.len())).collect();
+    let mut pending: Option<Parts<E>> = None;
+    for chunk in hosts.chunks(HOSTS_AT_ONCE) {
+        let (parts, pushed) = rayon::join(
+            || chunk.par_iter().map(&check).collect::<Parts<E>>(),
+            || {
+                pending
+                    .take()
+                    .map_or(Ok(()), |p| push_all(&mut gathered, p))
+            },
+        );
+        pushed?;
+        pending = Some(parts);
+    }
+    if let Some(p) = pending {
+        push_all(&mut gathered, p)?;
     }
     Ok(gathered)
 }
