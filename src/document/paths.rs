@@ -11,9 +11,10 @@ use std::hash::BuildHasher;
 use hashbrown::HashTable;
 use rustc_hash::FxBuildHasher;
 
-/// Offsets are kept in 32 bits: input files are limited far below 4 GiB (16 MiB by default); past
-/// that a path's text is not found again, which names a wrong place, never a panic.
-fn narrow(n: usize) -> u32 {
+/// Offsets and lengths are kept in 32 bits (here and in [`super::source_map::Packed`]): input files
+/// are limited far below 4 GiB (16 MiB by default); a larger number is clamped, which names a wrong
+/// place, never a panic.
+pub(super) fn narrow(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 

@@ -8,7 +8,7 @@
 
 use rustc_hash::FxHashMap;
 
-use super::paths::Paths;
+use super::paths::{Paths, narrow};
 
 /// A byte range in a source file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -67,12 +67,6 @@ pub(crate) struct Entry {
     pub(crate) value: Span,
     /// The span of the mapping key that introduced the value, when there is one.
     pub(crate) key: Option<Span>,
-}
-
-/// Offsets and lengths of [`Packed`] are kept in 32 bits: input files are limited far below 4 GiB
-/// (16 MiB by default); a larger offset is clamped, so a place in such a file is wrong, never a panic.
-fn narrow(n: usize) -> u32 {
-    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// A place in 16 bytes: the value's span and, when a mapping key introduced it, the key's.

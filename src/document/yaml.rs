@@ -156,27 +156,32 @@ impl<I: Iterator<Item = Item>> Builder<I> {
         self.entries.insert(&self.path, Entry { value, key }.into());
     }
 
-    /// Builds the item `index` of the current path with `f`, then restores the path (the index is
-    /// written into the path, not formatted into a string of its own).
+    /// Builds the item `index` of the current path with `f` (the index is written into the path, not
+    /// formatted into a string of its own).
     fn item<T>(&mut self, index: usize, f: impl FnOnce(&mut Self) -> T) -> T {
         use std::fmt::Write;
-        let len = self.path.len();
-        if len > 0 {
-            self.path.push('.');
-        }
-        let _ = write!(self.path, "{index}");
-        let out = f(self);
-        self.path.truncate(len);
-        out
+        self.below(
+            |path| {
+                // Writing to a `String` does not fail.
+                let _ = write!(path, "{index}");
+            },
+            f,
+        )
     }
 
-    /// Builds the child `key` of the current path with `f`, then restores the path.
+    /// Builds the child `key` of the current path with `f`.
     fn child<T>(&mut self, key: &str, f: impl FnOnce(&mut Self) -> T) -> T {
+        self.below(|path| path.push_str(key), f)
+    }
+
+    /// Appends `.` and the segment `write` writes to the current path, builds with `f`, then restores
+    /// the path.
+    fn below<T>(&mut self, write: impl FnOnce(&mut String), f: impl FnOnce(&mut Self) -> T) -> T {
         let len = self.path.len();
         if len > 0 {
             self.path.push('.');
         }
-        self.path.push_str(key);
+        write(&mut self.path);
         let out = f(self);
         self.path.truncate(len);
         out

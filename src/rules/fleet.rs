@@ -50,16 +50,11 @@ pub fn evaluate_host(manifest: &Manifest, policy: &Policy, name: &str, facts: &F
 /// `overexposed` on a `local` port bound to a public address) is reported once, without a host, like a
 /// static finding. Without hosts this is [`evaluate`] without facts.
 pub fn evaluate_fleet(manifest: &Manifest, policy: &Policy, hosts: &[Host]) -> Findings {
-    if hosts.is_empty() {
-        return evaluate(&Context::new(manifest, policy, None));
-    }
-    let gathered = gather(hosts, 1, |h| {
+    let Ok(mut gathered) = gather(hosts, 1, |h| {
         Ok::<_, std::convert::Infallible>(vec![evaluate_host(manifest, policy, &h.name, &h.facts)])
     });
-    match gathered.map(|mut g| g.pop()) {
-        Ok(Some(g)) => combine(manifest, policy, g),
-        _ => evaluate(&Context::new(manifest, policy, None)),
-    }
+    // One job, so one gathering; without hosts it is empty and `combine` runs the rules without facts.
+    combine(manifest, policy, gathered.pop().unwrap_or_default())
 }
 
 /// How many hosts are checked in parallel at a time by [`gather`]: enough to keep every thread busy,
