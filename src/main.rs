@@ -6,6 +6,17 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// `mi_option_purge_delay` in mimalloc.h's `mi_option_e` (the bindings name no constant for it).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
 fn main() -> std::process::ExitCode {
+    // Memory freed during a run is kept for reuse instead of being handed back to the OS after 10 ms
+    // (mimalloc's default): a check allocates in waves (the parse, the rules, the report), and every
+    // page handed back and touched again is zeroed again by the kernel. Measured: 10,000 services
+    // static 96 -> 91 ms, the fleet benchmark 296-307 -> 284-296 ms, its peak RSS +2-3 MiB. The
+    // process is short-lived; what it keeps goes back at exit.
+    // SAFETY: `mi_option_set` only stores an integer in mimalloc's option table; any value is valid
+    // for this option (-1: never purge).
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
     preflight::commands::main(<preflight::cli::Cli as clap::Parser>::parse())
 }
