@@ -354,11 +354,11 @@ impl Port {
     }
 
     /// [`Port::node_port`] with the path of its text: the `hostPort` value, or the port's own.
-    pub fn node(&self, svc: &Service) -> Option<(u16, String)> {
+    pub fn node(&self, svc: &Service) -> Option<(u16, &str)> {
         let n = self.node_port(svc)?;
         match &self.container {
-            Some(c) if c.host_port.is_some() => Some((n, c.host_port_path.clone())),
-            _ => Some((n, self.number_path.clone())),
+            Some(c) if c.host_port.is_some() => Some((n, &c.host_port_path)),
+            _ => Some((n, &self.number_path)),
         }
     }
 

@@ -2,7 +2,7 @@
 //! helpers several rules share: the skip for missing facts and the port to suggest instead.
 
 use std::cell::{OnceCell, RefCell};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use crate::facts::Facts;
 use crate::finding::{Findings, Fix, RuleMeta};
@@ -19,7 +19,7 @@ pub struct Context<'a> {
     /// Host facts, when `--local` or `--facts` supplied them.
     pub facts: Option<&'a Facts>,
     /// Ports the manifest uses, computed once on first use by [`suggest_port`].
-    used: OnceCell<HashSet<(Protocol, u16)>>,
+    used: OnceCell<crate::ports::PortSet>,
     /// Suggestions already computed, by team and protocol.
     suggestions: RefCell<HashMap<(String, Protocol), Option<u16>>>,
     /// The host's firewall, its dumps read once on first use by [`Context::firewall_decide`].
@@ -114,7 +114,7 @@ pub fn suggest_port(cx: &Context<'_>, svc: &Service, protocol: Protocol) -> Opti
     let platform = cx.manifest.target.platform;
     let ephemeral = crate::facts::defaults::ephemeral_range(platform, cx.facts, protocol);
     let found = (block.range.start..=block.range.end).find(|&n| {
-        !used.contains(&(protocol, n))
+        !used.contains(protocol, n)
             && !ephemeral.as_ref().is_some_and(|r| r.value.contains(n))
             && !cx
                 .avoid

@@ -73,7 +73,7 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
         let finding = if hit.administered {
             Finding::new(
                 &META,
-                at.clone(),
+                at,
                 format!(
                     "port {} of `{}` lies in the administered excluded range {} ({}): a reservation, so Hyper-V/WinNAT can't take it, and a service that binds it explicitly usually gets it",
                     node_label(n, port),
@@ -88,7 +88,7 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
         } else {
             Finding::new(
                 &META,
-                at.clone(),
+                at,
                 format!(
                     "port {} of `{}` lies in the excluded range {}, a system reservation by Hyper-V/WinNAT, WSL2 or Docker Desktop ({}): bind will fail with WSAEACCES 10013 although nothing listens there",
                     node_label(n, port),

@@ -138,7 +138,7 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
         out.push(
             Finding::new(
                 &META,
-                at.clone(),
+                at,
                 format!(
                     "{} port {} of `{}` {what} ({}, {})",
                     port.expose.as_str(),

@@ -12,7 +12,7 @@ fn daemon(svc: &Service) -> bool {
 
 /// Host ports (and host-network ports) that workloads can't share on one node.
 pub fn host_ports(cx: &Context<'_>, meta: &'static RuleMeta, out: &mut Findings) {
-    let mut seen: Vec<(&Service, &Port, u16, String)> = Vec::new();
+    let mut seen: Vec<(&Service, &Port, u16, &str)> = Vec::new();
     for (svc, port) in cx.manifest.ports() {
         // A pod's node port: its `hostPort`, or the container port itself on the host network.
         let Some((n, path)) = port.container.as_ref().and(port.node(svc)) else {
@@ -27,7 +27,7 @@ pub fn host_ports(cx: &Context<'_>, meta: &'static RuleMeta, out: &mut Findings)
             out.push(
                 Finding::new(
                     meta,
-                    path.clone(),
+                    path,
                     format!(
                         "`{}` runs {replicas} replicas with host port {n}/{}: the scheduler puts at most one on a node, so it needs {replicas} schedulable nodes and the rest stay Pending",
                         svc.name,
@@ -64,7 +64,7 @@ pub fn host_ports(cx: &Context<'_>, meta: &'static RuleMeta, out: &mut Findings)
             out.push(
                 Finding::new(
                     meta,
-                    path.clone(),
+                    path,
                     format!(
                         "host port {n}/{} of `{}` is also the host port of `{}`: {why}",
                         port.protocol.as_str(),
@@ -74,10 +74,7 @@ pub fn host_ports(cx: &Context<'_>, meta: &'static RuleMeta, out: &mut Findings)
                 )
                 .severity(severity)
                 .label("same host port")
-                .related(
-                    other_path.clone(),
-                    format!("`{}` takes it here", other.name),
-                )
+                .related(*other_path, format!("`{}` takes it here", other.name))
                 .help("give one of them another hostPort, or drop `hostPort` and use a Service"),
             );
         }

@@ -174,7 +174,7 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
                 address: loopback.into(),
             }),
             (_, Some(open)) => {
-                let (n, at) = node.clone().unwrap_or((0, port.number_path.clone()));
+                let (n, at) = node.unwrap_or((0, &port.number_path));
                 Finding::new(
                     &META,
                     at,

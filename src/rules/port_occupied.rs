@@ -196,7 +196,7 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
         };
         let mut f = Finding::new(
             &META,
-            at.clone(),
+            at,
             format!(
                 "port {} of `{}` is already in use by {who}: {} on {} {}",
                 node_label(n, port),

@@ -51,21 +51,20 @@ SO_EXCLUSIVEADDRUSE on the listening socket and declare `exclusive_address: true
 pub fn check(cx: &Context<'_>, out: &mut Findings) {
     let platform = cx.manifest.target.platform;
     for svc in &cx.manifest.services {
-        let tcp: Vec<_> = svc
-            .ports
-            .iter()
-            .filter(|p| p.protocol == Protocol::Tcp)
-            .collect();
-        let Some(first) = tcp.first() else { continue };
+        // Nothing is allocated for a service that passes (10,000 services, a few findings).
+        let tcp = svc.ports.iter().filter(|p| p.protocol == Protocol::Tcp);
+        let Some(first) = tcp.clone().next() else {
+            continue;
+        };
         let declared = svc.socket.reuse_address;
-        let socket_path = format!("{}.socket.reuse_address", svc.path);
+        let socket_path = || format!("{}.socket.reuse_address", svc.path);
         if platform == Platform::Windows {
             let reuse = declared.or_else(|| svc.runtime.windows_reuse_address());
             if reuse == Some(true) {
                 out.push(
                     Finding::new(
                         &META,
-                        socket_path,
+                        socket_path(),
                         format!(
                             "`{}` sets SO_REUSEADDR on Windows: another process can bind the same port while it is in use and take its traffic",
                             svc.name
@@ -84,7 +83,7 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
             if !known || svc.socket.exclusive_address == Some(true) {
                 continue;
             }
-            for port in tcp.iter().filter(|p| p.expose == Expose::Public) {
+            for port in tcp.filter(|p| p.expose == Expose::Public) {
                 out.push(
                     Finding::new(
                         &META,
@@ -103,21 +102,22 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
             }
             continue;
         }
-        let (reuse, why) = match declared {
-            Some(v) => (v, "declared `reuse_address: false`".to_owned()),
+        let reuse = match declared {
+            Some(v) => v,
             None => match svc.runtime.unix_reuse_address() {
-                Some(v) => (
-                    v,
-                    format!("the default of runtime `{}`", svc.runtime.as_str()),
-                ),
+                Some(v) => v,
                 None => continue,
             },
         };
         if reuse {
             continue;
         }
+        let why = match declared {
+            Some(_) => "declared `reuse_address: false`".to_owned(),
+            None => format!("the default of runtime `{}`", svc.runtime.as_str()),
+        };
         let path = if declared.is_some() {
-            socket_path
+            socket_path()
         } else {
             first.number_path.clone()
         };

@@ -87,7 +87,7 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
         let f = if platform == Platform::Windows {
             Finding::new(
                 &META,
-                at.clone(),
+                at,
                 format!(
                     "{conns} in TIME_WAIT on port {} of `{}`: on Windows do not reach for SO_REUSEADDR (it lets another process bind a port in use); set SO_EXCLUSIVEADDRUSE on the listener",
                     node_label(n, port),
@@ -108,7 +108,7 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
             };
             Finding::new(
                 &META,
-                at.clone(),
+                at,
                 format!("{conns} in TIME_WAIT on port {} of `{}`: {why}", node_label(n, port), svc.name),
             )
             .severity(severity)

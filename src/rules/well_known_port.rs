@@ -69,7 +69,7 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
         out.push(
             Finding::new(
                 &META,
-                at.clone(),
+                at,
                 format!(
                     "port {} of `{}` is the default port of {}, which may already hold it",
                     node_label(n, port),
