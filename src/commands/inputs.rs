@@ -65,21 +65,25 @@ pub(super) fn load(inputs: &Inputs, keep_facts: bool) -> Result<Loaded, Error> {
         loaded: mut manifests,
         not_checked,
     } = read(&inputs.read);
-    let interest: Interest = manifests
-        .iter()
-        .filter_map(|(_, r)| r.as_ref().ok())
-        .flat_map(|(m, _)| m.ports())
-        .flat_map(|(svc, p)| {
-            // What the host rules ask about: the port on the node, every port of a range Docker
-            // picks from.
-            let range = p.pick.map_or(0..=0, |r| r.start..=r.end);
-            let picks = p.pick.is_some().then_some(range).into_iter().flatten();
-            p.node_port(svc)
-                .into_iter()
-                .chain(picks)
-                .map(|n| (p.protocol, n))
-        })
-        .collect();
+    // Only a live probe asks for the ports it must look at (a set of 30,000 pairs for a
+    // 10,000-service manifest costs a millisecond for nothing otherwise).
+    let interest = || -> Interest {
+        manifests
+            .iter()
+            .filter_map(|(_, r)| r.as_ref().ok())
+            .flat_map(|(m, _)| m.ports())
+            .flat_map(|(svc, p)| {
+                // What the host rules ask about: the port on the node, every port of a range Docker
+                // picks from.
+                let range = p.pick.map_or(0..=0, |r| r.start..=r.end);
+                let picks = p.pick.is_some().then_some(range).into_iter().flatten();
+                p.node_port(svc)
+                    .into_iter()
+                    .chain(picks)
+                    .map(|n| (p.protocol, n))
+            })
+            .collect()
+    };
     let hosts = if inputs.local || keep_facts {
         Fleet::Loaded(hosts(inputs, interest)?)
     } else {
@@ -178,11 +182,14 @@ pub(super) fn read(read: &ReadArgs) -> Read {
 }
 
 /// The hosts the inputs name: with `--local`, this host, where only the sockets on the ports of
-/// `interest` are probed (owners are looked up for those sockets alone), so the caller names every
-/// port it will ask about; with `--facts`, every facts file given.
-pub(super) fn hosts(inputs: &Inputs, interest: Interest) -> Result<Vec<Host>, Error> {
+/// `interest` (asked for only then) are probed (owners are looked up for those sockets alone), so the
+/// caller names every port it will ask about; with `--facts`, every facts file given.
+pub(super) fn hosts(
+    inputs: &Inputs,
+    interest: impl FnOnce() -> Interest,
+) -> Result<Vec<Host>, Error> {
     Ok(if inputs.local {
-        vec![Host::live(probe_for(Some(&interest))?)]
+        vec![Host::live(probe_for(Some(&interest()))?)]
     } else {
         fleet::load(&inputs.facts)?
     })

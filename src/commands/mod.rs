@@ -75,6 +75,8 @@ pub fn main(cli: Cli) -> ExitCode {
             }
         };
     }
+    // Every other command runs once and exits.
+    crate::document::free_at_exit();
     let stdout = io::stdout();
     let is_tty = stdout.is_terminal();
     // Buffered: a report of 100,000 findings would otherwise cost a write per line.

@@ -52,11 +52,13 @@ pub(super) fn run(args: &SuggestArgs, out: &mut dyn Write) -> Result<ExitCode, E
         ProtocolArg::Udp => Protocol::Udp,
     };
     // The live probe must see the candidates too, not only the manifest's own ports.
-    let interest = manifest
-        .ports()
-        .filter_map(|(_, p)| Some((p.protocol, p.number?)))
-        .chain((range.start..=range.end).map(|n| (protocol, n)))
-        .collect();
+    let interest = || {
+        manifest
+            .ports()
+            .filter_map(|(_, p)| Some((p.protocol, p.number?)))
+            .chain((range.start..=range.end).map(|n| (protocol, n)))
+            .collect()
+    };
     let hosts = inputs::hosts(&args.inputs, interest)?;
     let facts: Vec<_> = hosts.iter().map(|h| &h.facts).collect();
     let found = suggest::lowest_passing(

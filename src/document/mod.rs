@@ -26,6 +26,31 @@ pub use schema::Schema;
 pub use source_map::{LineCol, SourceMap, Span, at_path, join, within};
 pub use suggest::did_you_mean;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set by [`free_at_exit`]: what [`retire`] is given is left for the OS to take back at exit.
+static AT_EXIT: AtomicBool = AtomicBool::new(false);
+
+/// Declares the process short-lived (one command, then exit): large values a load no longer needs
+/// are then not freed node by node (see [`retire`]), as compilers do with `-disable-free`. The CLI
+/// sets it for every command but the language server; a library caller, a fuzz loop or the language
+/// server leave it unset and every value is freed.
+pub fn free_at_exit() {
+    AT_EXIT.store(true, Ordering::Relaxed);
+}
+
+/// Lets go of a large value no longer needed: freed on a pool thread, or, once [`free_at_exit`]
+/// declared the process short-lived, left for the OS to take back at exit. Freeing the 350,000 nodes
+/// of a 10,000-service manifest takes 3 ms, and on a pool thread it competed with the rules for the
+/// second core: the check ran 7-10 ms longer than with the value left alone.
+pub fn retire<T: Send + 'static>(value: T) {
+    if AT_EXIT.load(Ordering::Relaxed) {
+        std::mem::forget(value);
+    } else {
+        rayon::spawn(move || drop(value));
+    }
+}
+
 /// A loaded file: its display name, its text and where each path sits in it.
 ///
 /// An input can span several files (a deploy manifest's `include:`, Compose files merged with `-f`, a

@@ -4,14 +4,14 @@
 use std::net::IpAddr;
 
 use super::interpolate::{Interpolated, VarSource, Variables, interpolate};
-use super::model::{ManifestFile, PortEntry, PortSpec, PortValue};
+use super::model::{self, ManifestFile, PortEntry, PortSpec, PortValue};
 use super::options::LoadOptions;
 use super::{Manifest, PlanBlock, Port, Service, Target, Trace};
 use crate::document::{Problem, SourceMap, Span, join};
 
 struct Resolver<'a> {
     map: &'a SourceMap,
-    vars: Variables,
+    vars: &'a Variables,
     problems: Vec<Problem>,
     trace: Trace,
 }
@@ -19,7 +19,7 @@ struct Resolver<'a> {
 impl Resolver<'_> {
     /// Interpolates the string at `path`; `None` when it is malformed (a problem is recorded).
     fn interpolate(&mut self, path: &str, s: &str) -> Option<Interpolated> {
-        match interpolate(s, &self.vars) {
+        match interpolate(s, self.vars) {
             Ok(i) => {
                 self.trace.record(path, &i);
                 Some(i)
@@ -173,7 +173,7 @@ pub(super) fn resolve(
     }
     let mut r = Resolver {
         map,
-        vars,
+        vars: &vars,
         problems: Vec::new(),
         trace: Trace::default(),
     };
@@ -216,72 +216,32 @@ pub(super) fn resolve(
     capabilities.sort();
     capabilities.dedup();
 
-    let mut services = Vec::with_capacity(file.services.len());
-    for (name, svc) in file.services {
-        let spath = join("services", &name);
-        if svc.ports.len() > opts.limits.max_ports_per_service {
-            r.problems.push(Problem::at(
-                map.span(&join(&spath, "ports")),
-                format!(
-                    "{} ports, over the limit of {} for one service",
-                    svc.ports.len(),
-                    opts.limits.max_ports_per_service
-                ),
-                "too many ports",
-            ));
-            continue;
-        }
-        let mut ports = Vec::with_capacity(svc.ports.len());
-        let ports_path = join(&spath, "ports");
-        for (pname, entry) in svc.ports {
-            let ppath = join(&ports_path, &pname);
-            let spec = match entry {
-                PortEntry::Short(v) => PortSpec {
-                    port: v,
-                    protocol: Default::default(),
-                    bind: None,
-                    expose: Default::default(),
-                    purpose: None,
-                },
-                PortEntry::Full(s) => s,
-            };
-            let port_path = join(&ppath, "port");
-            let number_path = if map.contains(&port_path) {
-                port_path
-            } else {
-                ppath.clone()
-            };
-            let number = r.port_number(&number_path, &spec.port);
-            let bind = r.bind(&join(&ppath, "bind"), spec.bind.as_deref());
-            ports.push(Port {
-                name: pname,
-                number,
-                protocol: spec.protocol,
-                bind,
-                expose: spec.expose,
-                purpose: spec.purpose,
-                path: ppath,
-                number_path,
-                target: None,
-                pick: None,
-                docker: false,
-                container: None,
-            });
-        }
-        services.push(Service {
-            name,
-            team: svc.team,
-            description: svc.description,
-            runtime: svc.runtime,
-            socket: svc.socket.unwrap_or_default(),
-            ports,
-            path: spath,
-            replicas: 1,
-            pod: None,
-            network: None,
-            listens: Vec::new(),
-        });
-    }
+    // Services resolve independently: a large manifest's halves resolve side by side (the schema
+    // check beside them ends first and leaves a core free), each half's services, problems and
+    // trace in file order, the first half's first.
+    let mut first: Vec<(String, model::Service)> = file.services.into_iter().collect();
+    let services = if first.len() >= PARALLEL_SERVICES {
+        let second = first.split_off(first.len() / 2);
+        let mut other = Resolver {
+            map,
+            vars: &vars,
+            problems: Vec::new(),
+            trace: Trace::default(),
+        };
+        let (mut a, b) = rayon::join(
+            || services(&mut r, first, opts),
+            || services(&mut other, second, opts),
+        );
+        a.extend(b);
+        r.problems.append(&mut other.problems);
+        r.trace.unresolved.append(&mut other.trace.unresolved);
+        r.trace
+            .interpolations
+            .append(&mut other.trace.interpolations);
+        a
+    } else {
+        services(&mut r, first, opts)
+    };
 
     if !r.problems.is_empty() {
         return Err(r.problems);
@@ -314,4 +274,82 @@ pub(super) fn resolve(
         kube_routes: Vec::new(),
         templates: Default::default(),
     })
+}
+
+/// From this many services on, [`resolve`] resolves the two halves side by side.
+const PARALLEL_SERVICES: usize = 2048;
+
+/// Resolves `list`'s services in order, recording problems and interpolations in `r`.
+fn services(
+    r: &mut Resolver<'_>,
+    list: Vec<(String, model::Service)>,
+    opts: &LoadOptions,
+) -> Vec<Service> {
+    let mut out = Vec::with_capacity(list.len());
+    for (name, svc) in list {
+        let spath = join("services", &name);
+        if svc.ports.len() > opts.limits.max_ports_per_service {
+            r.problems.push(Problem::at(
+                r.map.span(&join(&spath, "ports")),
+                format!(
+                    "{} ports, over the limit of {} for one service",
+                    svc.ports.len(),
+                    opts.limits.max_ports_per_service
+                ),
+                "too many ports",
+            ));
+            continue;
+        }
+        let mut ports = Vec::with_capacity(svc.ports.len());
+        let ports_path = join(&spath, "ports");
+        for (pname, entry) in svc.ports {
+            let ppath = join(&ports_path, &pname);
+            let spec = match entry {
+                PortEntry::Short(v) => PortSpec {
+                    port: v,
+                    protocol: Default::default(),
+                    bind: None,
+                    expose: Default::default(),
+                    purpose: None,
+                },
+                PortEntry::Full(s) => s,
+            };
+            let port_path = join(&ppath, "port");
+            let number_path = if r.map.contains(&port_path) {
+                port_path
+            } else {
+                ppath.clone()
+            };
+            let number = r.port_number(&number_path, &spec.port);
+            let bind = r.bind(&join(&ppath, "bind"), spec.bind.as_deref());
+            ports.push(Port {
+                name: pname,
+                number,
+                protocol: spec.protocol,
+                bind,
+                expose: spec.expose,
+                purpose: spec.purpose,
+                path: ppath,
+                number_path,
+                target: None,
+                pick: None,
+                docker: false,
+                container: None,
+            });
+        }
+        out.push(Service {
+            name,
+            team: svc.team,
+            description: svc.description,
+            runtime: svc.runtime,
+            socket: svc.socket.unwrap_or_default(),
+            ports,
+            path: spath,
+            replicas: 1,
+            pod: None,
+            network: None,
+            listens: Vec::new(),
+        });
+    }
+    out
 }
