@@ -177,6 +177,7 @@ pub fn parse_document(
         .strip_prefix('\u{feff}')
         .map(str::to_owned)
         .unwrap_or(text);
+    super::large_input(text.len());
     let parsed = if stream {
         yaml::parse_stream(&text, limits.parse)
     } else {

@@ -2,14 +2,20 @@
 //! classified by what preflight does with it: read, left alone because it takes no port, or not read
 //! although it may decide one (each use is then reported by `not-read`).
 //!
+//! Also the readers of the values of two kinds of fields: text maps (`labels`, `selector`) and a
+//! port's `protocol`.
+//!
 //! A unit test walks the Kubernetes API's JSON Schemas (vendored as test data,
 //! `tests/fixtures/spec/kubernetes`): a field nobody classified fails it.
+
+use std::collections::BTreeMap;
 
 use serde_json::Value;
 
 use super::Unread;
 use super::compose::fields::Use::{self, NotPorts, NotRead, Read};
 use crate::document::join;
+use crate::ports::Protocol;
 
 const PLACE: &str = "which node a pod runs on decides which workloads share a node's host ports; preflight judges that from `nodeSelector` only, so host-port clashes err towards yes";
 const RUN: &str = "a setting of the pod's processes, storage or scheduling, not of its ports";
@@ -17,6 +23,34 @@ const INSIDE: &str =
     "may set the port the process listens on; preflight trusts the declared container ports";
 const PROBE: &str = "a probe connects to a port; it takes none";
 const META: &str = "metadata";
+
+/// A map of text values (`labels`, `selector`); a value that is not text is written as JSON.
+pub(super) fn str_map(v: Option<&Value>) -> BTreeMap<String, String> {
+    v.and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| {
+                    let t = match v {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    (k.clone(), t)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A port's `protocol`: TCP (the default) or UDP; `Err(true)` for SCTP (not checked), `Err(false)`
+/// for anything the API server refuses (the names are case-sensitive).
+pub(super) fn protocol(v: Option<&Value>) -> Result<Protocol, bool> {
+    match v.and_then(Value::as_str).unwrap_or("TCP") {
+        "TCP" => Ok(Protocol::Tcp),
+        "UDP" => Ok(Protocol::Udp),
+        "SCTP" => Err(true),
+        _ => Err(false),
+    }
+}
 
 /// The fields of a `PodSpec`, sorted.
 pub const POD_SPEC: &[(&str, Use)] = &[

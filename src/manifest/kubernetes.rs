@@ -18,41 +18,15 @@ use super::{
     Service, Target, TargetPort,
 };
 use crate::document::{Document, Problem, SourceMap, join};
-use crate::ports::{Platform, Protocol};
+use crate::ports::Platform;
 
+use super::kube_fields::{protocol, str_map};
 use super::kube_stream::{helm_sources, objects};
 
 struct Reader<'a> {
     map: &'a SourceMap,
     problems: Vec<Problem>,
     ignored: Vec<super::Ignored>,
-}
-
-fn str_map(v: Option<&Value>) -> BTreeMap<String, String> {
-    v.and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| {
-                    let t = match v {
-                        Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    };
-                    (k.clone(), t)
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// A port's `protocol`: TCP (the default) or UDP; `Err(true)` for SCTP (not checked), `Err(false)`
-/// for anything the API server refuses (the names are case-sensitive).
-fn protocol(v: Option<&Value>) -> Result<Protocol, bool> {
-    match v.and_then(Value::as_str).unwrap_or("TCP") {
-        "TCP" => Ok(Protocol::Tcp),
-        "UDP" => Ok(Protocol::Udp),
-        "SCTP" => Err(true),
-        _ => Err(false),
-    }
 }
 
 impl Reader<'_> {
@@ -183,6 +157,7 @@ impl Reader<'_> {
                 );
             }
         }
+        ports.shrink_to_fit(); // grown port by port, it kept room for four
         Some(Service {
             name,
             team: None,
@@ -311,6 +286,7 @@ impl Reader<'_> {
         let spath = join(path, "spec");
         let mut ports = Vec::new();
         if let Some(list) = spec.get("ports").and_then(Value::as_array) {
+            ports.reserve_exact(list.len()); // grown from empty, it kept room for four
             for (i, p) in list.iter().enumerate() {
                 let ppath = join(&join(&spath, "ports"), &i.to_string());
                 let Some(port) = p

@@ -290,7 +290,9 @@ impl Reader<'_> {
                 refused: Vec::new(),
             });
         self.unread_keys(name, m);
-        let mut out = Vec::new();
+        // Sized to the entries (ranges add more): a Vec grown from empty holds room for four ports,
+        // 540 unused bytes for the usual one (46 MB over the 84,840 services of the 10 MB benchmark).
+        let mut out = Vec::with_capacity(m.ports.len());
         if let Some(list) = &m.ports_list {
             if !list.value.is_array() {
                 self.problem(
