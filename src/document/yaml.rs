@@ -14,15 +14,22 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use rustc_hash::FxHashMap;
-use serde_json::{Map, Number, Value};
+use std::hash::BuildHasher;
 
+use hashbrown::HashTable;
+use rustc_hash::{FxBuildHasher, FxHashMap};
+use serde_json::{Map, Value};
+
+use super::core_schema::{local_tag, scalar, str_tag};
 pub use super::events::YamlError;
 use super::events::{
     Event, EventData, Item, PIPELINE_BYTES, Pipelined, ScalarStyle, events, produce,
 };
 use super::paths::Paths;
 use super::source_map::{Entry, Packed, SourceMap, Span};
+
+/// Up to this many keys, a mapping finds a key written twice by comparing it with each earlier one.
+const SCAN_KEYS: usize = 16;
 
 fn span_of(e: &Event) -> Span {
     Span::new(e.start, e.end.saturating_sub(e.start))
@@ -35,77 +42,12 @@ fn err(message: impl Into<String>, span: Span) -> YamlError {
     }
 }
 
-/// A plain scalar as the YAML 1.2 core schema reads it; quoted and block scalars are strings.
-fn scalar(text: String, style: ScalarStyle, str_tag: bool) -> Value {
-    if style != ScalarStyle::Plain || str_tag {
-        return Value::String(text);
-    }
-    core_schema(&text).unwrap_or(Value::String(text))
-}
-
-/// The null, boolean or number a plain scalar stands for, or `None` when it is text.
-fn core_schema(text: &str) -> Option<Value> {
-    match text {
-        "" | "~" | "null" | "Null" | "NULL" => return Some(Value::Null),
-        "true" | "True" | "TRUE" => return Some(Value::Bool(true)),
-        "false" | "False" | "FALSE" => return Some(Value::Bool(false)),
-        _ => {}
-    }
-    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
-    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-        // `0755` stays text: a leading zero is not a number a manifest means.
-        if digits.len() > 1 && digits.starts_with('0') {
-            return None;
-        }
-        if let Ok(i) = text.parse::<i64>() {
-            return Some(Value::Number(i.into()));
-        }
-        if let Ok(u) = text.parse::<u64>() {
-            return Some(Value::Number(u.into()));
-        }
-        return None;
-    }
-    if let Some(hex) = text.strip_prefix("0x")
-        && let Ok(u) = u64::from_str_radix(hex, 16)
-    {
-        return Some(Value::Number(u.into()));
-    }
-    if let Some(oct) = text.strip_prefix("0o")
-        && let Ok(u) = u64::from_str_radix(oct, 8)
-    {
-        return Some(Value::Number(u.into()));
-    }
-    let float_like = digits.bytes().any(|b| b.is_ascii_digit())
-        && digits
-            .bytes()
-            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'));
-    if float_like {
-        return text
-            .parse::<f64>()
-            .ok()
-            .and_then(Number::from_f64)
-            .map(Value::Number);
-    }
-    None
-}
-
 fn count(v: &Value) -> usize {
     match v {
         Value::Array(a) => 1 + a.iter().map(count).sum::<usize>(),
         Value::Object(m) => 1 + m.values().map(count).sum::<usize>(),
         _ => 1,
     }
-}
-
-/// The local tag's name (`reset` for `!reset`): a tag with the primary handle `!`, which libyaml
-/// leaves as written (`!!str` becomes `tag:yaml.org,2002:str`).
-fn local_tag(tag: &str) -> Option<&str> {
-    tag.strip_prefix('!').filter(|t| !t.is_empty())
-}
-
-/// Whether a tag makes a scalar text (`!!str`, or `!str` as the parser under serde-saphyr reads it).
-fn str_tag(tag: &str) -> bool {
-    matches!(tag, "tag:yaml.org,2002:str" | "!str")
 }
 
 struct Builder<I> {
@@ -121,6 +63,8 @@ struct Builder<I> {
     duplicates: Vec<(String, String)>,
     nodes: usize,
     replayed: usize,
+    /// Emptied entry lists of finished mappings, reused by the next ones.
+    scratch: Vec<Vec<(String, Value)>>,
     /// The dotted path of the node being built. Children push `.key` and truncate back, so building
     /// the table allocates once per entry, not once per path segment.
     path: String,
@@ -187,6 +131,86 @@ impl<I: Iterator<Item = Item>> Builder<I> {
         out
     }
 
+    /// Reads a mapping's entries up to its end into `entries`, in order; a key written twice keeps
+    /// its first place and takes the later value. Merge keys' (`<<`) values go to `merged`. Keys are
+    /// compared one by one in a small mapping, and through `index` (positions by key hash) once it
+    /// holds more than [`SCAN_KEYS`].
+    fn entries(
+        &mut self,
+        depth: usize,
+        entries: &mut Vec<(String, Value)>,
+        index: &mut HashTable<usize>,
+        merged: &mut Vec<Value>,
+    ) -> Result<(), YamlError> {
+        let hash = |k: &str| FxBuildHasher.hash_one(k);
+        loop {
+            let e = self.next()?;
+            let key_span = span_of(&e);
+            let key = match e.data {
+                EventData::MappingEnd => return Ok(()),
+                EventData::Scalar { value, .. } => value,
+                EventData::Alias { anchor } => match self.anchors.get(&anchor) {
+                    Some((Value::String(k), _)) => k.clone(),
+                    _ => return Err(err("a mapping key must be text", key_span)),
+                },
+                _ => {
+                    return Err(err(
+                        "a mapping key must be text, not a collection",
+                        key_span,
+                    ));
+                }
+            };
+            let e = self.next()?;
+            if key == "<<" {
+                let v = self.child("<<", |b| b.node(e, Some(key_span), depth + 1))?;
+                match v {
+                    Value::Object(_) => merged.push(v),
+                    Value::Array(items) if items.iter().all(Value::is_object) => {
+                        merged.extend(items)
+                    }
+                    _ => {
+                        return Err(err(
+                            "a merge key (`<<`) takes a mapping or a list of mappings",
+                            key_span,
+                        ));
+                    }
+                }
+                continue;
+            }
+            let earlier = if entries.len() <= SCAN_KEYS {
+                entries.iter().position(|(k, _)| *k == key)
+            } else {
+                if index.is_empty() {
+                    for (i, (k, _)) in entries.iter().enumerate() {
+                        index.insert_unique(hash(k), i, |&j| hash(&entries[j].0));
+                    }
+                }
+                index.find(hash(&key), |&i| entries[i].0 == key).copied()
+            };
+            match earlier {
+                None => {
+                    let v = self.child(&key, |b| b.node(e, Some(key_span), depth + 1))?;
+                    if !index.is_empty() {
+                        index.insert_unique(hash(&key), entries.len(), |&j| hash(&entries[j].0));
+                    }
+                    entries.push((key, v));
+                }
+                Some(i) => {
+                    // The later value is read, as non-strict readers do; the earlier one's place is
+                    // kept under a path of its own for the report.
+                    self.child(&key, |b| {
+                        let earlier = format!("{}#{}", b.path, b.duplicates.len());
+                        if let Some(entry) = b.entries.remove(&b.path) {
+                            b.entries.insert(&earlier, entry);
+                        }
+                        b.duplicates.push((b.path.clone(), earlier));
+                    });
+                    entries[i].1 = self.child(&key, |b| b.node(e, Some(key_span), depth + 1))?;
+                }
+            }
+        }
+    }
+
     fn node(&mut self, event: Event, key: Option<Span>, depth: usize) -> Result<Value, YamlError> {
         let span = span_of(&event);
         self.bump(span)?;
@@ -242,66 +266,18 @@ impl<I: Iterator<Item = Item>> Builder<I> {
                 if depth >= self.limits.max_depth {
                     return Err(err("the document is nested too deeply", span));
                 }
-                let mut map = Map::new();
+                // The entries are gathered first and the map is made to their number: a map grown
+                // from empty keeps room for four entries (and a hash index of eight), which for the
+                // usual mapping of one to three keys was more than half its memory (a 10 MB
+                // Kubernetes stream's value took 156 MB).
+                let mut entries = self.scratch.pop().unwrap_or_default();
+                let mut index = HashTable::new();
                 let mut merged: Vec<Value> = Vec::new();
-                loop {
-                    let e = self.next()?;
-                    let key_span = span_of(&e);
-                    let key = match e.data {
-                        EventData::MappingEnd => break,
-                        EventData::Scalar { value, .. } => value,
-                        EventData::Alias { anchor } => match self.anchors.get(&anchor) {
-                            Some((Value::String(k), _)) => k.clone(),
-                            _ => return Err(err("a mapping key must be text", key_span)),
-                        },
-                        _ => {
-                            return Err(err(
-                                "a mapping key must be text, not a collection",
-                                key_span,
-                            ));
-                        }
-                    };
-                    let e = self.next()?;
-                    if key == "<<" {
-                        let v = self.child("<<", |b| b.node(e, Some(key_span), depth + 1))?;
-                        match v {
-                            Value::Object(_) => merged.push(v),
-                            Value::Array(items) if items.iter().all(Value::is_object) => {
-                                merged.extend(items)
-                            }
-                            _ => {
-                                return Err(err(
-                                    "a merge key (`<<`) takes a mapping or a list of mappings",
-                                    key_span,
-                                ));
-                            }
-                        }
-                        continue;
-                    }
-                    // One lookup per key (the map hashes with SipHash): a new key's slot is filled,
-                    // a key written twice has its value replaced where it stands.
-                    match map.entry(key) {
-                        serde_json::map::Entry::Vacant(slot) => {
-                            let v =
-                                self.child(slot.key(), |b| b.node(e, Some(key_span), depth + 1))?;
-                            slot.insert(v);
-                        }
-                        serde_json::map::Entry::Occupied(mut slot) => {
-                            // The later value is read, as non-strict readers do; the earlier one's
-                            // place is kept under a path of its own for the report.
-                            self.child(slot.key(), |b| {
-                                let earlier = format!("{}#{}", b.path, b.duplicates.len());
-                                if let Some(entry) = b.entries.remove(&b.path) {
-                                    b.entries.insert(&earlier, entry);
-                                }
-                                b.duplicates.push((b.path.clone(), earlier));
-                            });
-                            let v =
-                                self.child(slot.key(), |b| b.node(e, Some(key_span), depth + 1))?;
-                            slot.insert(v);
-                        }
-                    }
-                }
+                let built = self.entries(depth, &mut entries, &mut index, &mut merged);
+                let mut map = Map::with_capacity(entries.len());
+                map.extend(entries.drain(..));
+                self.scratch.push(entries);
+                built?;
                 // Merged keys fill in; keys written in the mapping win.
                 for m in merged {
                     if let Value::Object(m) = m {
@@ -409,6 +385,7 @@ fn build(
         nodes: 0,
         replayed: 0,
         path: String::new(),
+        scratch: Vec::new(),
     };
     let mut root = Value::Null;
     let mut items = Vec::new();

@@ -199,3 +199,43 @@ fn local_tags_are_kept_by_path() {
     assert_eq!(map.tag("services.web.expose"), Some("override"));
     assert_eq!(map.tag("services.web.image"), None);
 }
+
+/// A key written twice keeps its first place and takes the later value, in small mappings (keys
+/// compared one by one) and large ones (keys found through the index), and the map holds each key
+/// once, in the order first written.
+#[test]
+fn duplicate_keys_in_small_and_large_mappings() {
+    for n in [3, SCAN_KEYS, SCAN_KEYS + 1, 40] {
+        let mut text = String::new();
+        for i in 0..n {
+            text.push_str(&format!("k{i}: {i}\n"));
+        }
+        let again = n - 2;
+        text.push_str(&format!("k{again}: later\nlast: 1\n"));
+        let (value, map) = parse(&text, ParseLimits::default()).unwrap();
+        let keys: Vec<&String> = value.as_object().unwrap().keys().collect();
+        let mut expected: Vec<String> = (0..n).map(|i| format!("k{i}")).collect();
+        expected.push("last".into());
+        assert_eq!(keys, expected.iter().collect::<Vec<_>>(), "{n}");
+        assert_eq!(value[format!("k{again}")], "later", "{n}");
+        assert_eq!(value[format!("k{}", n - 1)], (n - 1) as u64, "{n}");
+        let path = format!("k{again}");
+        assert_eq!(
+            map.duplicates(),
+            [(path.clone(), format!("{path}#0"))],
+            "{n}"
+        );
+        let later = map.span(&path);
+        assert_eq!(
+            &text[later.offset..later.offset + later.len],
+            "later",
+            "{n}"
+        );
+        let first = map.span(&format!("{path}#0"));
+        assert_eq!(
+            &text[first.offset..first.offset + first.len],
+            again.to_string(),
+            "{n}"
+        );
+    }
+}

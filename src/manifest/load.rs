@@ -336,12 +336,22 @@ mod tests {
     fn large_manifests_resolve_in_halves_in_order() {
         let n = 3000;
         let service = |i: usize, bind: &str| {
-            format!("  s{i}:\n    ports:\n      http: {{ port: \"${{P{i}:-{}}}\", bind: {bind} }}\n", 2000 + i)
+            format!(
+                "  s{i}:\n    ports:\n      http: {{ port: \"${{P{i}:-{}}}\", bind: {bind} }}\n",
+                2000 + i
+            )
         };
         let text = |bad: &[usize]| {
             let mut t = format!("{HEAD}services:\n");
             for i in 0..n {
-                t.push_str(&service(i, if bad.contains(&i) { "nowhere" } else { "127.0.0.1" }));
+                t.push_str(&service(
+                    i,
+                    if bad.contains(&i) {
+                        "nowhere"
+                    } else {
+                        "127.0.0.1"
+                    },
+                ));
             }
             t
         };
@@ -354,13 +364,19 @@ mod tests {
         assert_eq!(numbers, expected);
         assert_eq!(m.interpolations.len(), n);
         assert!(m.interpolations.contains_key("services.s0.ports.http.port"));
-        assert!(m.interpolations.contains_key("services.s2999.ports.http.port"));
+        assert!(
+            m.interpolations
+                .contains_key("services.s2999.ports.http.port")
+        );
 
         let p = problems(&text(&[7, 2990]));
         let messages: Vec<&str> = p.iter().map(|p| p.message.as_str()).collect();
         assert_eq!(
             messages,
-            ["\"nowhere\" is not an IP address", "\"nowhere\" is not an IP address"]
+            [
+                "\"nowhere\" is not an IP address",
+                "\"nowhere\" is not an IP address"
+            ]
         );
         assert!(p[0].span < p[1].span);
     }
