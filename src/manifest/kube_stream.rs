@@ -5,37 +5,25 @@ use serde_json::Value;
 
 use crate::document::join;
 
-/// The objects of a parsed file: `value` is one document, or the array of a stream's documents.
-/// Returns each object with its path, `kind: List` items flattened.
-pub(super) fn objects(value: &Value, stream: bool) -> Vec<(String, &Value)> {
-    let docs: Vec<(String, &Value)> = if stream {
-        value
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .enumerate()
-                    .map(|(i, v)| (i.to_string(), v))
-                    .collect()
-            })
-            .unwrap_or_default()
+/// The objects of one document at `path` (`0`, or `""` for a file of one document): the document
+/// itself, or the items of a `List` (`kind: List`, `ServiceList`, …), each with its path.
+pub(super) fn objects<'a>(path: &str, doc: &'a Value) -> Vec<(String, &'a Value)> {
+    let kind = doc.get("kind").and_then(Value::as_str).unwrap_or("");
+    if kind == "List" || kind.ends_with("List") && doc.get("items").is_some() {
+        let Some(items) = doc.get("items").and_then(Value::as_array) else {
+            return Vec::new();
+        };
+        let ipath = join(path, "items");
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| (join(&ipath, &i.to_string()), item))
+            .collect()
+    } else if doc.is_object() {
+        vec![(path.to_owned(), doc)]
     } else {
-        vec![(String::new(), value)]
-    };
-    let mut out = Vec::new();
-    for (path, doc) in docs {
-        let kind = doc.get("kind").and_then(Value::as_str).unwrap_or("");
-        if kind == "List" || kind.ends_with("List") && doc.get("items").is_some() {
-            if let Some(items) = doc.get("items").and_then(Value::as_array) {
-                let ipath = join(&path, "items");
-                for (i, item) in items.iter().enumerate() {
-                    out.push((join(&ipath, &i.to_string()), item));
-                }
-            }
-        } else if doc.is_object() {
-            out.push((path, doc));
-        }
+        Vec::new()
     }
-    out
 }
 
 /// The `# Source: …` comment that heads each document of rendered Helm output: document prefix →

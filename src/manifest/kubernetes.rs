@@ -353,12 +353,13 @@ impl Reader<'_> {
 }
 
 /// One parsed file of Kubernetes manifests.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct KubeFile<'a> {
     /// The file's index in its [`crate::document::Document`] (0: the document, k: part k).
     pub index: usize,
-    /// The parsed value: one document, or (`stream`) the array of the file's documents.
-    pub value: &'a Value,
+    /// The parsed value: one document, or (`stream`) the array of the file's documents. [`resolve`]
+    /// takes it and frees each document once read (a 10 MB stream's value is 70 MB).
+    pub value: Value,
     /// Whether `value` is a stream's array.
     pub stream: bool,
     /// The file's source map.
@@ -370,7 +371,7 @@ pub struct KubeFile<'a> {
 /// Reads parsed Kubernetes files into one manifest for `platform: kubernetes`. On problems, returns
 /// the index of the first file that has them, with its problems.
 pub fn resolve(
-    files: &[KubeFile<'_>],
+    files: Vec<KubeFile<'_>>,
     load: &LoadOptions,
 ) -> Result<Manifest, (usize, Vec<Problem>)> {
     let mut services: Vec<Service> = Vec::new();
@@ -387,33 +388,51 @@ pub fn resolve(
             problems: Vec::new(),
             ignored: Vec::new(),
         };
-        for (path, obj) in objects(f.value, f.stream) {
-            let path = format!("{prefix}{path}");
-            let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
-            kube_routes.extend(super::kube_routes::routes(&path, obj, kind));
-            ignores.extend(super::ignores::annotations(&path, obj));
-            if kind == "Service" {
-                if let Some(s) = r.service(&path, obj) {
-                    unread.extend(super::kube_fields::unread_service(&path, obj, &s.name));
-                    kube_services.push(s);
+        // A stream's document starts, for Helm's `# Source:` comments, before the documents go.
+        let count = if f.stream {
+            f.value.as_array().map_or(0, Vec::len)
+        } else {
+            0
+        };
+        let docs: Box<dyn Iterator<Item = (String, Value)>> = match f.value {
+            Value::Array(docs) if f.stream => Box::new(
+                docs.into_iter()
+                    .enumerate()
+                    .map(|(i, d)| (i.to_string(), d)),
+            ),
+            _ if f.stream => Box::new(std::iter::empty()),
+            single => Box::new(std::iter::once((String::new(), single))),
+        };
+        for (dpath, doc) in docs {
+            for (path, obj) in objects(&dpath, &doc) {
+                let path = format!("{prefix}{path}");
+                let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
+                kube_routes.extend(super::kube_routes::routes(&path, obj, kind));
+                ignores.extend(super::ignores::annotations(&path, obj));
+                if kind == "Service" {
+                    if let Some(s) = r.service(&path, obj) {
+                        unread.extend(super::kube_fields::unread_service(&path, obj, &s.name));
+                        kube_services.push(s);
+                    }
+                } else if let Some(s) = r.workload(&path, obj, kind) {
+                    let node_ports = s.ports.iter().any(|p| p.node_port(&s).is_some());
+                    unread.extend(super::kube_fields::unread_workload(
+                        &path, obj, kind, &s.name, node_ports,
+                    ));
+                    services.push(s);
                 }
-            } else if let Some(s) = r.workload(&path, obj, kind) {
-                let node_ports = s.ports.iter().any(|p| p.node_port(&s).is_some());
-                unread.extend(super::kube_fields::unread_workload(
-                    &path, obj, kind, &s.name, node_ports,
-                ));
-                services.push(s);
+                if services.len() > load.limits.max_services {
+                    return Err((
+                        f.index,
+                        vec![Problem::at(
+                            f.map.span(""),
+                            format!("over {} workloads", load.limits.max_services),
+                            "too many workloads",
+                        )],
+                    ));
+                }
             }
-            if services.len() > load.limits.max_services {
-                return Err((
-                    f.index,
-                    vec![Problem::at(
-                        f.map.span(""),
-                        format!("over {} workloads", load.limits.max_services),
-                        "too many workloads",
-                    )],
-                ));
-            }
+            // `doc` is freed here, before the next one is read.
         }
         if !r.problems.is_empty() {
             r.problems.sort_by_key(|p| p.span);
@@ -421,7 +440,7 @@ pub fn resolve(
         }
         ignored.extend(r.ignored);
         let starts: Vec<(String, usize)> = if f.stream {
-            (0..f.value.as_array().map_or(0, Vec::len))
+            (0..count)
                 .map(|i| {
                     let p = i.to_string();
                     let at = f.map.span(&p).offset;

@@ -90,12 +90,12 @@ pub fn load_in(
         Kind::Kubernetes => {
             let file = kubernetes::KubeFile {
                 index: 0,
-                value: &value,
+                value,
                 stream,
                 map: &doc.map,
                 text: &doc.text,
             };
-            match kubernetes::resolve(&[file], opts) {
+            match kubernetes::resolve(vec![file], opts) {
                 Ok(m) => Ok((m, doc)),
                 Err((_, problems)) => {
                     let Document {
@@ -181,8 +181,10 @@ pub fn load_kubernetes_files(
             true,
         )?);
     }
-    let sources: Vec<kubernetes::KubeFile<'_>> = parsed
-        .iter()
+    let (values, docs): (Vec<Value>, Vec<Document>) = parsed.into_iter().unzip();
+    let sources: Vec<kubernetes::KubeFile<'_>> = values
+        .into_iter()
+        .zip(&docs)
         .enumerate()
         .map(|(index, (value, doc))| kubernetes::KubeFile {
             index,
@@ -192,8 +194,8 @@ pub fn load_kubernetes_files(
             text: &doc.text,
         })
         .collect();
-    let resolved = kubernetes::resolve(&sources, opts);
-    let mut docs = parsed.into_iter().map(|(_, d)| d);
+    let resolved = kubernetes::resolve(sources, opts);
+    let mut docs = docs.into_iter();
     match resolved {
         Ok(m) => match docs.next() {
             Some(mut first) => {
