@@ -44,24 +44,23 @@ pub fn evaluate_scope(cx: &Context<'_>, scope: Scope) -> Findings {
             );
             continue;
         }
-        let mut found = Findings::default();
-        (rule.check)(cx, &mut found);
-        for mut f in found.items {
+        // The rule pushes into the one list, and its findings (those past `start`) get the policy's
+        // severity after: a list per rule, moved into this one, held 34,840 findings of a 10 MB
+        // Compose file twice while this one grew.
+        let start = all.items.len();
+        (rule.check)(cx, &mut all);
+        for f in &mut all.items[start..] {
             if let Some(RuleSetting::Severity(s)) = setting {
                 f.severity = s;
             }
-            add_variable_labels(cx.manifest, &mut f);
-            all.push(f);
+            add_variable_labels(cx.manifest, f);
         }
-        all.skipped.extend(found.skipped);
     }
-    let mut found = Findings::default();
-    custom::run(cx, &mut found, scope);
-    for mut f in found.items {
-        add_variable_labels(cx.manifest, &mut f);
-        all.push(f);
+    let start = all.items.len();
+    custom::run(cx, &mut all, scope);
+    for f in &mut all.items[start..] {
+        add_variable_labels(cx.manifest, f);
     }
-    all.errors.extend(found.errors);
     all
 }
 
