@@ -167,7 +167,7 @@ impl Reader<'_> {
             ports,
             path: path.to_owned(),
             replicas: replicas.unwrap_or(1),
-            pod: Some(Pod {
+            pod: Some(Box::new(Pod {
                 kind: kind.to_owned(),
                 namespace,
                 replicas,
@@ -175,7 +175,7 @@ impl Reader<'_> {
                 labels,
                 unprivileged_port_start,
                 node_selector: str_map(spec.get("nodeSelector")),
-            }),
+            })),
             network: None,
             listens: Vec::new(),
         })
@@ -268,14 +268,14 @@ impl Reader<'_> {
                 target: Some(n),
                 pick: None,
                 docker: false,
-                container: Some(Container {
+                container: Some(Box::new(Container {
                     name: name.clone(),
                     init,
                     run_as,
                     bind_capability,
                     host_port,
                     host_port_path: hpath,
-                }),
+                })),
             });
         }
     }

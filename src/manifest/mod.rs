@@ -284,10 +284,10 @@ pub struct Service {
     /// deploy manifest.
     pub replicas: u32,
     /// The pod template, for a Kubernetes workload.
-    pub pod: Option<Pod>,
+    pub pod: Option<Box<Pod>>,
     /// The network namespace it joins, for a Compose service with `network_mode: service:X` or
     /// `container:X`.
-    pub network: Option<SharedNetwork>,
+    pub network: Option<Box<SharedNetwork>>,
     /// The ports it declares inside its own network namespace (Compose: `expose` and the container
     /// side of `ports`).
     pub listens: Vec<Listen>,
@@ -321,7 +321,7 @@ pub struct Port {
     /// host's INPUT rules (ufw, firewalld) don't decide whether it is reachable.
     pub docker: bool,
     /// The container it belongs to, for a Kubernetes workload.
-    pub container: Option<Container>,
+    pub container: Option<Box<Container>>,
 }
 
 impl Port {

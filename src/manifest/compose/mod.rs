@@ -391,7 +391,7 @@ impl Reader<'_> {
             path: m.path.clone(),
             replicas,
             pod: None,
-            network,
+            network: network.map(Box::new),
             listens,
         })
     }
