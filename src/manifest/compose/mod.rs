@@ -342,20 +342,21 @@ impl Reader<'_> {
         }
         // What the container listens on in its own namespace: the container side of its ports,
         // and `expose`.
-        let mut listens: Vec<Listen> = out
-            .iter()
-            .filter_map(|p| {
-                Some(Listen {
-                    number: p.target?,
-                    protocol: p.protocol,
-                    path: p.path.clone(),
-                    published: true,
-                })
+        // Sized to what it will hold (a `collect` through `filter_map` keeps room for four: 96
+        // bytes a service too many, 8 MB of a 10 MB Compose file).
+        let mut listens: Vec<Listen> = Vec::with_capacity(out.len() + m.expose.len());
+        listens.extend(out.iter().filter_map(|p| {
+            Some(Listen {
+                number: p.target?,
+                protocol: p.protocol,
+                path: p.path.clone(),
+                published: true,
             })
-            .collect();
+        }));
         for e in &m.expose {
             listens.extend(self.expose(&e.path, e.value));
         }
+        listens.shrink_to_fit();
         // Docker refuses to publish ports of a container in another's namespace: they are not
         // listeners of the host.
         if let Some(n) = &mut network {
