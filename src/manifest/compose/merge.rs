@@ -100,7 +100,14 @@ pub fn merge<'v>(
     files: &[ComposeFile<'v>],
     extends: &ExtendsMap,
 ) -> (IndexMap<String, Merged<'v>>, Vec<MergeProblem>) {
-    let mut out: IndexMap<String, Merged<'v>> = IndexMap::new();
+    // Room for every root file's services at once (a service named in two files takes one): grown
+    // by doubling, the map of a 10 MB file's 84,840 services kept room for 131,072 (35 MB).
+    let most: usize = files
+        .iter()
+        .filter(|f| f.root)
+        .filter_map(|f| Some(f.value.get("services")?.as_object()?.len()))
+        .sum();
+    let mut out: IndexMap<String, Merged<'v>> = IndexMap::with_capacity(most);
     let mut problems = Vec::new();
     for f in files.iter().filter(|f| f.root) {
         let prefix = Document::part_path(f.index, "");
@@ -187,6 +194,9 @@ fn apply<'v>(m: &mut Merged<'v>, f: &ComposeFile<'v>, name: &str, svc: &'v Value
         }
         return;
     };
+    // Sized to the keys (and below, the lists to their items): grown from empty, each kept room for
+    // four, 27 MB of a 10 MB Compose file's 84,840 services.
+    m.keys.reserve_exact(obj.len());
     for (key, value) in obj {
         let local_key = join(&local, key);
         let path = format!("{prefix}{local_key}");
@@ -203,6 +213,7 @@ fn apply<'v>(m: &mut Merged<'v>, f: &ComposeFile<'v>, name: &str, svc: &'v Value
             if tag == Some("reset") {
                 return;
             }
+            into.reserve_exact(value.as_array().map_or(0, Vec::len));
             for (i, item) in value.as_array().into_iter().flatten().enumerate() {
                 if !dedup || !into.iter().any(|p| p.value == item) {
                     into.push(Field {
