@@ -270,7 +270,8 @@ impl<I: Iterator<Item = Item>> Builder<I> {
                 // file's 84,840 one-port lists took 24 MB, 288 bytes each for 72).
                 let mut items = self.items_scratch.pop().unwrap_or_default();
                 let built = self.items(depth, &mut items);
-                let list: Vec<Value> = items.drain(..).collect();
+                let mut list = Vec::with_capacity(items.len());
+                list.append(&mut items);
                 self.items_scratch.push(items);
                 built?;
                 (Value::Array(list), anchor)
