@@ -141,6 +141,8 @@ impl Finding {
 
     /// Adds a related place.
     pub fn related(mut self, path: impl Into<String>, label: impl Into<String>) -> Self {
+        // Most findings point at one other place: no room for four.
+        self.related.reserve_exact(1);
         self.related.push(Related {
             path: path.into(),
             label: label.into(),
