@@ -456,3 +456,80 @@ fn the_shared_corpus_is_read_whole_and_its_defects_are_found() {
         .count();
     assert_eq!(dups, 2);
 }
+
+/// A stream is read document by document as it is parsed; what goes wrong is still placed on the
+/// value at fault, once the file's source map is complete (inputs written for this test).
+#[test]
+fn problems_of_a_stream_read_as_it_is_parsed_keep_their_places() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let bad = "---\napiVersion: v1\nkind: Service\nmetadata: {name: a}\nspec:\n  selector: {app: a}\n  ports:\n    - port: 80\n      protocol: tcp\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n    - name: c\n      image: x\n      ports:\n        - containerPort: 70000\n";
+    std::fs::write(d.join("bad.yaml"), bad).unwrap();
+    let (code, report) = common::check_json(d, "bad.yaml", &[]);
+    assert_eq!(code, 2, "{report:#}");
+    let places: Vec<(u64, u64, &str)> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["line"].as_u64().unwrap(),
+                e["column"].as_u64().unwrap(),
+                e["message"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        places,
+        [
+            (
+                9,
+                17,
+                "the protocol of Service port 80 is not one Kubernetes accepts"
+            ),
+            (19, 26, "containerPort 70000 is not a port number (1-65535)"),
+        ]
+    );
+
+    // A directory: each file is read as it is parsed, and the problems name the file that has them.
+    std::fs::create_dir(d.join("k8s")).unwrap();
+    std::fs::write(
+        d.join("k8s/a.yaml"),
+        "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {ports: [{port: 80}]}\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("k8s/b.yaml"), bad).unwrap();
+    let (code, report) = common::check_json(d, "k8s", &[]);
+    assert_eq!(code, 2, "{report:#}");
+    let errors: Vec<(&str, u64)> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["file"].as_str().unwrap(), e["line"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(errors, [("k8s/b.yaml", 9), ("k8s/b.yaml", 19)]);
+}
+
+/// Past the workload limit the stream's reading stops, but not its parse: the limit is reported,
+/// unless a later document is not YAML (inputs written for this test).
+#[test]
+fn the_workload_limit_of_a_stream_is_reported_after_the_whole_parse() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pods: String = (0..3)
+        .map(|i| format!("---\nkind: Pod\nmetadata: {{name: p{i}}}\nspec: {{containers: [{{name: c, ports: [{{containerPort: 80}}]}}]}}\n"))
+        .collect();
+    let mut opts = preflight::manifest::LoadOptions::default();
+    opts.limits.max_services = 2;
+    let path = tmp.path().join("pods.yaml");
+    std::fs::write(&path, &pods).unwrap();
+    let e = preflight::manifest::load(&path, &opts).unwrap_err();
+    assert!(format!("{e:?}").contains("over 2 workloads"), "{e:?}");
+    std::fs::write(&path, format!("{pods}---\nkind: [\n")).unwrap();
+    let e = preflight::manifest::load(&path, &opts).unwrap_err();
+    assert!(!format!("{e:?}").contains("over 2 workloads"), "{e:?}");
+    assert!(format!("{e:?}").contains("invalid YAML"), "{e:?}");
+    opts.limits.max_services = 3;
+    std::fs::write(&path, &pods).unwrap();
+    let (m, _) = preflight::manifest::load(&path, &opts).unwrap();
+    assert_eq!(m.services.len(), 3);
+}

@@ -20,8 +20,8 @@ pub mod yaml;
 
 pub use problem::{LoadError, Problem};
 pub use read::{
-    Limits, check_parsed, decode, parse_checked, parse_document, parse_validated, read_on,
-    read_text, read_up_to, under,
+    Limits, check_parsed, decode, parse_checked, parse_document, parse_document_each,
+    parse_validated, read_on, read_text, read_up_to, under,
 };
 pub use schema::Schema;
 pub use source_map::{LineCol, SourceMap, Span, at_path, join, within};

@@ -166,6 +166,37 @@ pub fn parse_document(
     what: &'static str,
     stream: bool,
 ) -> Result<(Value, Document), LoadError> {
+    let text = prepare(name, text, limits)?;
+    let parsed = if stream {
+        yaml::parse_stream(&text, limits.parse)
+    } else {
+        yaml::parse(&text, limits.parse)
+    };
+    match parsed {
+        Ok((value, map)) => Ok((value, Document::new(name.to_owned(), text, map))),
+        Err(e) => Err(yaml_error(what, name, text, e)),
+    }
+}
+
+/// [`parse_document`] of a stream that hands each document to `each` as soon as it is built, instead
+/// of gathering them into an array (see [`yaml::parse_stream_each`]): a reader takes what it needs
+/// of a document and drops it before the next is built.
+pub fn parse_document_each(
+    name: &str,
+    text: String,
+    limits: &Limits,
+    what: &'static str,
+    each: &mut dyn FnMut(Value),
+) -> Result<Document, LoadError> {
+    let text = prepare(name, text, limits)?;
+    match yaml::parse_stream_each(&text, limits.parse, each) {
+        Ok(map) => Ok(Document::new(name.to_owned(), text, map)),
+        Err(e) => Err(yaml_error(what, name, text, e)),
+    }
+}
+
+/// The size limit, the BOM dropped, and the large-input hook, before a parse.
+fn prepare(name: &str, text: String, limits: &Limits) -> Result<String, LoadError> {
     if text.len() as u64 > limits.max_file_bytes {
         return Err(LoadError::TooLarge {
             file: name.to_owned(),
@@ -178,27 +209,21 @@ pub fn parse_document(
         .map(str::to_owned)
         .unwrap_or(text);
     super::large_input(text.len());
-    let parsed = if stream {
-        yaml::parse_stream(&text, limits.parse)
-    } else {
-        yaml::parse(&text, limits.parse)
+    Ok(text)
+}
+
+/// A YAML syntax error as the load error of the `what` the file should have been.
+fn yaml_error(what: &'static str, name: &str, text: String, e: yaml::YamlError) -> LoadError {
+    let map = SourceMap::lines_only(&text);
+    let problem = Problem {
+        message: format!("invalid YAML: {}", e.message),
+        span: e.span,
+        label: "here".into(),
+        help: Some(parse_help(&e.message)),
+        related: Vec::new(),
+        path: None,
     };
-    let (value, map) = match parsed {
-        Ok(parsed) => parsed,
-        Err(e) => {
-            let map = SourceMap::lines_only(&text);
-            let problem = Problem {
-                message: format!("invalid YAML: {}", e.message),
-                span: e.span,
-                label: "here".into(),
-                help: Some(parse_help(&e.message)),
-                related: Vec::new(),
-                path: None,
-            };
-            return Err(LoadError::invalid(what, name, text, map, vec![problem]));
-        }
-    };
-    Ok((value, Document::new(name.to_owned(), text, map)))
+    LoadError::invalid(what, name, text, map, vec![problem])
 }
 
 /// The problems of a parsed value: `extra`'s (checks the schema can't express) and the schema's, one

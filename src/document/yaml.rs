@@ -348,7 +348,7 @@ type Built = (
 
 /// Parses one YAML document into its JSON value and the source map of its paths.
 pub fn parse(text: &str, limits: ParseLimits) -> Result<(Value, SourceMap), YamlError> {
-    let (value, entries, tags, dups) = parse_entries(text, limits, false)?;
+    let (value, entries, tags, dups) = parse_entries(text, limits, None)?;
     Ok((value, SourceMap::with_entries(text, entries, tags, dups)))
 }
 
@@ -356,13 +356,32 @@ pub fn parse(text: &str, limits: ParseLimits) -> Result<(Value, SourceMap), Yaml
 /// whose paths start with the item's index (`0.kind`, `1.spec.ports.0`). Anchors are per document,
 /// as YAML defines them; the node and alias limits count over the whole stream.
 pub fn parse_stream(text: &str, limits: ParseLimits) -> Result<(Value, SourceMap), YamlError> {
-    let (value, entries, tags, dups) = parse_entries(text, limits, true)?;
-    Ok((value, SourceMap::with_entries(text, entries, tags, dups)))
+    let mut items = Vec::new();
+    let (_, entries, tags, dups) = parse_entries(text, limits, Some(&mut |doc| items.push(doc)))?;
+    Ok((
+        Value::Array(items),
+        SourceMap::with_entries(text, entries, tags, dups),
+    ))
 }
 
-/// Parses one YAML document (or, with `stream`, every document) into its JSON value and the path →
-/// span table.
-fn parse_entries(text: &str, limits: ParseLimits, stream: bool) -> Result<Built, YamlError> {
+/// [`parse_stream`] handing each document to `each` as soon as it is built (in order: the first is
+/// item `0` of the paths), so that a reader can take it and drop it before the next one is built: a
+/// 10 MB stream's value is about ten times the text.
+pub fn parse_stream_each(
+    text: &str,
+    limits: ParseLimits,
+    each: &mut dyn FnMut(Value),
+) -> Result<SourceMap, YamlError> {
+    let (_, entries, tags, dups) = parse_entries(text, limits, Some(each))?;
+    Ok(SourceMap::with_entries(text, entries, tags, dups))
+}
+
+/// Where a stream's documents go (`None`: the text is one document).
+type Sink<'s> = Option<&'s mut dyn FnMut(Value)>;
+
+/// Parses one YAML document (or, with a sink, every document, each handed to it) into its JSON value
+/// and the path → span table.
+fn parse_entries(text: &str, limits: ParseLimits, stream: Sink<'_>) -> Result<Built, YamlError> {
     if text.len() < PIPELINE_BYTES {
         return build(text, limits, stream, events(text));
     }
@@ -383,9 +402,10 @@ fn parse_entries(text: &str, limits: ParseLimits, stream: bool) -> Result<Built,
 fn build(
     text: &str,
     limits: ParseLimits,
-    stream: bool,
+    mut sink: Sink<'_>,
     events: impl Iterator<Item = Item>,
 ) -> Result<Built, YamlError> {
+    let stream = sink.is_some();
     let mut b = Builder {
         events,
         limits,
@@ -403,7 +423,7 @@ fn build(
         items_scratch: Vec::new(),
     };
     let mut root = Value::Null;
-    let mut items = Vec::new();
+    // Documents handed to the sink (a stream's) or read (one document's).
     let mut documents = 0;
     loop {
         let e = match b.events.next() {
@@ -422,9 +442,12 @@ fn build(
                     continue;
                 }
                 b.anchors.clear();
-                let index = items.len().to_string();
+                let index = documents.to_string();
                 let doc = b.child(&index, |b| b.node(e, None, 0))?;
-                items.push(doc);
+                documents += 1;
+                if let Some(each) = sink.as_mut() {
+                    each(doc);
+                }
             }
             EventData::DocumentStart => {
                 documents += 1;
@@ -446,7 +469,6 @@ fn build(
     }
     if stream {
         b.record(Span::new(0, 0), None);
-        root = Value::Array(items);
     }
     if !b.entries.contains("") {
         b.record(Span::default(), None);

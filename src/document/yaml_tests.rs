@@ -75,8 +75,8 @@ fn the_pipeline_matches_the_single_thread_parse() {
         i += 1;
     }
     let limits = ParseLimits::default();
-    let piped = parse_entries(&big, limits, false).unwrap();
-    let single = build(&big, limits, false, events(&big)).unwrap();
+    let piped = parse_entries(&big, limits, None).unwrap();
+    let single = build(&big, limits, None, events(&big)).unwrap();
     assert_eq!(piped.0, single.0);
     assert_eq!(piped.1.len(), single.1.len());
     assert_eq!(
@@ -189,6 +189,37 @@ fn a_stream_is_an_array_of_its_documents_with_indexed_paths() {
     assert!(parse_stream("a: &x 1\n---\nb: *x\n", ParseLimits::default()).is_err());
     // One document stays refused by the single-document parse.
     assert!(parse("a: 1\n---\nb: 2\n", ParseLimits::default()).is_err());
+}
+
+/// `parse_stream_each` hands over the documents `parse_stream` puts in its array, in order, while
+/// the parse goes on, with the same source map; a syntax error after some documents is still the
+/// parse's error. Both sides of the two-thread pipeline.
+#[test]
+fn each_document_of_a_stream_is_handed_over_as_it_is_built() {
+    let mut big = String::new();
+    let mut i = 0;
+    while big.len() < PIPELINE_BYTES * 2 {
+        big.push_str(&format!(
+            "---\nkind: Service\nmetadata: {{ name: s{i} }}\n---\n"
+        ));
+        i += 1;
+    }
+    let small = "---\na: &x 1\nb: *x\n---\n---\nc: [2]\n...\n";
+    for text in [small, big.as_str()] {
+        let limits = ParseLimits::default();
+        let (whole, map) = parse_stream(text, limits).unwrap();
+        let mut handed = Vec::new();
+        let each_map = parse_stream_each(text, limits, &mut |v| handed.push(v)).unwrap();
+        assert_eq!(serde_json::Value::Array(handed), whole);
+        for path in ["", "0", "0.a", "1", "1.c.0", "7.metadata.name"] {
+            assert_eq!(each_map.span(path), map.span(path), "{path}");
+        }
+        let broken = format!("{text}---\nbad: [1, 2\n");
+        let mut count = 0;
+        let e = parse_stream_each(&broken, limits, &mut |_| count += 1).unwrap_err();
+        assert!(e.span.unwrap().offset >= text.len(), "{e:?}");
+        assert_eq!(count, whole.as_array().unwrap().len());
+    }
 }
 
 #[test]

@@ -8,28 +8,28 @@
 //! Job and CronJob; other kinds are passed over. Places are the paths of the values in the file
 //! (`2.spec.template.spec.containers.0.ports.1.containerPort`).
 
-use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 
 use serde_json::Value;
 
 use super::{
-    Container, Expose, Kind, KubeService, KubeServicePort, LoadOptions, Manifest, Pod, Port, RunAs,
-    Service, Target, TargetPort,
+    Container, Expose, KubeService, KubeServicePort, Pod, Port, RunAs, Service, TargetPort,
 };
-use crate::document::{Document, Problem, SourceMap, join};
-use crate::ports::Platform;
+use crate::document::{Document, Problem, Span, join};
 
 use super::kube_fields::{protocol, str_map};
-use super::kube_stream::{helm_sources, objects};
 
-struct Reader<'a> {
-    map: &'a SourceMap,
-    problems: Vec<Problem>,
-    ignored: Vec<super::Ignored>,
+/// Reads workloads and Services out of Kubernetes objects, gathering the problems and what it leaves
+/// out on the way.
+#[derive(Default)]
+pub(super) struct Reader {
+    /// Problems, each with the file-local path its span is taken from once the file's source map is
+    /// complete (a stream's documents are read as they are parsed, before it is).
+    pub(super) problems: Vec<(String, Problem)>,
+    pub(super) ignored: Vec<super::Ignored>,
 }
 
-impl Reader<'_> {
+impl Reader {
     /// A port whose protocol is not TCP or UDP: SCTP is listed as not checked, anything else is a
     /// problem (the API server refuses it).
     fn other_protocol(&mut self, path: &str, what: &str, sctp: bool) {
@@ -39,15 +39,14 @@ impl Reader<'_> {
         }
         let ppath = join(path, "protocol");
         let local = Document::split_part(&ppath).1.to_owned();
-        self.problems.push(
-            Problem::at(
-                self.map.span(&local),
-                format!("the protocol of {what} is not one Kubernetes accepts"),
-                "bad protocol",
-            )
-            .help("write TCP, UDP or SCTP (in capitals)")
-            .at_path(local),
-        );
+        let problem = Problem::at(
+            Span::default(),
+            format!("the protocol of {what} is not one Kubernetes accepts"),
+            "bad protocol",
+        )
+        .help("write TCP, UDP or SCTP (in capitals)")
+        .at_path(local.clone());
+        self.problems.push((local, problem));
     }
 
     /// A port whose protocol preflight's rules don't cover.
@@ -63,22 +62,22 @@ impl Reader<'_> {
         match v.as_u64() {
             Some(n @ 1..=65535) => Some(n as u16),
             _ => {
-                self.problems.push(
-                    Problem::at(
-                        self.map.span(Document::split_part(path).1),
-                        format!("{what} {v} is not a port number (1-65535)"),
-                        "bad port",
-                    )
-                    .help("write a number from 1 to 65535")
-                    .at_path(path),
-                );
+                let problem = Problem::at(
+                    Span::default(),
+                    format!("{what} {v} is not a port number (1-65535)"),
+                    "bad port",
+                )
+                .help("write a number from 1 to 65535")
+                .at_path(path);
+                let local = Document::split_part(path).1.to_owned();
+                self.problems.push((local, problem));
                 None
             }
         }
     }
 
     /// A workload: the pod template's spec and metadata, where the kind keeps them.
-    fn workload(&mut self, path: &str, obj: &Value, kind: &str) -> Option<Service> {
+    pub(super) fn workload(&mut self, path: &str, obj: &Value, kind: &str) -> Option<Service> {
         let (tpath, template) = match kind {
             "Pod" => (path.to_owned(), obj),
             "Deployment"
@@ -280,7 +279,7 @@ impl Reader<'_> {
         }
     }
 
-    fn service(&mut self, path: &str, obj: &Value) -> Option<KubeService> {
+    pub(super) fn service(&mut self, path: &str, obj: &Value) -> Option<KubeService> {
         let meta = obj.get("metadata");
         let spec = obj.get("spec")?;
         let spath = join(path, "spec");
@@ -350,146 +349,4 @@ impl Reader<'_> {
             path: path.to_owned(),
         })
     }
-}
-
-/// One parsed file of Kubernetes manifests.
-#[derive(Debug, Clone)]
-pub struct KubeFile<'a> {
-    /// The file's index in its [`crate::document::Document`] (0: the document, k: part k).
-    pub index: usize,
-    /// The parsed value: one document, or (`stream`) the array of the file's documents. [`resolve`]
-    /// takes it and frees each document once read (a 10 MB stream's value is 70 MB).
-    pub value: Value,
-    /// Whether `value` is a stream's array.
-    pub stream: bool,
-    /// The file's source map.
-    pub map: &'a SourceMap,
-    /// The file's text (for Helm's `# Source:` comments).
-    pub text: &'a str,
-}
-
-/// Reads parsed Kubernetes files into one manifest for `platform: kubernetes`. On problems, returns
-/// the index of the first file that has them, with its problems.
-pub fn resolve(
-    files: Vec<KubeFile<'_>>,
-    load: &LoadOptions,
-) -> Result<Manifest, (usize, Vec<Problem>)> {
-    let mut services: Vec<Service> = Vec::new();
-    let mut kube_services = Vec::new();
-    let mut kube_routes = Vec::new();
-    let mut unread = Vec::new();
-    let mut ignores = Vec::new();
-    let mut ignored = Vec::new();
-    let mut templates = BTreeMap::new();
-    for f in files {
-        let prefix = Document::part_path(f.index, "");
-        let mut r = Reader {
-            map: f.map,
-            problems: Vec::new(),
-            ignored: Vec::new(),
-        };
-        // A stream's document starts, for Helm's `# Source:` comments, before the documents go.
-        let count = if f.stream {
-            f.value.as_array().map_or(0, Vec::len)
-        } else {
-            0
-        };
-        let docs: Box<dyn Iterator<Item = (String, Value)>> = match f.value {
-            Value::Array(docs) if f.stream => Box::new(
-                docs.into_iter()
-                    .enumerate()
-                    .map(|(i, d)| (i.to_string(), d)),
-            ),
-            _ if f.stream => Box::new(std::iter::empty()),
-            single => Box::new(std::iter::once((String::new(), single))),
-        };
-        for (dpath, doc) in docs {
-            for (path, obj) in objects(&dpath, &doc) {
-                let path = format!("{prefix}{path}");
-                let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
-                kube_routes.extend(super::kube_routes::routes(&path, obj, kind));
-                ignores.extend(super::ignores::annotations(&path, obj));
-                if kind == "Service" {
-                    if let Some(s) = r.service(&path, obj) {
-                        unread.extend(super::kube_fields::unread_service(&path, obj, &s.name));
-                        kube_services.push(s);
-                    }
-                } else if let Some(s) = r.workload(&path, obj, kind) {
-                    let node_ports = s.ports.iter().any(|p| p.node_port(&s).is_some());
-                    unread.extend(super::kube_fields::unread_workload(
-                        &path, obj, kind, &s.name, node_ports,
-                    ));
-                    services.push(s);
-                }
-                if services.len() > load.limits.max_services {
-                    return Err((
-                        f.index,
-                        vec![Problem::at(
-                            f.map.span(""),
-                            format!("over {} workloads", load.limits.max_services),
-                            "too many workloads",
-                        )],
-                    ));
-                }
-            }
-            // `doc` is freed here, before the next one is read.
-        }
-        if !r.problems.is_empty() {
-            r.problems.sort_by_key(|p| p.span);
-            return Err((f.index, r.problems));
-        }
-        ignored.extend(r.ignored);
-        let starts: Vec<(String, usize)> = if f.stream {
-            (0..count)
-                .map(|i| {
-                    let p = i.to_string();
-                    let at = f.map.span(&p).offset;
-                    (format!("{prefix}{p}"), at)
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
-        templates.extend(helm_sources(f.text, &starts));
-    }
-    // Names are `NAME`, or `NAMESPACE/KIND/NAME` where one name is used in several namespaces or kinds.
-    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    for s in &services {
-        *counts.entry(s.name.clone()).or_default() += 1;
-    }
-    for s in &mut services {
-        if counts[&s.name] > 1
-            && let Some(pod) = &s.pod
-        {
-            s.name = format!(
-                "{}/{}/{}",
-                pod.namespace.as_deref().unwrap_or("default"),
-                pod.kind,
-                s.name
-            );
-        }
-    }
-    Ok(Manifest {
-        kind: Kind::Kubernetes,
-        target: Target {
-            platform: Platform::Kubernetes,
-            run_as: RunAs::User,
-            capabilities: Vec::new(),
-            implied: false,
-            container_runtime: None,
-            node_port_range: super::DEFAULT_NODE_PORT_RANGE,
-        },
-        port_plan: Vec::new(),
-        services,
-        environment: Vec::new(),
-        unresolved: Vec::new(),
-        interpolations: BTreeMap::new(),
-        ignored,
-        unread,
-        duplicates: Vec::new(),
-        ignores,
-        kube_services,
-        kube_routes,
-        templates,
-    })
 }

@@ -13,9 +13,10 @@ use super::checks::value_checks;
 use super::model::ManifestFile;
 use super::options::LoadOptions;
 use super::resolve::resolve;
-use super::{Kind, Manifest, compose, kubernetes};
+use super::{Kind, Manifest, compose, kube_gather};
 use crate::document::{
-    Document, LoadError, Problem, Schema, check_parsed, parse_document, read_on, read_text,
+    Document, LoadError, Problem, Schema, check_parsed, parse_document, parse_document_each,
+    read_on, read_text,
 };
 
 /// The manifest's JSON Schema, as committed (a test keeps it equal to the one generated from the types).
@@ -77,36 +78,58 @@ pub fn load_in(
     // documents is Kubernetes unless `--kind` says otherwise (and then the single-document parse says
     // what is wrong).
     let several = opts.kind.is_none() && Kind::several_documents(&text);
-    let stream = opts.kind == Some(Kind::Kubernetes) || several;
-    let (value, doc) = parse_document(name, text, &opts.limits.input, what, stream)?;
-    let kind = match opts.kind {
-        Some(k) => k,
-        None if stream => Kind::Kubernetes,
-        None => Kind::detect(&value),
-    };
+    if opts.kind == Some(Kind::Kubernetes) || several {
+        return load_stream(name, text, what, opts).map(finish);
+    }
+    let (value, doc) = parse_document(name, text, &opts.limits.input, what, false)?;
+    let kind = opts.kind.unwrap_or_else(|| Kind::detect(&value));
     let loaded = match kind {
         Kind::Deploy => load_deploy(value, doc, dir, opts),
         Kind::Compose => load_compose(value, doc, dir, opts),
         Kind::Kubernetes => {
-            let file = kubernetes::KubeFile {
-                index: 0,
-                value,
-                stream,
-                map: &doc.map,
-                text: &doc.text,
-            };
-            match kubernetes::resolve(vec![file], opts) {
-                Ok(m) => Ok((m, doc)),
-                Err((_, problems)) => {
-                    let Document {
-                        name, text, map, ..
-                    } = doc;
-                    Err(LoadError::invalid("kubernetes", &name, text, map, problems))
-                }
-            }
+            // One document (a stream went to `load_stream`).
+            let mut into = kube_gather::Gathered::default();
+            let mut reader = kube_gather::FileReader::new(0, opts);
+            reader.single(&mut into, &value);
+            drop(value);
+            kube_result(into, reader, doc, false)
         }
     };
     loaded.map(finish)
+}
+
+/// A stream of Kubernetes documents, each read as the parser finishes it and dropped before the next
+/// is built (see [`kube_gather`]).
+fn load_stream(
+    name: &str,
+    text: String,
+    what: &'static str,
+    opts: &LoadOptions,
+) -> Result<(Manifest, Document), LoadError> {
+    let mut into = kube_gather::Gathered::default();
+    let mut reader = kube_gather::FileReader::new(0, opts);
+    let doc = parse_document_each(name, text, &opts.limits.input, what, &mut |v| {
+        reader.next(&mut into, v)
+    })?;
+    kube_result(into, reader, doc, true)
+}
+
+/// The manifest of a Kubernetes file read by `reader`, or its problems.
+fn kube_result(
+    mut into: kube_gather::Gathered,
+    reader: kube_gather::FileReader<'_>,
+    doc: Document,
+    stream: bool,
+) -> Result<(Manifest, Document), LoadError> {
+    match reader.finish(&mut into, &doc.map, &doc.text, stream) {
+        Ok(()) => Ok((into.manifest(), doc)),
+        Err((_, problems)) => {
+            let Document {
+                name, text, map, ..
+            } = doc;
+            Err(LoadError::invalid("kubernetes", &name, text, map, problems))
+        }
+    }
 }
 
 /// A directory of Kubernetes manifests: every `*.yaml`, `*.yml` and `*.json` file in it (not in
@@ -170,41 +193,34 @@ pub fn load_kubernetes_files(
             .unwrap_or_default(),
         source,
     };
-    let mut parsed = Vec::with_capacity(files.len());
-    for f in files {
+    // Each file is read as it is parsed. The first file with problems is reported, after every file
+    // has been parsed: a YAML error in any file comes first, as when the files were parsed whole.
+    let mut into = kube_gather::Gathered::default();
+    let mut docs = Vec::with_capacity(files.len());
+    let mut failed = None;
+    for (index, f) in files.iter().enumerate() {
         let (name, text) = read_text(f, &opts.limits.input)?;
-        parsed.push(parse_document(
-            &name,
-            text,
-            &opts.limits.input,
-            "kubernetes",
-            true,
-        )?);
+        let mut reader = kube_gather::FileReader::new(index, opts);
+        let doc = parse_document_each(&name, text, &opts.limits.input, "kubernetes", &mut |v| {
+            reader.next(&mut into, v)
+        })?;
+        if failed.is_none()
+            && let Err(e) = reader.finish(&mut into, &doc.map, &doc.text, true)
+        {
+            failed = Some(e);
+        }
+        docs.push(doc);
     }
-    let (values, docs): (Vec<Value>, Vec<Document>) = parsed.into_iter().unzip();
-    let sources: Vec<kubernetes::KubeFile<'_>> = values
-        .into_iter()
-        .zip(&docs)
-        .enumerate()
-        .map(|(index, (value, doc))| kubernetes::KubeFile {
-            index,
-            value,
-            stream: true,
-            map: &doc.map,
-            text: &doc.text,
-        })
-        .collect();
-    let resolved = kubernetes::resolve(sources, opts);
     let mut docs = docs.into_iter();
-    match resolved {
-        Ok(m) => match docs.next() {
+    match failed {
+        None => match docs.next() {
             Some(mut first) => {
                 first.parts = docs.collect();
-                Ok((m, first))
+                Ok((into.manifest(), first))
             }
             None => Err(io(std::io::Error::other("no file read"))),
         },
-        Err((k, problems)) => match docs.nth(k) {
+        Some((k, problems)) => match docs.nth(k) {
             Some(Document {
                 name, text, map, ..
             }) => Err(LoadError::invalid("kubernetes", &name, text, map, problems)),

@@ -13,6 +13,7 @@ mod include;
 pub(crate) mod interpolate;
 mod kind;
 mod kube_fields;
+mod kube_gather;
 mod kube_routes;
 mod kube_stream;
 mod kubernetes;
