@@ -8,8 +8,6 @@
 //! A unit test walks the Kubernetes API's JSON Schemas (vendored as test data,
 //! `tests/fixtures/spec/kubernetes`): a field nobody classified fails it.
 
-use std::collections::BTreeMap;
-
 use serde_json::Value;
 
 use super::Unread;
@@ -25,7 +23,7 @@ const PROBE: &str = "a probe connects to a port; it takes none";
 const META: &str = "metadata";
 
 /// A map of text values (`labels`, `selector`); a value that is not text is written as JSON.
-pub(super) fn str_map(v: Option<&Value>) -> BTreeMap<String, String> {
+pub(super) fn str_map(v: Option<&Value>) -> super::TextMap {
     v.and_then(Value::as_object)
         .map(|m| {
             m.iter()

@@ -22,6 +22,7 @@ pub(crate) mod model;
 mod options;
 pub mod render;
 mod resolve;
+mod text_map;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -33,6 +34,7 @@ pub use kube_routes::{KubeRoute, RoutePort};
 pub use load::{load, load_compose_files, load_str};
 pub use model::{ContainerRuntime, Expose, Platform, Protocol, Purpose, RunAs, Runtime};
 pub use options::{ComposeOptions, Limits, LoadOptions};
+pub use text_map::TextMap;
 
 use crate::ports::PortRange;
 use interpolate::VarUse;
@@ -89,11 +91,11 @@ pub struct Pod {
     /// `hostNetwork: true`: the containers' ports are the node's ports.
     pub host_network: bool,
     /// The pod template's labels, which Service selectors match.
-    pub labels: BTreeMap<String, String>,
+    pub labels: TextMap,
     /// The pod sysctl `net.ipv4.ip_unprivileged_port_start`, when set.
     pub unprivileged_port_start: Option<u16>,
     /// `nodeSelector`: the node labels the pod requires.
-    pub node_selector: BTreeMap<String, String>,
+    pub node_selector: TextMap,
 }
 
 impl Pod {
@@ -135,7 +137,7 @@ pub struct KubeService {
     /// `spec.type` (`ClusterIP` when not given).
     pub service_type: String,
     /// `spec.selector`; empty when the Service has none (its endpoints are managed by hand).
-    pub selector: BTreeMap<String, String>,
+    pub selector: TextMap,
     /// Its ports.
     pub ports: Vec<KubeServicePort>,
     /// Path of the Service object.
