@@ -106,7 +106,9 @@ pub struct SourceMap {
     /// Keys written twice in one mapping: (path of the later value, which is read; path under which
     /// the earlier one's place is kept).
     duplicates: Vec<(String, String)>,
-    line_starts: Vec<usize>,
+    /// Where each line starts, in 32 bits as every offset of the map (see [`super::paths::narrow`]):
+    /// half the memory of `usize` on a 10 MB file's 800,000 lines.
+    line_starts: Vec<u32>,
     text_len: usize,
 }
 
@@ -166,15 +168,15 @@ impl SourceMap {
     /// The 1-based line and column of a byte offset.
     pub fn line_col(&self, text: &str, offset: usize) -> LineCol {
         let offset = offset.min(self.text_len);
-        let line = match self.line_starts.binary_search(&offset) {
+        let line = match self.line_starts.binary_search(&narrow(offset)) {
             Ok(i) => i,
             Err(i) => i.saturating_sub(1),
         };
-        let start = self.line_starts.get(line).copied().unwrap_or(0);
+        let start = self.line_starts.get(line).map_or(0, |&s| s as usize);
         let column = text
             .get(start..offset)
             .map(|s| s.chars().count())
-            .unwrap_or(offset - start)
+            .unwrap_or(offset.saturating_sub(start))
             + 1;
         LineCol {
             line: line + 1,
@@ -187,8 +189,7 @@ impl SourceMap {
         let start = self
             .line_starts
             .get(line.saturating_sub(1))
-            .copied()
-            .unwrap_or(self.text_len);
+            .map_or(self.text_len, |&s| s as usize);
         let rest = text.get(start..).unwrap_or("");
         let delta = rest
             .char_indices()
@@ -236,10 +237,12 @@ impl SourceMap {
     }
 }
 
-fn line_starts(text: &str) -> Vec<usize> {
-    std::iter::once(0)
-        .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-        .collect()
+fn line_starts(text: &str) -> Vec<u32> {
+    let mut starts: Vec<u32> = std::iter::once(0)
+        .chain(text.match_indices('\n').map(|(i, _)| narrow(i + 1)))
+        .collect();
+    starts.shrink_to_fit();
+    starts
 }
 
 /// Joins a parent path and a key into a dotted path.
