@@ -409,10 +409,13 @@ fn build(
     let mut b = Builder {
         events,
         limits,
-        // About one node per 12-15 bytes in typical manifests, and paths a few times longer than the
-        // text they come from; sizing the table up front saves rehashing it (and holding two copies)
-        // several times on large files.
-        entries: Paths::with_capacity((text.len() / 12).min(limits.max_nodes), text.len() * 2),
+        // Manifests have one node per 12 to 25 bytes, and paths a few times longer than the text
+        // they come from. The table starts at the low end and doubles from there if it must: a hash
+        // table's entries are scattered over all its memory, so room sized above what the file
+        // needs is resident all the same (sized at one node per 12 bytes, a 10 MB Compose file's
+        // 424,000 paths took a table of a million slots, 25 MB, twice what they need), while a
+        // string's unused room is never written.
+        entries: Paths::with_capacity((text.len() / 24).min(limits.max_nodes), text.len() * 2),
         anchors: HashMap::new(),
         tags: FxHashMap::default(),
         duplicates: Vec::new(),
