@@ -21,7 +21,12 @@ pub fn evaluate_scope(cx: &Context<'_>, scope: Scope) -> Findings {
     // Room for two findings a port (a Kubernetes Service's included), made once: a large manifest's
     // list grown by doubling was copied at each step (the last copy of a 10 MB Compose file's held
     // 18 MB twice), and room that no finding takes is never written, so never resident.
-    let service_ports: usize = cx.manifest.kube_services.iter().map(|s| s.ports.len()).sum();
+    let service_ports: usize = cx
+        .manifest
+        .kube_services
+        .iter()
+        .map(|s| s.ports.len())
+        .sum();
     all.items
         .reserve(2 * (cx.manifest.ports().count() + service_ports));
     let platform = cx.manifest.target.platform;
