@@ -93,7 +93,10 @@ impl<'m> Subjects<'m> {
             manifest: m,
             places: hashbrown::HashTable::new(),
         };
-        let ports: usize = m.services.iter().map(|s| 3 * s.ports.len() + 1).sum();
+        // Room for a place a port and one a service, and more as needed: a port's entry, number and
+        // host port often share one path, and room sized above the need is resident all the same in
+        // a hash table (its entries are scattered over all of it).
+        let ports: usize = m.services.iter().map(|s| s.ports.len() + 1).sum();
         let kube: usize = m.kube_services.iter().map(|s| s.ports.len() + 1).sum();
         s.places.reserve(ports + kube + m.kube_routes.len(), |p| {
             fx(Self::path_in(m, *p))
