@@ -225,7 +225,7 @@ pub fn fingerprint(subjects: &Subjects<'_>, doc: &Document, f: &mut Finding) {
     } else {
         subjects.subject(&f.path)
     };
-    let mut parts = vec![f.rule.as_str(), doc.file_of(&f.path), f.subject.as_str()];
+    let mut parts = vec![&*f.rule, doc.file_of(&f.path), f.subject.as_str()];
     parts.extend(f.host.as_deref());
     f.fingerprint = hash(&parts);
 }
@@ -259,7 +259,7 @@ impl Entry {
     pub fn of(doc: &Document, f: &Finding) -> Entry {
         Entry {
             file: doc.file_of(&f.path).to_owned(),
-            rule: f.rule.clone(),
+            rule: f.rule.to_string(),
             subject: f.subject.clone(),
             fingerprint: f.fingerprint.clone(),
             message: f.message.clone(),

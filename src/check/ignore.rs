@@ -41,13 +41,15 @@ pub(super) fn apply(
         let file = doc.file_index(&f.path);
         let line = doc.place(&f.path).0;
         m.ignores.iter().position(|i| {
-            i.malformed.is_none() && i.rules.contains(&f.rule) && covers(i, &f.path, file, line)
+            i.malformed.is_none()
+                && i.rules.iter().any(|r| *r == f.rule)
+                && covers(i, &f.path, file, line)
         })
     };
     if !m.ignores.is_empty() {
         for (f, k) in super::extract_found(&mut kept, hit) {
             let i = &m.ignores[k];
-            used[k].push(f.rule.clone());
+            used[k].push(f.rule.to_string());
             waived.push(Waived {
                 reason: i
                     .reason

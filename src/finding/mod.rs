@@ -1,5 +1,6 @@
 //! Findings: what the rules report, as plain data that names places by manifest path.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::Serialize;
@@ -71,8 +72,10 @@ pub struct Related {
 /// One problem a rule found.
 #[derive(Clone, Debug, Serialize)]
 pub struct Finding {
-    /// The rule's id (`port-conflict`).
-    pub rule: String,
+    /// The rule's id (`port-conflict`): a built-in rule's borrowed, a custom rule's owned. A finding's
+    /// fixed texts are borrowed, not copied: a 10 MB stream's 61,186 findings each held their rule id,
+    /// label and help text in allocations of their own.
+    pub rule: Cow<'static, str>,
     /// Its severity after policy.
     pub severity: Severity,
     /// One line: what is wrong (lowercase start, no final period).
@@ -85,11 +88,11 @@ pub struct Finding {
     pub host: Option<String>,
     /// A short label for the underline at `path`.
     #[serde(skip)]
-    pub label: String,
+    pub label: Cow<'static, str>,
     /// Other places worth showing.
     pub related: Vec<Related>,
     /// How to fix it, in words.
-    pub help: Option<String>,
+    pub help: Option<Cow<'static, str>>,
     /// What would fix it, as intents the `fix` stage renders for a dialect.
     pub fixes: Vec<Fix>,
     /// Structured facts behind the finding (ranges, sources, owners), for machines.
@@ -112,12 +115,12 @@ impl Finding {
         // `format!` leaves up to twice the room the text takes, and a fleet holds 100,000 messages.
         message.shrink_to_fit();
         Finding {
-            rule: meta.id.to_owned(),
+            rule: Cow::Borrowed(meta.id),
             severity: meta.severity,
             message,
             path: path.into(),
             host: None,
-            label: String::new(),
+            label: Cow::Borrowed(""),
             related: Vec::new(),
             help: None,
             fixes: Vec::new(),
@@ -134,7 +137,7 @@ impl Finding {
     }
 
     /// Sets the label under the primary underline.
-    pub fn label(mut self, label: impl Into<String>) -> Self {
+    pub fn label(mut self, label: impl Into<Cow<'static, str>>) -> Self {
         self.label = label.into();
         self
     }
@@ -151,9 +154,11 @@ impl Finding {
     }
 
     /// Sets the help text.
-    pub fn help(mut self, help: impl Into<String>) -> Self {
+    pub fn help(mut self, help: impl Into<Cow<'static, str>>) -> Self {
         let mut help = help.into();
-        help.shrink_to_fit();
+        if let Cow::Owned(h) = &mut help {
+            h.shrink_to_fit();
+        }
         self.help = Some(help);
         self
     }

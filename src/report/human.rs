@@ -126,7 +126,7 @@ fn finding_diag<'a>(f: &Finding, doc: &Document, source: &'a Source) -> Diag<'a>
     }
     Diag {
         message: f.message.clone(),
-        code: f.rule.clone(),
+        code: f.rule.to_string(),
         severity: miette_severity(f.severity),
         help: help_with_elsewhere(f, doc),
         labels,
@@ -158,7 +158,7 @@ fn help_with_elsewhere(f: &Finding, doc: &Document) -> Option<String> {
         })
         .collect();
     match (&f.help, elsewhere.is_empty()) {
-        (h, true) => h.clone(),
+        (h, true) => h.as_deref().map(str::to_owned),
         (Some(h), false) => Some(format!("{h}\n{}", elsewhere.join("\n"))),
         (None, false) => Some(elsewhere.join("\n")),
     }

@@ -181,7 +181,7 @@ pub fn write(
                 let in_manifest_suite: BTreeSet<(&str, String)> = own
                     .findings
                     .iter()
-                    .map(|f| (f.rule.as_str(), place_of(&f.path)))
+                    .map(|f| (&*f.rule, place_of(&f.path)))
                     .collect();
                 let ids: Vec<&str> = rules
                     .iter()

@@ -75,14 +75,14 @@ pub(super) fn run(cx: &Context<'_>, out: &mut Findings, scope: Scope) {
                     Ok(None) => {}
                     Ok(Some(message)) => {
                         let f = Finding {
-                            rule: rule.id.clone(),
+                            rule: rule.id.clone().into(),
                             severity,
                             message,
                             path: port.number_path.clone(),
                             host: None,
-                            label: rule.summary.clone(),
+                            label: rule.summary.clone().into(),
                             related: Vec::new(),
-                            help: rule.help.clone(),
+                            help: rule.help.clone().map(Into::into),
                             fixes: Vec::new(),
                             evidence: Default::default(),
                             fingerprint: String::new(),

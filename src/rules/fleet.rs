@@ -172,7 +172,7 @@ pub fn combine(manifest: &Manifest, policy: &Policy, gathered: Gathered) -> Find
     // Findings of the baseline that every host reports identically hold regardless of the host.
     fn key(f: &Finding) -> (&str, &str, &str, Severity, Option<&str>) {
         (
-            f.rule.as_str(),
+            &*f.rule,
             f.path.as_str(),
             f.message.as_str(),
             f.severity,

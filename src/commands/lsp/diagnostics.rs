@@ -127,7 +127,7 @@ fn port_of(f: &Finding) -> Option<(u16, Protocol)> {
 /// the lowest port that passes every rule above it (at 1024 or more), as `preflight suggest --range`
 /// finds it.
 fn suggestion(f: &Finding, m: &Manifest, policy: &Policy) -> Option<u16> {
-    if !MOVABLE.contains(&f.rule.as_str()) {
+    if !MOVABLE.contains(&&*f.rule) {
         return None;
     }
     let own = f.fixes.iter().find_map(|x| match x {
@@ -165,7 +165,7 @@ fn diagnostic(doc: &Document, f: &Finding, m: &Manifest, policy: &Policy) -> Dia
     Diagnostic {
         range: range(doc, &f.path),
         severity: Some(severity(f.severity)),
-        code: Some(NumberOrString::String(f.rule.clone())),
+        code: Some(NumberOrString::String(f.rule.to_string())),
         code_description: format!("{DOCS}/{}.md", f.rule)
             .parse()
             .ok()
