@@ -24,7 +24,19 @@ fn main() -> std::process::ExitCode {
     preflight::document::on_large_input(|| {
         // SAFETY: as above. mimalloc reads its options as plain words at each decision; another
         // thread reading this one as it changes sees the old or the new delay, either valid.
-        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) }
+        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
+        // And the memory touched from then on is backed by 4 KiB pages, not transparent huge pages:
+        // mimalloc asks for THP on its arenas (reserved before `main`, so its own option comes too
+        // late), and a 2 MiB page is resident whole for its first byte. The 10 MB benchmarks: peak
+        // RSS 171.6 -> 165.5 MB (Compose) and 125.7 -> 117.6 MB (Kubernetes), 10 % slower (486 ->
+        // 536 ms, 428 -> 475 ms). Smaller inputs keep THP (5-13 % faster; see the README).
+        #[cfg(target_os = "linux")]
+        // SAFETY: prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) only sets a flag on this process's memory
+        // map (Linux 3.15 on); it takes no pointers. On a kernel without it the call fails with
+        // EINVAL and nothing changes, so its result is not needed.
+        unsafe {
+            libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+        }
     });
     preflight::commands::main(<preflight::cli::Cli as clap::Parser>::parse())
 }
