@@ -76,9 +76,9 @@ pub struct Merged<'v> {
     pub ports: Vec<Field<'v>>,
     /// `expose`: container ports the service listens on without publishing them.
     pub expose: Vec<Field<'v>>,
-    /// Every key of the service as written, each with its path (the keys preflight does not read
-    /// are classified in [`super::fields`]).
-    pub keys: Vec<(String, String)>,
+    /// Every key of the service as written (borrowed from the value), each with its path (the keys
+    /// preflight does not read are classified in [`super::fields`]).
+    pub keys: Vec<(&'v str, String)>,
 }
 
 /// A problem found while merging, at a path.
@@ -201,7 +201,7 @@ fn apply<'v>(m: &mut Merged<'v>, f: &ComposeFile<'v>, name: &str, svc: &'v Value
         let local_key = join(&local, key);
         let path = format!("{prefix}{local_key}");
         let tag = f.map.tag(&local_key);
-        m.keys.push((key.clone(), path.clone()));
+        m.keys.push((key.as_str(), path.clone()));
         let field = Field {
             path: path.clone(),
             value,
