@@ -64,12 +64,13 @@ pub struct Merged<'v> {
     pub not_a_mapping: Option<String>,
     /// `profiles`, every item.
     pub profiles: Vec<Field<'v>>,
-    /// `network_mode`.
-    pub network_mode: Option<Field<'v>>,
+    /// `network_mode`. This and the two below are boxed: few services set them, and unboxed they
+    /// took 72 bytes more in each of a 10 MB file's 84,840 merged services, all held at once.
+    pub network_mode: Option<Box<Field<'v>>>,
     /// `deploy.replicas`.
-    pub replicas: Option<Field<'v>>,
+    pub replicas: Option<Box<Field<'v>>>,
     /// `scale`.
-    pub scale: Option<Field<'v>>,
+    pub scale: Option<Box<Field<'v>>>,
     /// `ports`: the list itself (the last file's, for "not a list" problems) and its items.
     pub ports_list: Option<Field<'v>>,
     /// The port entries, in merged order.
@@ -230,8 +231,8 @@ fn apply<'v>(m: &mut Merged<'v>, f: &ComposeFile<'v>, name: &str, svc: &'v Value
             }
             "expose" => list(&mut m.expose, true),
             "profiles" => list(&mut m.profiles, false),
-            "network_mode" => m.network_mode = (tag != Some("reset")).then_some(field),
-            "scale" => m.scale = (tag != Some("reset")).then_some(field),
+            "network_mode" => m.network_mode = (tag != Some("reset")).then(|| Box::new(field)),
+            "scale" => m.scale = (tag != Some("reset")).then(|| Box::new(field)),
             "deploy" => {
                 if matches!(tag, Some("reset" | "override")) {
                     m.replicas = None;
@@ -241,9 +242,11 @@ fn apply<'v>(m: &mut Merged<'v>, f: &ComposeFile<'v>, name: &str, svc: &'v Value
                 }
                 if let Some(r) = value.get("replicas") {
                     let rpath = join(&local_key, "replicas");
-                    m.replicas = (f.map.tag(&rpath) != Some("reset")).then(|| Field {
-                        path: format!("{prefix}{rpath}"),
-                        value: r,
+                    m.replicas = (f.map.tag(&rpath) != Some("reset")).then(|| {
+                        Box::new(Field {
+                            path: format!("{prefix}{rpath}"),
+                            value: r,
+                        })
                     });
                 }
             }
