@@ -432,12 +432,14 @@ impl Reader<'_> {
 
     /// Records the keys of a service that may shape its ports but that preflight does not read.
     fn unread_keys(&mut self, name: &str, m: &Merged<'_>) {
-        for (key, path) in &m.keys {
-            if let Some(why) = fields::unread(fields::SERVICE, key) {
-                self.unread.push(Unread {
-                    path: path.clone(),
-                    message: format!("`{name}`: `{key}` is not read: {why}"),
-                });
+        for keys in &m.keys {
+            for key in &keys.names {
+                if let Some(why) = fields::unread(fields::SERVICE, key) {
+                    self.unread.push(Unread {
+                        path: crate::document::join(&keys.service, key),
+                        message: format!("`{name}`: `{key}` is not read: {why}"),
+                    });
+                }
             }
         }
     }
