@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::{Kind, LoadOptions, Manifest};
-use crate::document::{Document, LoadError, parse_document, read_text, under};
+use crate::document::{Document, LoadError, parse_document, parse_document_each, read_text, under};
 
 /// The names Compose v2 looks for, in its order.
 pub const COMPOSE_NAMES: [&str; 4] = [
@@ -166,18 +166,28 @@ pub enum Unrecognised {
 /// Helm values, an editor's settings).
 pub fn recognise(path: &Path, opts: &LoadOptions) -> Result<Kind, Unrecognised> {
     let (name, text) = read_text(path, &opts.limits.input)?;
-    let stream = Kind::several_documents(&text);
-    let (value, _) = parse_document(&name, text, &opts.limits.input, "input", stream)
-        .map_err(|_| Unrecognised::NotYaml)?;
-    let docs: Vec<&Value> = match &value {
-        Value::Array(items) if stream => items.iter().collect(),
-        v => vec![v],
-    };
     let kube = |v: &Value| v.get("apiVersion").is_some() && v.get("kind").is_some();
-    if !docs.is_empty() && docs.iter().all(|d| kube(d)) {
+    if Kind::several_documents(&text) {
+        // A stream is Kubernetes when every document is an object with `apiVersion` and `kind`; each
+        // is looked at as it is parsed and dropped (a 10 MB stream's value whole is ten times it).
+        let (mut docs, mut all_kube) = (0usize, true);
+        parse_document_each(&name, text, &opts.limits.input, "input", &mut |v| {
+            docs += 1;
+            all_kube &= kube(&v);
+        })
+        .map_err(|_| Unrecognised::NotYaml)?;
+        return if docs > 0 && all_kube {
+            Ok(Kind::Kubernetes)
+        } else {
+            Err(Unrecognised::NoManifest)
+        };
+    }
+    let (value, _) = parse_document(&name, text, &opts.limits.input, "input", false)
+        .map_err(|_| Unrecognised::NotYaml)?;
+    if kube(&value) {
         return Ok(Kind::Kubernetes);
     }
-    let Some(map) = value.as_object().filter(|_| !stream) else {
+    let Some(map) = value.as_object() else {
         return Err(Unrecognised::NoManifest);
     };
     if map.get("version").and_then(Value::as_u64) == Some(1)
