@@ -136,7 +136,7 @@ pub fn parse_checked(
     schema: &Schema,
     extra: impl Fn(&Value, &SourceMap) -> Vec<Problem>,
 ) -> Result<(Value, Document, Vec<Problem>), LoadError> {
-    let (value, doc) = parse_document(name, text, limits, schema.what(), false)?;
+    let (value, doc) = parse_document(name, text, limits, schema.what())?;
     let mut problems = check_parsed(&value, &doc.map, schema, extra);
     // Policy and facts files are strict: a key written twice is a problem of the file.
     for (later, _) in doc.map.duplicates() {
@@ -156,23 +156,17 @@ pub fn parse_checked(
     Ok((value, doc, problems))
 }
 
-/// Parses text (size limit, BOM dropped) into its value and document; a YAML error is a
-/// [`LoadError::Invalid`] of the `what` the file should have been. With `stream`, every document of
-/// the text is read into an array (see [`yaml::parse_stream`]).
+/// Parses text of one YAML document (size limit, BOM dropped) into its value and document; a YAML
+/// error is a [`LoadError::Invalid`] of the `what` the file should have been. A stream of documents
+/// is read with [`parse_document_each`].
 pub fn parse_document(
     name: &str,
     text: String,
     limits: &Limits,
     what: &'static str,
-    stream: bool,
 ) -> Result<(Value, Document), LoadError> {
     let text = prepare(name, text, limits)?;
-    let parsed = if stream {
-        yaml::parse_stream(&text, limits.parse)
-    } else {
-        yaml::parse(&text, limits.parse)
-    };
-    match parsed {
+    match yaml::parse(&text, limits.parse) {
         Ok((value, map)) => Ok((value, Document::new(name.to_owned(), text, map))),
         Err(e) => Err(yaml_error(what, name, text, e)),
     }

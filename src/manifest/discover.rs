@@ -182,7 +182,7 @@ pub fn recognise(path: &Path, opts: &LoadOptions) -> Result<Kind, Unrecognised> 
             Err(Unrecognised::NoManifest)
         };
     }
-    let (value, _) = parse_document(&name, text, &opts.limits.input, "input", false)
+    let (value, _) = parse_document(&name, text, &opts.limits.input, "input")
         .map_err(|_| Unrecognised::NotYaml)?;
     if kube(&value) {
         return Ok(Kind::Kubernetes);
@@ -366,7 +366,7 @@ pub fn load_buffer(
                 read_text(f, &opts.limits.input)?
             }
         };
-        parsed.push(parse_document(&n, t, &opts.limits.input, "compose", false)?);
+        parsed.push(parse_document(&n, t, &opts.limits.input, "compose")?);
     }
     super::compose::project::project(parsed, &dir, opts).map(super::load::finish)
 }

@@ -81,7 +81,7 @@ pub fn load_in(
     if opts.kind == Some(Kind::Kubernetes) || several {
         return load_stream(name, text, what, opts).map(finish);
     }
-    let (value, doc) = parse_document(name, text, &opts.limits.input, what, false)?;
+    let (value, doc) = parse_document(name, text, &opts.limits.input, what)?;
     let kind = opts.kind.unwrap_or_else(|| Kind::detect(&value));
     let loaded = match kind {
         Kind::Deploy => load_deploy(value, doc, dir, opts),
@@ -264,7 +264,7 @@ pub fn load_str(
     text: String,
     opts: &LoadOptions,
 ) -> Result<(Manifest, Document), LoadError> {
-    let (value, doc) = parse_document(name, text, &opts.limits.input, "manifest", false)?;
+    let (value, doc) = parse_document(name, text, &opts.limits.input, "manifest")?;
     load_deploy(value, doc, Path::new("."), opts).map(finish)
 }
 

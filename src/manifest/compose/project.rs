@@ -39,7 +39,7 @@ pub fn load_files(
 
 fn parse(path: &Path, opts: &LoadOptions) -> Result<Parsed, LoadError> {
     let (name, text) = read_text(path, &opts.limits.input)?;
-    parse_document(&name, text, &opts.limits.input, "compose", false)
+    parse_document(&name, text, &opts.limits.input, "compose")
 }
 
 /// The directory a file's relative references are resolved in.
