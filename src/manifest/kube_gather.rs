@@ -100,14 +100,13 @@ impl<'l> FileReader<'l> {
     }
 
     /// After the file's last document, with its complete source map: the problems (each placed by
-    /// its path) or, for a stream, the Helm templates its documents came from. On problems, the
+    /// its path) or, for a stream's documents, the Helm templates they came from. On problems, the
     /// file's index with them.
     pub fn finish(
         self,
         into: &mut Gathered,
         map: &SourceMap,
         text: &str,
-        stream: bool,
     ) -> Result<(), (usize, Vec<Problem>)> {
         if self.too_many {
             return Err((
@@ -132,7 +131,8 @@ impl<'l> FileReader<'l> {
             return Err((self.index, problems));
         }
         into.ignored.extend(ignored);
-        if stream {
+        // Only a stream's documents (read by `next`) have starts; a file of one document has none.
+        if self.documents > 0 {
             let starts: Vec<(String, usize)> = (0..self.documents)
                 .map(|i| {
                     let p = i.to_string();

@@ -92,7 +92,7 @@ pub fn load_in(
             let mut reader = kube_gather::FileReader::new(0, opts);
             reader.single(&mut into, &value);
             drop(value);
-            kube_result(into, reader, doc, false)
+            kube_result(into, reader, doc)
         }
     };
     loaded.map(finish)
@@ -111,7 +111,7 @@ fn load_stream(
     let doc = parse_document_each(name, text, &opts.limits.input, what, &mut |v| {
         reader.next(&mut into, v)
     })?;
-    kube_result(into, reader, doc, true)
+    kube_result(into, reader, doc)
 }
 
 /// The manifest of a Kubernetes file read by `reader`, or its problems.
@@ -119,9 +119,8 @@ fn kube_result(
     mut into: kube_gather::Gathered,
     reader: kube_gather::FileReader<'_>,
     doc: Document,
-    stream: bool,
 ) -> Result<(Manifest, Document), LoadError> {
-    match reader.finish(&mut into, &doc.map, &doc.text, stream) {
+    match reader.finish(&mut into, &doc.map, &doc.text) {
         Ok(()) => Ok((into.manifest(), doc)),
         Err((_, problems)) => {
             let Document {
@@ -205,7 +204,7 @@ pub fn load_kubernetes_files(
             reader.next(&mut into, v)
         })?;
         if failed.is_none()
-            && let Err(e) = reader.finish(&mut into, &doc.map, &doc.text, true)
+            && let Err(e) = reader.finish(&mut into, &doc.map, &doc.text)
         {
             failed = Some(e);
         }
