@@ -1,11 +1,18 @@
-//! The path → place table of a [`super::SourceMap`]: every dotted path's text in one string, and a
-//! hash table of where each path's text sits with its place.
+//! The path → place table of a [`super::SourceMap`]: a tree of nodes, each its parent and the last
+//! segment of its path, and a hash table of node numbers by the hash of their whole dotted path.
 //!
-//! A parse records one path per YAML node (350,000 on a 2 MB file). As `HashMap<String, Entry>` that
-//! was one allocation per node plus 40 bytes of places; here the paths share one string, and a slot
-//! of a packed place is 24 bytes. Lookups hash the asked path and compare it with the slot's text,
-//! exactly as a map keyed by the path would.
+//! A parse records one path per YAML node (795,000 on a 10 MB Kubernetes stream). Kept whole, as
+//! `HashMap<String, Entry>` and later as one string of every path with a table of 24-byte slots,
+//! the paths' text alone was 14 MB on that stream and the slots 26 MB: a path repeats its parent's
+//! text, and the slots sat in the hash table's buckets. Here a node is 24 bytes in a plain list (its
+//! parent's number, its segment's number and its place), a segment's text is kept once however many
+//! paths end in it (`port`, `0`, `name`), and a bucket of the table is a 4-byte node number.
+//!
+//! Lookups hash the asked path as a whole and compare it with a node's path from its last segment up,
+//! so a path answers exactly as the same string would in a map keyed by it, whatever its keys hold
+//! (a key may itself contain dots: `app.kubernetes.io/name`).
 
+use std::cell::RefCell;
 use std::hash::BuildHasher;
 
 use hashbrown::HashTable;
@@ -18,27 +25,71 @@ pub(super) fn narrow(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-/// One path: where its text is in [`Paths::text`], and its value.
+/// The parent of the root.
+const NONE: u32 = u32::MAX;
+/// The bit of [`Node::segment`] that says the node has a value; the rest is the segment's number.
+const SET: u32 = 1 << 31;
+
+/// One path: its parent's node, its last segment's number (and whether a value is recorded), the
+/// value.
 #[derive(Clone, Copy, Debug)]
-struct Slot<T> {
-    start: u32,
-    len: u32,
+struct Node<T> {
+    parent: u32,
+    segment: u32,
     entry: T,
+}
+
+/// Each distinct segment's text once, numbered.
+#[derive(Clone, Default)]
+struct Segments {
+    text: String,
+    spans: Vec<(u32, u32)>,
+    index: HashTable<u32>,
+}
+
+fn text_of(text: &str, (start, len): (u32, u32)) -> &str {
+    text.get(start as usize..start as usize + len as usize)
+        .unwrap_or("")
+}
+
+impl Segments {
+    fn get(&self, id: u32) -> &str {
+        text_of(&self.text, self.spans[id as usize])
+    }
+
+    fn intern(&mut self, segment: &str) -> u32 {
+        let Segments { text, spans, index } = self;
+        let hash = FxBuildHasher.hash_one(segment);
+        let found = index.find(hash, |&id| text_of(text, spans[id as usize]) == segment);
+        if let Some(&id) = found {
+            return id;
+        }
+        let id = narrow(spans.len()).min(SET - 1);
+        spans.push((narrow(text.len()), narrow(segment.len())));
+        text.push_str(segment);
+        index.insert_unique(hash, id, |&id| {
+            FxBuildHasher.hash_one(text_of(text, spans[id as usize]))
+        });
+        id
+    }
 }
 
 /// Dotted paths and a small value for each (a place), each path once.
 #[derive(Clone)]
 pub(crate) struct Paths<T> {
-    /// Every path's text, one after another (a removed path's text stays, unused).
-    text: String,
-    table: HashTable<Slot<T>>,
+    /// Node 0 is the root (the path ``), once there is any node.
+    nodes: Vec<Node<T>>,
+    /// Node numbers by the hash of their path.
+    index: HashTable<u32>,
+    segments: Segments,
 }
 
 impl<T> Default for Paths<T> {
     fn default() -> Self {
         Paths {
-            text: String::new(),
-            table: HashTable::new(),
+            nodes: Vec::new(),
+            index: HashTable::new(),
+            segments: Segments::default(),
         }
     }
 }
@@ -46,59 +97,144 @@ impl<T> Default for Paths<T> {
 impl<T> std::fmt::Debug for Paths<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Paths")
-            .field("len", &self.table.len())
+            .field("nodes", &self.nodes.len())
             .finish()
     }
 }
 
-impl<T: Copy> Paths<T> {
-    /// Room for `paths` paths of `bytes` bytes in all.
-    pub(crate) fn with_capacity(paths: usize, bytes: usize) -> Self {
-        Paths {
-            text: String::with_capacity(bytes),
-            table: HashTable::with_capacity(paths),
+/// The root's number: the node of the path ``.
+pub(crate) const ROOT: u32 = 0;
+
+fn hash(path: &str) -> u64 {
+    FxBuildHasher.hash_one(path)
+}
+
+/// Whether node `id`'s path is `path`, compared from the last segment up.
+fn is<T>(nodes: &[Node<T>], segments: &Segments, mut id: u32, mut path: &str) -> bool {
+    loop {
+        let n = &nodes[id as usize];
+        if n.parent == NONE {
+            return path.is_empty();
         }
-    }
-
-    fn hash(path: &str) -> u64 {
-        FxBuildHasher.hash_one(path)
-    }
-
-    fn path_of<'a>(text: &'a str, s: &Slot<T>) -> &'a str {
-        text.get(s.start as usize..(s.start as usize + s.len as usize))
-            .unwrap_or("")
-    }
-
-    /// Records `entry` for `path`, replacing the one recorded before.
-    pub(crate) fn insert(&mut self, path: &str, entry: T) {
-        let Paths { text, table } = self;
-        let hash = Self::hash(path);
-        let found = table.find_mut(hash, |s| Self::path_of(text, s) == path);
-        if let Some(slot) = found {
-            slot.entry = entry;
-            return;
-        }
-        let slot = Slot {
-            start: narrow(text.len()),
-            len: narrow(path.len()),
-            entry,
+        let Some(head) = path.strip_suffix(segments.get(n.segment & !SET)) else {
+            return false;
         };
-        text.push_str(path);
-        table.insert_unique(hash, slot, |s| Self::hash(Self::path_of(text, s)));
+        if nodes[n.parent as usize].parent == NONE {
+            return head.is_empty();
+        }
+        let Some(head) = head.strip_suffix('.') else {
+            return false;
+        };
+        path = head;
+        id = n.parent;
+    }
+}
+
+/// Writes node `id`'s path into `out` (emptied first).
+fn write_path<T>(nodes: &[Node<T>], segments: &Segments, id: u32, out: &mut String) {
+    out.clear();
+    let mut chain = Vec::new();
+    let mut at = id;
+    while nodes[at as usize].parent != NONE {
+        chain.push(nodes[at as usize].segment & !SET);
+        at = nodes[at as usize].parent;
+    }
+    for (i, s) in chain.iter().rev().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        out.push_str(segments.get(*s));
+    }
+}
+
+impl<T: Copy + Default> Paths<T> {
+    /// Room for about `paths` paths.
+    pub(crate) fn with_capacity(paths: usize) -> Self {
+        Paths {
+            nodes: Vec::with_capacity(paths),
+            index: HashTable::with_capacity(paths),
+            segments: Segments::default(),
+        }
+    }
+
+    /// The root's number ([`ROOT`]), made if there is no node yet.
+    pub(crate) fn root(&mut self) -> u32 {
+        if self.nodes.is_empty() {
+            let segment = self.segments.intern("");
+            self.nodes.push(Node {
+                parent: NONE,
+                segment,
+                entry: T::default(),
+            });
+            self.index.insert_unique(hash(""), ROOT, |_| hash(""));
+        }
+        ROOT
+    }
+
+    /// The node of `path`, whose last segment is `segment` below `parent`'s path (`path` is that path
+    /// joined with `.` and `segment`, or `segment` alone below the root), made if there is none. The
+    /// same path always gives the same node, however it was reached (a key `` below the root is
+    /// the root).
+    pub(crate) fn child(&mut self, parent: u32, segment: &str, path: &str) -> u32 {
+        let Paths {
+            nodes,
+            index,
+            segments,
+        } = self;
+        let h = hash(path);
+        if let Some(&id) = index.find(h, |&id| is(nodes, segments, id, path)) {
+            return id;
+        }
+        let id = narrow(nodes.len());
+        nodes.push(Node {
+            parent,
+            segment: segments.intern(segment),
+            entry: T::default(),
+        });
+        // Growing the table hashes every path again: each is written out from its segments.
+        let scratch = RefCell::new(String::new());
+        index.insert_unique(h, id, |&id| {
+            let mut out = scratch.borrow_mut();
+            write_path(nodes, segments, id, &mut out);
+            hash(&out)
+        });
+        id
+    }
+
+    /// Records `entry` for node `id`, replacing the one recorded before.
+    pub(crate) fn set(&mut self, id: u32, entry: T) {
+        if let Some(n) = self.nodes.get_mut(id as usize) {
+            n.entry = entry;
+            n.segment |= SET;
+        }
+    }
+
+    fn find(&self, path: &str) -> Option<u32> {
+        self.index
+            .find(hash(path), |&id| is(&self.nodes, &self.segments, id, path))
+            .copied()
     }
 
     /// What is recorded for `path`.
     pub(crate) fn get(&self, path: &str) -> Option<T> {
-        self.table
-            .find(Self::hash(path), |s| Self::path_of(&self.text, s) == path)
-            .map(|s| s.entry)
+        let n = &self.nodes[self.find(path)? as usize];
+        (n.segment & SET != 0).then_some(n.entry)
     }
 
-    /// Takes out what is recorded for `path`.
-    pub(crate) fn remove(&mut self, path: &str) -> Option<T> {
-        let Paths { text, table } = self;
-        let found = table.find_entry(Self::hash(path), |s| Self::path_of(text, s) == path);
-        found.ok().map(|e| e.remove().0.entry)
+    /// Takes out what is recorded for node `id` (the node stays, as the parent of its children).
+    pub(crate) fn take(&mut self, id: u32) -> Option<T> {
+        let n = self.nodes.get_mut(id as usize)?;
+        let had = n.segment & SET != 0;
+        n.segment &= !SET;
+        had.then_some(n.entry)
+    }
+
+    /// The parent of node `id` (the root is its own).
+    pub(crate) fn parent(&self, id: u32) -> u32 {
+        match self.nodes.get(id as usize) {
+            Some(n) if n.parent != NONE => n.parent,
+            _ => ROOT,
+        }
     }
 
     /// Whether something is recorded for `path`.
@@ -106,15 +242,21 @@ impl<T: Copy> Paths<T> {
         self.get(path).is_some()
     }
 
-    /// Every recorded path, in no particular order.
-    pub(crate) fn keys(&self) -> impl Iterator<Item = &str> {
-        self.table.iter().map(|s| Self::path_of(&self.text, s))
+    /// Every recorded path, in no particular order, each written out.
+    pub(crate) fn keys(&self) -> impl Iterator<Item = String> + '_ {
+        (0..self.nodes.len())
+            .filter(|&i| self.nodes[i].segment & SET != 0)
+            .map(|i| {
+                let mut out = String::new();
+                write_path(&self.nodes, &self.segments, narrow(i), &mut out);
+                out
+            })
     }
 
     /// How many paths are recorded.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.table.len()
+        self.nodes.iter().filter(|n| n.segment & SET != 0).count()
     }
 }
 
@@ -122,45 +264,73 @@ impl<T: Copy> Paths<T> {
 mod tests {
     use super::*;
 
-    fn entry(o: usize, key: Option<usize>) -> (usize, Option<usize>) {
-        (o, key)
-    }
-
+    /// Paths built segment by segment (keys with dots and empty keys among them) answer as a map
+    /// keyed by the joined path string does, including paths reached two ways.
     #[test]
     fn paths_behave_as_a_map_keyed_by_the_path() {
-        let mut p = Paths::default();
+        let segments = [
+            "services", "a", "a.b", "b", "", "0", "1", "ports", "x.y.z", "b.c",
+        ];
+        let mut p: Paths<(usize, usize)> = Paths::with_capacity(4);
         let mut reference = std::collections::BTreeMap::new();
-        for i in 0..2000 {
-            let path = format!("services.s{}.ports.{}", i % 300, i % 7);
-            let e = entry(i, (i % 3 == 0).then_some(i + 1));
-            p.insert(&path, e);
-            reference.insert(path, e);
-            if i % 11 == 0 {
-                let gone = format!("services.s{}.ports.{}", (i * 7) % 300, i % 5);
-                assert_eq!(p.remove(&gone), reference.remove(&gone));
+        let root = p.root();
+        // Walk pseudo-random chains from the root, recording a value at every node.
+        let mut seed = 7usize;
+        for i in 0..3000 {
+            let (mut id, mut path) = (root, String::new());
+            let depth = 1 + i % 5;
+            for _ in 0..depth {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let s = segments[(seed >> 33) % segments.len()];
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(s);
+                id = p.child(id, s, &path);
+            }
+            p.set(id, (i, depth));
+            reference.insert(path.clone(), (i, depth));
+            if i % 13 == 0 {
+                assert_eq!(p.take(id), reference.remove(&path), "{path}");
             }
         }
         assert_eq!(p.len(), reference.len());
         for (k, v) in &reference {
             assert_eq!(p.get(k), Some(*v), "{k}");
         }
-        let mut keys: Vec<&str> = p.keys().collect();
+        let mut keys: Vec<String> = p.keys().collect();
         keys.sort_unstable();
-        let mut expected: Vec<&str> = reference.keys().map(String::as_str).collect();
-        expected.sort_unstable();
-        assert_eq!(keys, expected);
-        assert!(!p.contains("services.s1"));
-        assert!(!p.contains(""));
-        assert_eq!(p.get("services"), None);
+        let expected: Vec<&String> = reference.keys().collect();
+        assert_eq!(keys.iter().collect::<Vec<_>>(), expected);
+        for absent in [
+            "services.zz",
+            "zz",
+            ".",
+            "a..b",
+            "services.",
+            "a.b.",
+            "ports.ports.ports.ports.ports.ports",
+        ] {
+            assert_eq!(p.get(absent), reference.get(absent).copied(), "{absent}");
+        }
     }
 
     #[test]
-    fn an_empty_path_and_places_without_a_key_round_trip() {
-        let mut p = Paths::default();
-        p.insert("", entry(0, None));
-        assert_eq!(p.get(""), Some(entry(0, None)));
-        p.insert("", entry(5, Some(1)));
-        assert_eq!(p.get(""), Some(entry(5, Some(1))));
+    fn the_root_and_an_empty_key_below_it_are_one_path() {
+        let mut p: Paths<(usize, usize)> = Paths::default();
+        assert_eq!(p.get(""), None);
+        let root = p.root();
+        p.set(root, (0, 0));
+        assert_eq!(p.get(""), Some((0, 0)));
+        let empty = p.child(root, "", "");
+        assert_eq!(empty, root);
+        p.set(empty, (5, 1));
+        assert_eq!(p.get(""), Some((5, 1)));
         assert_eq!(p.len(), 1);
+        let a = p.child(root, "a", "a");
+        assert_eq!(p.parent(a), root);
+        assert_eq!(p.get("a"), None, "a node is made without a value");
     }
 }

@@ -70,7 +70,7 @@ pub(crate) struct Entry {
 }
 
 /// A place in 16 bytes: the value's span and, when a mapping key introduced it, the key's.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Packed {
     value: (u32, u32),
     /// `u32::MAX` as the length: no key.
@@ -154,7 +154,6 @@ impl SourceMap {
             .entries
             .keys()
             .filter(|k| k.starts_with(&start))
-            .map(str::to_owned)
             .collect();
         v.sort();
         v

@@ -25,7 +25,7 @@ pub use super::events::YamlError;
 use super::events::{
     Event, EventData, Item, PIPELINE_BYTES, Pipelined, ScalarStyle, events, produce,
 };
-use super::paths::Paths;
+use super::paths::{Paths, ROOT};
 use super::source_map::{Entry, Packed, SourceMap, Span};
 
 /// Up to this many keys, a mapping finds a key written twice by comparing it with each earlier one.
@@ -70,6 +70,8 @@ struct Builder<I> {
     /// The dotted path of the node being built. Children push `.key` and truncate back, so building
     /// the table allocates once per entry, not once per path segment.
     path: String,
+    /// The table's node of each path from the root down to `path`'s.
+    ids: Vec<u32>,
 }
 
 impl<I: Iterator<Item = Item>> Builder<I> {
@@ -98,8 +100,14 @@ impl<I: Iterator<Item = Item>> Builder<I> {
         Ok(())
     }
 
+    /// The table's node of the current path.
+    fn id(&self) -> u32 {
+        self.ids.last().copied().unwrap_or(ROOT)
+    }
+
     fn record(&mut self, value: Span, key: Option<Span>) {
-        self.entries.insert(&self.path, Entry { value, key }.into());
+        let id = self.id();
+        self.entries.set(id, Entry { value, key }.into());
     }
 
     /// Builds the item `index` of the current path with `f` (the index is written into the path, not
@@ -127,8 +135,13 @@ impl<I: Iterator<Item = Item>> Builder<I> {
         if len > 0 {
             self.path.push('.');
         }
+        let start = self.path.len();
         write(&mut self.path);
+        let parent = self.id();
+        let id = self.entries.child(parent, &self.path[start..], &self.path);
+        self.ids.push(id);
         let out = f(self);
+        self.ids.pop();
         self.path.truncate(len);
         out
     }
@@ -201,9 +214,13 @@ impl<I: Iterator<Item = Item>> Builder<I> {
                     // The later value is read, as non-strict readers do; the earlier one's place is
                     // kept under a path of its own for the report.
                     self.child(&key, |b| {
+                        let segment = format!("{key}#{}", b.duplicates.len());
                         let earlier = format!("{}#{}", b.path, b.duplicates.len());
-                        if let Some(entry) = b.entries.remove(&b.path) {
-                            b.entries.insert(&earlier, entry);
+                        let id = b.id();
+                        if let Some(entry) = b.entries.take(id) {
+                            let parent = b.entries.parent(id);
+                            let moved = b.entries.child(parent, &segment, &earlier);
+                            b.entries.set(moved, entry);
                         }
                         b.duplicates.push((b.path.clone(), earlier));
                     });
@@ -409,22 +426,21 @@ fn build(
     let mut b = Builder {
         events,
         limits,
-        // Manifests have one node per 12 to 25 bytes, and paths a few times longer than the text
-        // they come from. The table starts at the low end and doubles from there if it must: a hash
-        // table's entries are scattered over all its memory, so room sized above what the file
-        // needs is resident all the same (sized at one node per 12 bytes, a 10 MB Compose file's
-        // 424,000 paths took a table of a million slots, 25 MB, twice what they need), while a
-        // string's unused room is never written.
-        entries: Paths::with_capacity((text.len() / 24).min(limits.max_nodes), text.len() * 2),
+        // Manifests have one node per 12 to 25 bytes; the table is made for one per 12: growing it
+        // hashes every path again, written out from its segments (10 % of a 10 MB stream's check),
+        // while a bucket is a 4-byte node number and the list's unused room is never written.
+        entries: Paths::with_capacity((text.len() / 12).min(limits.max_nodes)),
         anchors: HashMap::new(),
         tags: FxHashMap::default(),
         duplicates: Vec::new(),
         nodes: 0,
         replayed: 0,
         path: String::new(),
+        ids: Vec::new(),
         scratch: Vec::new(),
         items_scratch: Vec::new(),
     };
+    b.ids.push(b.entries.root());
     let mut root = Value::Null;
     // Documents handed to the sink (a stream's) or read (one document's).
     let mut documents = 0;
