@@ -132,6 +132,50 @@ mod source_map {
     use super::super::parse;
     use crate::document::source_map::{LineCol, pointer_to_path};
 
+    /// Lines and columns from the sparse line index equal a count from the start of the text, on
+    /// every offset of a text of several strides (multi-byte characters, empty lines, no final
+    /// newline), and `offset_of` inverts them on every character.
+    #[test]
+    fn line_col_and_offset_of_agree_with_counting_from_the_start() {
+        let mut text = String::new();
+        for i in 0..150 {
+            let line = match i % 4 {
+                0 => String::new(),
+                1 => format!("k{i}: é{i}"),
+                2 => format!("  - \"ü{}\"", "x".repeat(i % 7)),
+                _ => format!("k{i}:"),
+            };
+            text.push_str(&line);
+            if i < 149 {
+                text.push('\n');
+            }
+        }
+        let map = crate::document::source_map::SourceMap::lines_only(&text);
+        for offset in 0..=text.len() + 3 {
+            let at = offset.min(text.len());
+            let before = &text.as_bytes()[..at];
+            let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+            let start = before
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |i| i + 1);
+            let column = text
+                .get(start..at)
+                .map_or(at - start, |s| s.chars().count())
+                + 1;
+            assert_eq!(
+                map.line_col(&text, offset),
+                LineCol { line, column },
+                "{offset}"
+            );
+            if text.is_char_boundary(at) {
+                assert_eq!(map.offset_of(&text, line, column), at, "{offset}");
+            }
+        }
+        assert_eq!(map.offset_of(&text, 151, 1), text.len());
+        assert_eq!(map.offset_of(&text, 500, 1), text.len());
+    }
+
     #[test]
     fn spans_point_at_values_and_keys() {
         let text = "a:\n  b: { c: \"x\" }\n  d: [1, 2]\n";
