@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::document::Document;
-use crate::finding::Finding;
+use crate::finding::{Finding, Fingerprint};
 use crate::manifest::Manifest;
 
 /// What findings of one manifest concern, by place: built once, so naming the subject of each of
@@ -200,7 +200,7 @@ impl<'m> Subjects<'m> {
 }
 
 /// FNV-1a over the parts: stable across runs and platforms.
-fn hash(parts: &[&str]) -> String {
+fn hash(parts: &[&str]) -> Fingerprint {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for p in parts {
         for b in p.bytes().chain([0]) {
@@ -208,7 +208,7 @@ fn hash(parts: &[&str]) -> String {
             h = h.wrapping_mul(0x0100_0000_01b3);
         }
     }
-    format!("{h:016x}")
+    Fingerprint(h)
 }
 
 /// Sets the subject and fingerprint of `f`, found in `m` (read from `doc`). A place that is no YAML
@@ -221,13 +221,13 @@ pub fn fingerprint(subjects: &Subjects<'_>, doc: &Document, f: &mut Finding) {
             .get(span.offset..span.offset + span.len)
             .unwrap_or(local)
             .trim()
-            .to_owned()
+            .into()
     } else {
-        subjects.subject(&f.path)
+        subjects.subject(&f.path).into_boxed_str()
     };
-    let mut parts = vec![&*f.rule, doc.file_of(&f.path), f.subject.as_str()];
+    let mut parts = vec![&*f.rule, doc.file_of(&f.path), &*f.subject];
     parts.extend(f.host.as_deref());
-    f.fingerprint = hash(&parts);
+    f.fingerprint = Some(hash(&parts));
 }
 
 /// A baseline file: sorted, stable JSON that diffs well.
@@ -260,8 +260,8 @@ impl Entry {
         Entry {
             file: doc.file_of(&f.path).to_owned(),
             rule: f.rule.to_string(),
-            subject: f.subject.clone(),
-            fingerprint: f.fingerprint.clone(),
+            subject: f.subject.to_string(),
+            fingerprint: f.fingerprint.map(|x| x.to_string()).unwrap_or_default(),
             message: f.message.clone(),
         }
     }
@@ -358,7 +358,12 @@ impl Baseline {
         findings.retain(|f| {
             match left
                 .iter_mut()
-                .find(|e| e.is_some_and(|e| e.fingerprint == f.fingerprint))
+                .find(|e| {
+                    e.is_some_and(|e| {
+                        f.fingerprint
+                            .map_or(e.fingerprint.is_empty(), |x| x.is(&e.fingerprint))
+                    })
+                })
             {
                 Some(slot) => {
                     *slot = None;

@@ -101,11 +101,38 @@ pub struct Finding {
     /// What identifies the finding across runs, set by the check stage: rule, file, the service or
     /// object and port it concerns, and the host — not the line, so it survives moved lines and
     /// reformatting (baselines and SARIF's `partialFingerprints` use it).
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub fingerprint: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<Fingerprint>,
     /// What the finding concerns (`api 8080/tcp`), set with the fingerprint; baselines show it.
     #[serde(skip)]
-    pub subject: String,
+    pub subject: Box<str>,
+}
+
+/// A finding's fingerprint: 64 bits, written as 16 lowercase hex digits (as baselines and SARIF's
+/// `partialFingerprints` hold it). Kept as the number: as text, a 10 MB stream's 61,186 fingerprints
+/// took 40 bytes each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Fingerprint(pub u64);
+
+impl Fingerprint {
+    /// Whether `text` is this fingerprint written out (exactly: 16 lowercase hex digits).
+    pub fn is(self, text: &str) -> bool {
+        text.len() == 16
+            && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            && u64::from_str_radix(text, 16) == Ok(self.0)
+    }
+}
+
+impl fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
+impl Serialize for Fingerprint {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 impl Finding {
@@ -125,8 +152,8 @@ impl Finding {
             help: None,
             fixes: Vec::new(),
             evidence: Evidence::default(),
-            fingerprint: String::new(),
-            subject: String::new(),
+            fingerprint: None,
+            subject: Box::default(),
         }
     }
 

@@ -135,7 +135,7 @@ pub struct KubeService {
     /// `metadata.namespace`, when given.
     pub namespace: Option<String>,
     /// `spec.type` (`ClusterIP` when not given).
-    pub service_type: String,
+    pub service_type: std::borrow::Cow<'static, str>,
     /// `spec.selector`; empty when the Service has none (its endpoints are managed by hand).
     pub selector: TextMap,
     /// Its ports.

@@ -107,7 +107,7 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome], policy: &Policy) -> io::
                         "level": level(f.severity),
                         "message": { "text": message },
                         "locations": [location(c.doc.file_of(&f.path), line, column, end_line, end_column)],
-                        "partialFingerprints": { "preflight/v2": f.fingerprint },
+                        "partialFingerprints": { "preflight/v2": f.fingerprint.map(|x| x.to_string()).unwrap_or_default() },
                         "properties": { "path": f.path },
                     });
                     if let Some(i) = rule_index(&f.rule) {

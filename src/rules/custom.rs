@@ -85,8 +85,8 @@ pub(super) fn run(cx: &Context<'_>, out: &mut Findings, scope: Scope) {
                             help: rule.help.clone().map(Into::into),
                             fixes: Vec::new(),
                             evidence: Default::default(),
-                            fingerprint: String::new(),
-                            subject: String::new(),
+                            fingerprint: None,
+                            subject: Box::default(),
                         };
                         out.push(f);
                     }
