@@ -262,7 +262,7 @@ impl Entry {
             rule: f.rule.to_string(),
             subject: f.subject.to_string(),
             fingerprint: f.fingerprint.map(|x| x.to_string()).unwrap_or_default(),
-            message: f.message.clone(),
+            message: f.message.to_string(),
         }
     }
 }
@@ -356,15 +356,12 @@ impl Baseline {
     pub fn hold_back(&self, findings: &mut Vec<Finding>, left: &mut Vec<Option<&Entry>>) -> usize {
         let before = findings.len();
         findings.retain(|f| {
-            match left
-                .iter_mut()
-                .find(|e| {
-                    e.is_some_and(|e| {
-                        f.fingerprint
-                            .map_or(e.fingerprint.is_empty(), |x| x.is(&e.fingerprint))
-                    })
+            match left.iter_mut().find(|e| {
+                e.is_some_and(|e| {
+                    f.fingerprint
+                        .map_or(e.fingerprint.is_empty(), |x| x.is(&e.fingerprint))
                 })
-            {
+            }) {
                 Some(slot) => {
                     *slot = None;
                     false

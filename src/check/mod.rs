@@ -203,7 +203,7 @@ fn finish(
 fn name_template(m: &manifest::Manifest, f: &mut Finding) {
     let doc = f.path.split('.').next().unwrap_or("");
     if let Some(t) = m.templates.get(doc) {
-        f.message = format!("{} (template `{t}`)", f.message);
+        f.message = format!("{} (template `{t}`)", f.message).into();
     }
 }
 

@@ -79,22 +79,22 @@ pub struct Finding {
     /// Its severity after policy.
     pub severity: Severity,
     /// One line: what is wrong (lowercase start, no final period).
-    pub message: String,
+    pub message: Box<str>,
     /// Manifest path of the primary place.
-    pub path: String,
+    pub path: Box<str>,
     /// The host whose facts the finding comes from; `None` for a finding of the manifest alone, which
     /// holds on every host and is reported once.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub host: Option<String>,
+    pub host: Option<Box<str>>,
     /// A short label for the underline at `path`.
     #[serde(skip)]
     pub label: Cow<'static, str>,
     /// Other places worth showing.
-    pub related: Vec<Related>,
+    pub related: Box<[Related]>,
     /// How to fix it, in words.
     pub help: Option<Cow<'static, str>>,
     /// What would fix it, as intents the `fix` stage renders for a dialect.
-    pub fixes: Vec<Fix>,
+    pub fixes: Box<[Fix]>,
     /// Structured facts behind the finding (ranges, sources, owners), for machines.
     #[serde(skip_serializing_if = "Evidence::is_empty")]
     pub evidence: Evidence,
@@ -138,19 +138,18 @@ impl Serialize for Fingerprint {
 impl Finding {
     /// A finding of `rule` at `path` with the rule's default severity.
     pub fn new(meta: &RuleMeta, path: impl Into<String>, message: impl Into<String>) -> Self {
-        let mut message = message.into();
-        // `format!` leaves up to twice the room the text takes, and a fleet holds 100,000 messages.
-        message.shrink_to_fit();
         Finding {
             rule: Cow::Borrowed(meta.id),
             severity: meta.severity,
-            message,
-            path: path.into(),
+            // Boxed, so made to its length: `format!` leaves up to twice the room the text takes,
+            // and a fleet holds 100,000 messages.
+            message: message.into().into_boxed_str(),
+            path: path.into().into_boxed_str(),
             host: None,
             label: Cow::Borrowed(""),
-            related: Vec::new(),
+            related: Box::default(),
             help: None,
-            fixes: Vec::new(),
+            fixes: Box::default(),
             evidence: Evidence::default(),
             fingerprint: None,
             subject: Box::default(),
@@ -171,12 +170,13 @@ impl Finding {
 
     /// Adds a related place.
     pub fn related(mut self, path: impl Into<String>, label: impl Into<String>) -> Self {
-        // Most findings point at one other place: no room for four.
-        self.related.reserve_exact(1);
-        self.related.push(Related {
-            path: path.into(),
-            label: label.into(),
-        });
+        self.related = push(
+            std::mem::take(&mut self.related),
+            Related {
+                path: path.into(),
+                label: label.into(),
+            },
+        );
         self
     }
 
@@ -192,9 +192,7 @@ impl Finding {
 
     /// Adds a fix intent.
     pub fn fix(mut self, fix: Fix) -> Self {
-        // Most findings carry one fix: no room for four.
-        self.fixes.reserve_exact(1);
-        self.fixes.push(fix);
+        self.fixes = push(std::mem::take(&mut self.fixes), fix);
         self
     }
 
@@ -203,6 +201,15 @@ impl Finding {
         self.evidence.insert(key, value.into());
         self
     }
+}
+
+/// `items` with `item` after them. A finding's lists are boxed slices, made to their length: most
+/// hold one item or none, and a list's capacity is one more word in each of 61,186 findings.
+pub(crate) fn push<T>(items: Box<[T]>, item: T) -> Box<[T]> {
+    let mut v = Vec::with_capacity(items.len() + 1);
+    v.extend(items);
+    v.push(item);
+    v.into_boxed_slice()
 }
 
 /// The structured facts behind a finding, by key: serialized as a JSON object with its keys in

@@ -125,7 +125,7 @@ fn finding_diag<'a>(f: &Finding, doc: &Document, source: &'a Source) -> Diag<'a>
         ));
     }
     Diag {
-        message: f.message.clone(),
+        message: f.message.to_string(),
         code: f.rule.to_string(),
         severity: miette_severity(f.severity),
         help: help_with_elsewhere(f, doc),

@@ -74,7 +74,7 @@ impl Suite<'_> {
                 let mut out = None;
                 let status = if let Some(worst) = failing.iter().map(|f| f.severity).max() {
                     let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                    let messages: Vec<&str> = failing.iter().map(|f| f.message.as_str()).collect();
+                    let messages: Vec<&str> = failing.iter().map(|f| &*f.message).collect();
                     let text: Vec<String> = failing
                         .iter()
                         .map(|f| {

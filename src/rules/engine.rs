@@ -81,17 +81,20 @@ pub fn evaluate_scope(cx: &Context<'_>, scope: Scope) -> Findings {
 
 /// Adds a related label at the definition of every `${VAR}` that fed the finding's value.
 pub(super) fn add_variable_labels(manifest: &Manifest, f: &mut Finding) {
-    let Some(uses) = manifest.interpolations.get(&f.path) else {
+    let Some(uses) = manifest.interpolations.get(&*f.path) else {
         return;
     };
     for u in uses {
         if let Some(VarSource::Manifest(def)) = &u.source
             && !f.related.iter().any(|r| &r.path == def)
         {
-            f.related.push(Related {
-                path: def.clone(),
-                label: format!("`{}` defined here", u.name),
-            });
+            f.related = crate::finding::push(
+                std::mem::take(&mut f.related),
+                Related {
+                    path: def.clone(),
+                    label: format!("`{}` defined here", u.name),
+                },
+            );
         }
     }
 }

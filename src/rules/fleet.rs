@@ -30,7 +30,7 @@ pub struct HostPart {
 pub fn evaluate_host(manifest: &Manifest, policy: &Policy, name: &str, facts: &Facts) -> HostPart {
     let mut found = evaluate_scope(&Context::new(manifest, policy, Some(facts)), Scope::Host);
     for f in &mut found.items {
-        f.host = Some(name.to_owned());
+        f.host = Some(name.into());
     }
     for s in &mut found.skipped {
         s.host = Some(name.to_owned());
@@ -173,8 +173,8 @@ pub fn combine(manifest: &Manifest, policy: &Policy, gathered: Gathered) -> Find
     fn key(f: &Finding) -> (&str, &str, &str, Severity, Option<&str>) {
         (
             &*f.rule,
-            f.path.as_str(),
-            f.message.as_str(),
+            &*f.path,
+            &*f.message,
             f.severity,
             f.help.as_deref(),
         )
@@ -258,12 +258,7 @@ mod tests {
             .iter()
             .flat_map(|&h| (0..count(h)).map(move |i| format!("host {h} finding {i}")))
             .collect();
-        let got: Vec<&str> = first
-            .found
-            .items
-            .iter()
-            .map(|f| f.message.as_str())
-            .collect();
+        let got: Vec<&str> = first.found.items.iter().map(|f| &*f.message).collect();
         assert_eq!(got, expected);
         let mut end = 0;
         for (h, &e) in hosts.iter().zip(&first.ends) {

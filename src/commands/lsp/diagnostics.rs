@@ -173,7 +173,7 @@ fn diagnostic(doc: &Document, f: &Finding, m: &Manifest, policy: &Policy) -> Dia
         source: Some("preflight".into()),
         message: match &f.help {
             Some(h) => format!("{}\nhelp: {h}", f.message),
-            None => f.message.clone(),
+            None => f.message.to_string(),
         },
         related_information: (!related.is_empty()).then_some(related),
         data: Some(json!({ "rule": f.rule, "suggested": suggested, "port": port })),
