@@ -208,7 +208,7 @@ fn hash(parts: &[&str]) -> Fingerprint {
             h = h.wrapping_mul(0x0100_0000_01b3);
         }
     }
-    Fingerprint(h)
+    Fingerprint::new(h)
 }
 
 /// Sets the subject and fingerprint of `f`, found in `m` (read from `doc`). A place that is no YAML

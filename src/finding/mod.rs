@@ -110,16 +110,21 @@ pub struct Finding {
 
 /// A finding's fingerprint: 64 bits, written as 16 lowercase hex digits (as baselines and SARIF's
 /// `partialFingerprints` hold it). Kept as the number: as text, a 10 MB stream's 61,186 fingerprints
-/// took 40 bytes each.
+/// took 40 bytes each. Never zero, so that a finding without one takes no more room.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Fingerprint(pub u64);
+pub struct Fingerprint(std::num::NonZeroU64);
 
 impl Fingerprint {
+    /// The fingerprint of a 64-bit hash (zero, one chance in 2^64, counts as one).
+    pub fn new(hash: u64) -> Fingerprint {
+        Fingerprint(std::num::NonZeroU64::new(hash).unwrap_or(std::num::NonZeroU64::MIN))
+    }
+
     /// Whether `text` is this fingerprint written out (exactly: 16 lowercase hex digits).
     pub fn is(self, text: &str) -> bool {
         text.len() == 16
             && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-            && u64::from_str_radix(text, 16) == Ok(self.0)
+            && u64::from_str_radix(text, 16) == Ok(self.0.get())
     }
 }
 
@@ -217,7 +222,7 @@ pub(crate) fn push<T>(items: Box<[T]>, item: T) -> Box<[T]> {
 /// a finding holds two to five of them and a fleet's report 100,000 findings, where a B-tree node of
 /// 80-byte values (about 1 KiB) per finding was the largest part of their memory.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Evidence(Vec<(&'static str, Scalar)>);
+pub struct Evidence(Box<[(&'static str, Scalar)]>);
 
 /// One piece of evidence: text, a number or a flag, or (rarely) any JSON.
 #[derive(Clone, Debug, PartialEq)]
@@ -257,8 +262,11 @@ impl Evidence {
         match self.0.binary_search_by(|(k, _)| k.cmp(&key)) {
             Ok(i) => self.0[i].1 = value,
             Err(i) => {
-                self.0.reserve_exact(1);
-                self.0.insert(i, (key, value));
+                // Made to its length, as a finding's other lists (see [`push`]).
+                let mut v = Vec::with_capacity(self.0.len() + 1);
+                v.extend(std::mem::take(&mut self.0));
+                v.insert(i, (key, value));
+                self.0 = v.into_boxed_slice();
             }
         }
     }
