@@ -183,6 +183,19 @@ fn cycles_and_missing_files_are_located_errors() {
     let (code, err) = run(&["check", "a.yaml"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("`extends` makes a cycle"), "{err}");
+    // Services are merged one at a time as they are read; a cycle found after a service with a
+    // problem of its own is still reported alone, every cycle of it, as when all were merged first.
+    w(
+        "c.yaml",
+        "services:\n  web:\n    image: x\n    ports: \"80\"\n  a:\n    extends: { service: b }\n  b:\n    extends: { service: a }\n",
+    );
+    let (code, err) = run(&["check", "c.yaml"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("`b` extends `a` extends `b`") && err.contains("`a` extends `b` extends `a`"),
+        "{err}"
+    );
+    assert!(!err.contains("must be a list"), "{err}");
     w(
         "i.yaml",
         "include: [j.yaml]\nservices:\n  x: { image: x }\n",

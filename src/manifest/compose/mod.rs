@@ -63,7 +63,7 @@ pub fn resolve(
                 .map(str::to_owned),
         );
     }
-    let (merged, bad) = merge::merge(files, extends);
+    let (names, bad) = merge::service_names(files);
     for p in bad {
         r.problem(&p.path, p.message, p.label, &p.help);
     }
@@ -75,12 +75,12 @@ pub fn resolve(
             "write `services:` followed by indented service names",
         );
     }
-    if merged.len() > load.limits.max_services {
+    if names.len() > load.limits.max_services {
         r.problem(
             "services",
             format!(
                 "{} services, over the limit of {}",
-                merged.len(),
+                names.len(),
                 load.limits.max_services
             ),
             "too many services",
@@ -100,14 +100,26 @@ pub fn resolve(
             }
         }
     }
-    let mut services = Vec::with_capacity(merged.len());
-    if r.problems.is_empty() {
-        // Each merged service is dropped once read: on a large file the next services are built in
-        // the memory it held, rather than both being held at the peak.
-        for (name, m) in merged {
-            if let Some(s) = r.service(&name, &m, &active, load) {
-                services.push(s);
-            }
+    let mut services = Vec::with_capacity(names.len());
+    // Each service is merged as it is read and dropped once read: on a large file the next services
+    // are built in the memory it held, rather than all being held at the peak. Services are read
+    // only while there is no problem; every service is merged all the same, to find every `extends`
+    // cycle, which is then reported with the problems found before reading (not with the problems of
+    // the services read before it was found, as when all were merged first).
+    let read = r.problems.is_empty();
+    let mut cycles = Vec::new();
+    for name in names {
+        let m = merge::merge_service(files, extends, name, &mut cycles);
+        if read && cycles.is_empty() {
+            services.extend(r.service(name, &m, &active, load));
+        }
+    }
+    if !cycles.is_empty() {
+        if read {
+            r.problems.clear();
+        }
+        for p in cycles {
+            r.problem(&p.path, p.message, p.label, &p.help);
         }
     }
     if !r.problems.is_empty() {
