@@ -133,18 +133,21 @@ fn is<T>(nodes: &[Node<T>], segments: &Segments, mut id: u32, mut path: &str) ->
 /// Writes node `id`'s path into `out` (emptied first).
 fn write_path<T>(nodes: &[Node<T>], segments: &Segments, id: u32, out: &mut String) {
     out.clear();
-    let mut chain = Vec::new();
-    let mut at = id;
-    while nodes[at as usize].parent != NONE {
-        chain.push(nodes[at as usize].segment & !SET);
-        at = nodes[at as usize].parent;
+    append_path(nodes, segments, id, out);
+}
+
+/// Appends node `id`'s path to `out`, its parent's first (nesting is bounded by the parser's depth
+/// limit, so the recursion is too).
+fn append_path<T>(nodes: &[Node<T>], segments: &Segments, id: u32, out: &mut String) {
+    let n = &nodes[id as usize];
+    if n.parent == NONE {
+        return;
     }
-    for (i, s) in chain.iter().rev().enumerate() {
-        if i > 0 {
-            out.push('.');
-        }
-        out.push_str(segments.get(*s));
+    if nodes[n.parent as usize].parent != NONE {
+        append_path(nodes, segments, n.parent, out);
+        out.push('.');
     }
+    out.push_str(segments.get(n.segment & !SET));
 }
 
 impl<T: Copy + Default> Paths<T> {
