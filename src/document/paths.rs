@@ -12,7 +12,6 @@
 //! so a path answers exactly as the same string would in a map keyed by it, whatever its keys hold
 //! (a key may itself contain dots: `app.kubernetes.io/name`).
 
-use std::cell::RefCell;
 use std::hash::BuildHasher;
 
 use hashbrown::HashTable;
@@ -150,6 +149,49 @@ fn append_path<T>(nodes: &[Node<T>], segments: &Segments, id: u32, out: &mut Str
     out.push_str(segments.get(n.segment & !SET));
 }
 
+/// The hash of node `id`'s path, written out from its segments.
+fn rehash<T>(nodes: &[Node<T>], segments: &Segments, id: u32) -> u64 {
+    let mut out = String::new();
+    write_path(nodes, segments, id, &mut out);
+    hash(&out)
+}
+
+/// A table of every node with room for `room`, made by writing the paths out in node order: a node
+/// mostly comes right after its parent's subtree began, so its path is the path still in the buffer
+/// for its parent and one segment more (a node made later below an older one is written out from
+/// the root). Growing the table through its own rehash wrote every path out from the root, in the
+/// table's order: a 3.8 MB flow list of 1.9 million items took about a quarter longer to read.
+fn rebuilt<T>(nodes: &[Node<T>], segments: &Segments, room: usize) -> HashTable<u32> {
+    let mut table = HashTable::with_capacity(room.max(nodes.len() + 1).max(8));
+    let mut path = String::new();
+    // The nodes whose paths start `path`, each with its path's length, from the root down.
+    let mut open: Vec<(u32, usize)> = Vec::new();
+    for (i, n) in nodes.iter().enumerate() {
+        let id = narrow(i);
+        if n.parent == NONE {
+            path.clear();
+            open.clear();
+        } else {
+            while open.last().is_some_and(|&(top, _)| top != n.parent) {
+                open.pop();
+            }
+            match open.last() {
+                Some(&(_, len)) => {
+                    path.truncate(len);
+                    if nodes[n.parent as usize].parent != NONE {
+                        path.push('.');
+                    }
+                    path.push_str(segments.get(n.segment & !SET));
+                }
+                None => write_path(nodes, segments, id, &mut path),
+            }
+        }
+        open.push((id, path.len()));
+        table.insert_unique(hash(&path), id, |&j| rehash(nodes, segments, j));
+    }
+    table
+}
+
 impl<T: Copy + Default> Paths<T> {
     /// Room for about `paths` paths.
     pub(crate) fn with_capacity(paths: usize) -> Self {
@@ -188,19 +230,16 @@ impl<T: Copy + Default> Paths<T> {
         if let Some(&id) = index.find(h, |&id| is(nodes, segments, id, path)) {
             return id;
         }
+        if index.len() == index.capacity() {
+            *index = rebuilt(nodes, segments, index.capacity() * 2);
+        }
         let id = narrow(nodes.len());
         nodes.push(Node {
             parent,
             segment: segments.intern(segment),
             entry: T::default(),
         });
-        // Growing the table hashes every path again: each is written out from its segments.
-        let scratch = RefCell::new(String::new());
-        index.insert_unique(h, id, |&id| {
-            let mut out = scratch.borrow_mut();
-            write_path(nodes, segments, id, &mut out);
-            hash(&out)
-        });
+        index.insert_unique(h, id, |&id| rehash(nodes, segments, id));
         id
     }
 
