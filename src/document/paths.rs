@@ -38,6 +38,18 @@ struct Node<T> {
     entry: T,
 }
 
+impl<T> Node<T> {
+    /// The number of its last segment.
+    fn segment(&self) -> u32 {
+        self.segment & !SET
+    }
+
+    /// Whether a value is recorded for it.
+    fn is_set(&self) -> bool {
+        self.segment & SET != 0
+    }
+}
+
 /// Each distinct segment's text once, numbered.
 #[derive(Clone, Default)]
 struct Segments {
@@ -58,17 +70,15 @@ impl Segments {
 
     fn intern(&mut self, segment: &str) -> u32 {
         let Segments { text, spans, index } = self;
-        let hash = FxBuildHasher.hash_one(segment);
-        let found = index.find(hash, |&id| text_of(text, spans[id as usize]) == segment);
+        let h = hash(segment);
+        let found = index.find(h, |&id| text_of(text, spans[id as usize]) == segment);
         if let Some(&id) = found {
             return id;
         }
         let id = narrow(spans.len()).min(SET - 1);
         spans.push((narrow(text.len()), narrow(segment.len())));
         text.push_str(segment);
-        index.insert_unique(hash, id, |&id| {
-            FxBuildHasher.hash_one(text_of(text, spans[id as usize]))
-        });
+        index.insert_unique(h, id, |&id| hash(text_of(text, spans[id as usize])));
         id
     }
 }
@@ -115,10 +125,10 @@ fn is<T>(nodes: &[Node<T>], segments: &Segments, mut id: u32, mut path: &str) ->
         if n.parent == NONE {
             return path.is_empty();
         }
-        let Some(head) = path.strip_suffix(segments.get(n.segment & !SET)) else {
+        let Some(head) = path.strip_suffix(segments.get(n.segment())) else {
             return false;
         };
-        if nodes[n.parent as usize].parent == NONE {
+        if n.parent == ROOT {
             return head.is_empty();
         }
         let Some(head) = head.strip_suffix('.') else {
@@ -142,11 +152,11 @@ fn append_path<T>(nodes: &[Node<T>], segments: &Segments, id: u32, out: &mut Str
     if n.parent == NONE {
         return;
     }
-    if nodes[n.parent as usize].parent != NONE {
+    if n.parent != ROOT {
         append_path(nodes, segments, n.parent, out);
         out.push('.');
     }
-    out.push_str(segments.get(n.segment & !SET));
+    out.push_str(segments.get(n.segment()));
 }
 
 /// The hash of node `id`'s path, written out from its segments.
@@ -178,10 +188,10 @@ fn rebuilt<T>(nodes: &[Node<T>], segments: &Segments, room: usize) -> HashTable<
             match open.last() {
                 Some(&(_, len)) => {
                     path.truncate(len);
-                    if nodes[n.parent as usize].parent != NONE {
+                    if n.parent != ROOT {
                         path.push('.');
                     }
-                    path.push_str(segments.get(n.segment & !SET));
+                    path.push_str(segments.get(n.segment()));
                 }
                 None => write_path(nodes, segments, id, &mut path),
             }
@@ -260,14 +270,14 @@ impl<T: Copy + Default> Paths<T> {
     /// What is recorded for `path`.
     pub(crate) fn get(&self, path: &str) -> Option<T> {
         let n = &self.nodes[self.find(path)? as usize];
-        (n.segment & SET != 0).then_some(n.entry)
+        n.is_set().then_some(n.entry)
     }
 
     /// Takes out what is recorded for node `id` (the node stays, as the parent of its children).
     pub(crate) fn take(&mut self, id: u32) -> Option<T> {
         let n = self.nodes.get_mut(id as usize)?;
-        let had = n.segment & SET != 0;
-        n.segment &= !SET;
+        let had = n.is_set();
+        n.segment = n.segment();
         had.then_some(n.entry)
     }
 
@@ -287,7 +297,7 @@ impl<T: Copy + Default> Paths<T> {
     /// Every recorded path, in no particular order, each written out.
     pub(crate) fn keys(&self) -> impl Iterator<Item = String> + '_ {
         (0..self.nodes.len())
-            .filter(|&i| self.nodes[i].segment & SET != 0)
+            .filter(|&i| self.nodes[i].is_set())
             .map(|i| {
                 let mut out = String::new();
                 write_path(&self.nodes, &self.segments, narrow(i), &mut out);
@@ -298,7 +308,7 @@ impl<T: Copy + Default> Paths<T> {
     /// How many paths are recorded.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.nodes.iter().filter(|n| n.segment & SET != 0).count()
+        self.nodes.iter().filter(|n| n.is_set()).count()
     }
 }
 

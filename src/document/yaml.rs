@@ -212,14 +212,14 @@ impl<I: Iterator<Item = Item>> Builder<I> {
                 }
                 Some(i) => {
                     // The later value is read, as non-strict readers do; the earlier one's place is
-                    // kept under a path of its own for the report.
+                    // kept for the report under the path with `#N` after the key (segment `KEY#N`).
                     self.child(&key, |b| {
-                        let segment = format!("{key}#{}", b.duplicates.len());
                         let earlier = format!("{}#{}", b.path, b.duplicates.len());
                         let id = b.id();
                         if let Some(entry) = b.entries.take(id) {
                             let parent = b.entries.parent(id);
-                            let moved = b.entries.child(parent, &segment, &earlier);
+                            let segment = &earlier[b.path.len() - key.len()..];
+                            let moved = b.entries.child(parent, segment, &earlier);
                             b.entries.set(moved, entry);
                         }
                         b.duplicates.push((b.path.clone(), earlier));
@@ -427,8 +427,8 @@ fn build(
         events,
         limits,
         // Manifests have one node per 12 to 25 bytes; the table is made for one per 12: growing it
-        // hashes every path again, written out from its segments (10 % of a 10 MB stream's check),
-        // while a bucket is a 4-byte node number and the list's unused room is never written.
+        // writes every path out again to hash it (10 % of a 10 MB stream's check, grown from one
+        // per 24), while a bucket is a 4-byte node number and a list's unused room is not written.
         entries: Paths::with_capacity((text.len() / 12).min(limits.max_nodes)),
         anchors: HashMap::new(),
         tags: FxHashMap::default(),
