@@ -211,9 +211,15 @@ impl Finding {
 /// `items` with `item` after them. A finding's lists are boxed slices, made to their length: most
 /// hold one item or none, and a list's capacity is one more word in each of 61,186 findings.
 pub(crate) fn push<T>(items: Box<[T]>, item: T) -> Box<[T]> {
+    let at = items.len();
+    inserted(items, at, item)
+}
+
+/// `items` with `item` inserted at `at`, made to their length (see [`push`]).
+fn inserted<T>(items: Box<[T]>, at: usize, item: T) -> Box<[T]> {
     let mut v = Vec::with_capacity(items.len() + 1);
     v.extend(items);
-    v.push(item);
+    v.insert(at, item);
     v.into_boxed_slice()
 }
 
@@ -261,13 +267,7 @@ impl Evidence {
         let value = Scalar::from(value);
         match self.0.binary_search_by(|(k, _)| k.cmp(&key)) {
             Ok(i) => self.0[i].1 = value,
-            Err(i) => {
-                // Made to its length, as a finding's other lists (see [`push`]).
-                let mut v = Vec::with_capacity(self.0.len() + 1);
-                v.extend(std::mem::take(&mut self.0));
-                v.insert(i, (key, value));
-                self.0 = v.into_boxed_slice();
-            }
+            Err(i) => self.0 = inserted(std::mem::take(&mut self.0), i, (key, value)),
         }
     }
 
