@@ -716,3 +716,59 @@ fn compose_config_args(dir: &Path, args: &[String]) -> serde_json::Value {
         .unwrap()
         .0
 }
+
+/// Each service's parsed value is dropped once the service is read (to bound a large file's memory),
+/// except a service another one `extends`: a base read before the service extending it still gives
+/// it its ports, in one file and across the `-f` files.
+#[test]
+fn a_base_service_read_first_still_gives_its_ports_to_the_services_that_extend_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    std::fs::write(
+        d.join("compose.yaml"),
+        "services:\n  base:\n    image: nginx\n    ports: [\"8080:80\"]\n  other:\n    image: nginx\n    ports: [\"8070:80\"]\n  web:\n    extends: { service: base }\n    ports: [\"9090:90\"]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("override.yaml"),
+        "services:\n  base:\n    ports: [\"8081:81\"]\n  api:\n    extends: { service: base }\n  other:\n    ports: [\"8071:81\"]\n",
+    )
+    .unwrap();
+    let rows = |args: &[&str]| -> BTreeSet<(String, u64)> {
+        ports(d, args, &[])
+            .iter()
+            .map(|p| {
+                (
+                    p["service"].as_str().unwrap().to_owned(),
+                    p["port"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let one = rows(&["compose.yaml"]);
+    let want: BTreeSet<(String, u64)> = [
+        ("base", 8080),
+        ("other", 8070),
+        ("web", 8080),
+        ("web", 9090),
+    ]
+    .into_iter()
+    .map(|(s, p)| (s.to_owned(), p))
+    .collect();
+    assert_eq!(one, want);
+    let two = rows(&["-f", "compose.yaml", "-f", "override.yaml"]);
+    for row in [
+        ("base", 8080),
+        ("base", 8081),
+        ("other", 8070),
+        ("other", 8071),
+        ("web", 8080),
+        ("web", 9090),
+        ("api", 8081),
+    ] {
+        assert!(
+            two.contains(&(row.0.to_owned(), row.1)),
+            "{row:?} not in {two:?}"
+        );
+    }
+}

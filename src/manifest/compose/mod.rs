@@ -22,7 +22,7 @@ mod published;
 use serde_json::Value;
 
 use self::interpolate::{ComposeInterpolateError, ComposeVars, interpolate};
-pub use self::merge::ComposeFile;
+pub use self::merge::Files;
 use self::merge::{ExtendsMap, Merged};
 use super::options::ComposeOptions;
 use super::{
@@ -32,16 +32,17 @@ use crate::document::{Problem, SourceMap};
 use crate::ports::{Platform, Protocol};
 
 /// Reads parsed Compose files, merged in order (see [`merge`]), into a manifest. On problems, returns
-/// the index of the first file that has them, with its problems.
+/// the index of the first file that has them, with its problems. Each service's value is dropped
+/// from `project` once the service is read (see [`Files`]).
 pub fn resolve(
-    files: &[ComposeFile<'_>],
+    project: &mut Files<'_>,
     extends: &ExtendsMap,
     vars: &ComposeVars,
     opts: &ComposeOptions,
     load: &LoadOptions,
     has_include: bool,
 ) -> Result<Manifest, (usize, Vec<Problem>)> {
-    let maps: Vec<&SourceMap> = files.iter().map(|f| f.map).collect();
+    let maps: Vec<&SourceMap> = project.maps.clone();
     let mut r = Reader {
         maps: &maps,
         vars,
@@ -63,7 +64,10 @@ pub fn resolve(
                 .map(str::to_owned),
         );
     }
-    let (names, bad) = merge::service_names(files);
+    let files = project.view();
+    let (names, bad) = merge::service_names(&files);
+    // Owned: the values they would borrow from are dropped service by service below.
+    let names: Vec<Box<str>> = names.into_iter().map(Box::from).collect();
     for p in bad {
         r.problem(&p.path, p.message, p.label, &p.help);
     }
@@ -87,7 +91,7 @@ pub fn resolve(
             "split the project",
         );
     }
-    for f in files {
+    for f in &files {
         r.required(&crate::document::Document::part_path(f.index, ""), f.value);
     }
     for f in files.iter().filter(|f| f.root) {
@@ -101,18 +105,21 @@ pub fn resolve(
         }
     }
     let mut services = Vec::with_capacity(names.len());
-    // Each service is merged as it is read and dropped once read: on a large file the next services
-    // are built in the memory it held, rather than all being held at the peak. Services are read
-    // only while there is no problem; every service is merged all the same, to find every `extends`
-    // cycle, which is then reported with the problems found before reading (not with the problems of
-    // the services read before it was found, as when all were merged first).
-    let read = r.problems.is_empty();
+    // Each service is merged as it is read, then it and its parsed value are dropped: the next ones
+    // are built in the memory they held. Services are read only while there is no problem; every
+    // service is merged all the same, to find every `extends` cycle, then reported with the problems
+    // found before reading (not with those of the services read before it, as when all were merged).
+    let (read, bases) = (r.problems.is_empty(), merge::bases(extends));
+    drop(files);
     let mut cycles = Vec::new();
-    for name in names {
-        let m = merge::merge_service(files, extends, name, &mut cycles);
+    for name in &names {
+        let files = project.view();
+        let m = merge::merge_service(&files, extends, name, &mut cycles);
         if read && cycles.is_empty() {
             services.extend(r.service(name, &m, &active, load));
         }
+        drop((m, files));
+        project.drop_service(name, &bases);
     }
     if !cycles.is_empty() {
         if read {

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::interpolate::{ComposeVars, EnvFileError, ScalarError, interpolate};
-use super::merge::{ComposeFile, Extends, ExtendsMap};
+use super::merge::{Extends, ExtendsMap, Files};
 use crate::document::{Document, LoadError, Problem, join, parse_document, read_text};
 use crate::manifest::interpolate::VarSource;
 use crate::manifest::{ComposeOptions, LoadOptions, Manifest};
@@ -93,18 +93,22 @@ pub fn project(
         Err(Failure::Load(e)) => return Err(e),
         Err(Failure::At(k, problems)) => return Err(fail(parsed, k, problems)),
     };
-    let files: Vec<ComposeFile<'_>> = parsed
-        .iter()
-        .enumerate()
-        .map(|(index, (value, doc))| ComposeFile {
-            index,
-            value,
-            map: &doc.map,
-            root: index < roots,
-        })
-        .collect();
+    let (values, maps) = parsed.iter_mut().map(|(v, d)| (v, &d.map)).unzip();
+    let mut files = Files {
+        values,
+        maps,
+        roots,
+    };
     let has_include = !included.is_empty();
-    let resolved = super::resolve(&files, &extends, &vars, &opts.compose, opts, has_include);
+    let resolved = super::resolve(
+        &mut files,
+        &extends,
+        &vars,
+        &opts.compose,
+        opts,
+        has_include,
+    );
+    drop(files);
     let mut m = match resolved {
         Ok(m) => m,
         Err((k, problems)) => return Err(fail(parsed, k, problems)),
