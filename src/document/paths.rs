@@ -6,7 +6,8 @@
 //! the paths' text alone was 14 MB on that stream and the slots 26 MB: a path repeats its parent's
 //! text, and the slots sat in the hash table's buckets. Here a node is 24 bytes in a plain list (its
 //! parent's number, its segment's number and its place), a segment's text is kept once however many
-//! paths end in it (`port`, `0`, `name`), and a bucket of the table is a 4-byte node number.
+//! paths end in it (`port`, `name`; an index such as `0` is kept as its number), and a bucket of the
+//! table is a 4-byte node number.
 //!
 //! Lookups hash the asked path as a whole and compare it with a node's path from its last segment up,
 //! so a path answers exactly as the same string would in a map keyed by it, whatever its keys hold
@@ -28,6 +29,64 @@ pub(super) fn narrow(n: usize) -> u32 {
 const NONE: u32 = u32::MAX;
 /// The bit of [`Node::segment`] that says the node has a value; the rest is the segment's number.
 const SET: u32 = 1 << 31;
+/// The bit of a segment's number that says the segment is a decimal number (a sequence's index, or a
+/// key such as `8080`), held in the bits below instead of interned: a list of 1.9 million items
+/// interned as many texts, and growing their table was a tenth of reading it.
+const NUMBER: u32 = 1 << 30;
+
+/// A segment's number for `segment` when it is written as a decimal number below [`NUMBER`] is (no
+/// sign, no leading zero: the text and the number give each other back).
+fn as_number(segment: &str) -> Option<u32> {
+    let b = segment.as_bytes();
+    if b.is_empty() || b.len() > 9 || (b[0] == b'0' && b.len() > 1) {
+        return None;
+    }
+    b.iter().try_fold(0u32, |n, &d| {
+        d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+    })
+}
+
+/// A segment's text: interned, or a number written out into a small buffer.
+enum Text<'a> {
+    Interned(&'a str),
+    Number(u32),
+}
+
+impl Text<'_> {
+    /// `path` without this segment at its end, if it ends with it.
+    fn strip_from<'p>(&self, path: &'p str) -> Option<&'p str> {
+        match self {
+            Text::Interned(t) => path.strip_suffix(t),
+            Text::Number(n) => {
+                let mut digits = [0u8; 10];
+                let mut at = digits.len();
+                let mut n = *n;
+                loop {
+                    at -= 1;
+                    // `n % 10` is below 10.
+                    digits[at] = b'0' + (n % 10) as u8;
+                    n /= 10;
+                    if n == 0 {
+                        break;
+                    }
+                }
+                path.strip_suffix(std::str::from_utf8(&digits[at..]).ok()?)
+            }
+        }
+    }
+
+    /// Appends the segment to `out`.
+    fn push_to(&self, out: &mut String) {
+        match self {
+            Text::Interned(t) => out.push_str(t),
+            Text::Number(n) => {
+                use std::fmt::Write;
+                // Writing to a `String` does not fail.
+                let _ = write!(out, "{n}");
+            }
+        }
+    }
+}
 
 /// One path: its parent's node, its last segment's number (and whether a value is recorded), the
 /// value.
@@ -50,7 +109,7 @@ impl<T> Node<T> {
     }
 }
 
-/// Each distinct segment's text once, numbered.
+/// Each distinct segment's text once, numbered (a decimal number is its own number: see [`NUMBER`]).
 #[derive(Clone, Default)]
 struct Segments {
     text: String,
@@ -64,8 +123,20 @@ fn text_of(text: &str, (start, len): (u32, u32)) -> &str {
 }
 
 impl Segments {
-    fn get(&self, id: u32) -> &str {
-        text_of(&self.text, self.spans[id as usize])
+    fn get(&self, id: u32) -> Text<'_> {
+        if id & NUMBER != 0 {
+            Text::Number(id & !NUMBER)
+        } else {
+            Text::Interned(text_of(&self.text, self.spans[id as usize]))
+        }
+    }
+
+    /// The segment's number: the number itself, flagged, for a decimal number, else its text's.
+    fn number(&mut self, segment: &str) -> u32 {
+        match as_number(segment) {
+            Some(n) if n < NUMBER => n | NUMBER,
+            _ => self.intern(segment),
+        }
     }
 
     fn intern(&mut self, segment: &str) -> u32 {
@@ -75,7 +146,7 @@ impl Segments {
         if let Some(&id) = found {
             return id;
         }
-        let id = narrow(spans.len()).min(SET - 1);
+        let id = narrow(spans.len()).min(NUMBER - 1);
         spans.push((narrow(text.len()), narrow(segment.len())));
         text.push_str(segment);
         index.insert_unique(h, id, |&id| hash(text_of(text, spans[id as usize])));
@@ -125,7 +196,7 @@ fn is<T>(nodes: &[Node<T>], segments: &Segments, mut id: u32, mut path: &str) ->
         if n.parent == NONE {
             return path.is_empty();
         }
-        let Some(head) = path.strip_suffix(segments.get(n.segment())) else {
+        let Some(head) = segments.get(n.segment()).strip_from(path) else {
             return false;
         };
         if n.parent == ROOT {
@@ -156,7 +227,7 @@ fn append_path<T>(nodes: &[Node<T>], segments: &Segments, id: u32, out: &mut Str
         append_path(nodes, segments, n.parent, out);
         out.push('.');
     }
-    out.push_str(segments.get(n.segment()));
+    segments.get(n.segment()).push_to(out);
 }
 
 /// The hash of node `id`'s path, written out from its segments.
@@ -191,7 +262,7 @@ fn rebuilt<T>(nodes: &[Node<T>], segments: &Segments, room: usize) -> HashTable<
                     if n.parent != ROOT {
                         path.push('.');
                     }
-                    path.push_str(segments.get(n.segment()));
+                    segments.get(n.segment()).push_to(&mut path);
                 }
                 None => write_path(nodes, segments, id, &mut path),
             }
@@ -246,7 +317,7 @@ impl<T: Copy + Default> Paths<T> {
         let id = narrow(nodes.len());
         nodes.push(Node {
             parent,
-            segment: segments.intern(segment),
+            segment: segments.number(segment),
             entry: T::default(),
         });
         index.insert_unique(h, id, |&id| rehash(nodes, segments, id));
@@ -321,7 +392,24 @@ mod tests {
     #[test]
     fn paths_behave_as_a_map_keyed_by_the_path() {
         let segments = [
-            "services", "a", "a.b", "b", "", "0", "1", "ports", "x.y.z", "b.c",
+            "services",
+            "a",
+            "a.b",
+            "b",
+            "",
+            "0",
+            "1",
+            "ports",
+            "x.y.z",
+            "b.c",
+            "10",
+            "007",
+            "01",
+            "1.0",
+            "999999999",
+            "1000000000",
+            "-1",
+            "1e3",
         ];
         let mut p: Paths<(usize, usize)> = Paths::with_capacity(4);
         let mut reference = std::collections::BTreeMap::new();
@@ -364,6 +452,10 @@ mod tests {
             "services.",
             "a.b.",
             "ports.ports.ports.ports.ports.ports",
+            "a.00",
+            "a.7",
+            "10.0",
+            "b.1000000000.0",
         ] {
             assert_eq!(p.get(absent), reference.get(absent).copied(), "{absent}");
         }
