@@ -324,3 +324,24 @@ pub(super) fn produce(
     }
     let _ = tx.send(batch);
 }
+
+/// Limits applied while parsing YAML, so hostile input ends quickly with an error.
+#[derive(Clone, Copy, Debug)]
+pub struct ParseLimits {
+    /// Deepest nesting of collections.
+    pub max_depth: usize,
+    /// Most nodes (scalars and collections) in one document.
+    pub max_nodes: usize,
+    /// Most events replayed from aliases (`*ref`) in one document: the alias-bomb guard.
+    pub max_alias_events: usize,
+}
+
+impl Default for ParseLimits {
+    fn default() -> Self {
+        ParseLimits {
+            max_depth: 32,
+            max_nodes: 2_000_000,
+            max_alias_events: 10_000,
+        }
+    }
+}

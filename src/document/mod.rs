@@ -7,6 +7,7 @@
 //! It knows nothing of ports, manifests or policies: `manifest`, `policy` and `facts` build their own
 //! models on top of it, and only the reporters turn paths back into places ([`Document::place`]).
 
+mod builder;
 mod core_schema;
 pub mod directives;
 mod events;
@@ -21,7 +22,7 @@ pub mod yaml;
 pub use problem::{LoadError, Problem};
 pub use read::{
     Limits, check_parsed, decode, parse_checked, parse_document, parse_document_each,
-    parse_validated, read_on, read_text, read_up_to, under,
+    parse_document_pruned, parse_validated, read_on, read_text, read_up_to, under,
 };
 pub use schema::Schema;
 pub use source_map::{LineCol, SourceMap, Span, at_path, join, within};

@@ -172,6 +172,22 @@ pub fn parse_document(
     }
 }
 
+/// [`parse_document`], dropping the values `prune` names as soon as they are parsed (see
+/// [`yaml::Prune`]).
+pub fn parse_document_pruned(
+    name: &str,
+    text: String,
+    limits: &Limits,
+    what: &'static str,
+    prune: yaml::Prune,
+) -> Result<(Value, Document), LoadError> {
+    let text = prepare(name, text, limits)?;
+    match yaml::parse_pruned(&text, limits.parse, prune) {
+        Ok((value, map)) => Ok((value, Document::new(name.to_owned(), text, map))),
+        Err(e) => Err(yaml_error(what, name, text, e)),
+    }
+}
+
 /// [`parse_document`] of a stream that hands each document to `each` as soon as it is built, instead
 /// of gathering them into an array (see [`yaml::parse_stream_each`]): a reader takes what it needs
 /// of a document and drops it before the next is built.

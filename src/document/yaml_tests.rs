@@ -1,6 +1,8 @@
 //! Tests of the event-based YAML reader and of the source maps it builds.
 
 use super::*;
+use crate::document::builder::{LARGE, SCAN_KEYS};
+use crate::document::source_map::Span;
 
 fn v(text: &str) -> Value {
     parse(text, ParseLimits::default()).unwrap().0
@@ -75,8 +77,8 @@ fn the_pipeline_matches_the_single_thread_parse() {
         i += 1;
     }
     let limits = ParseLimits::default();
-    let piped = parse_entries(&big, limits, None).unwrap();
-    let single = build(&big, limits, None, events(&big)).unwrap();
+    let piped = parse_entries(&big, limits, None, None).unwrap();
+    let single = build(&big, limits, None, events(&big), None).unwrap();
     assert_eq!(piped.0, single.0);
     assert_eq!(piped.1.len(), single.1.len());
     assert_eq!(
@@ -312,5 +314,73 @@ fn duplicate_keys_in_small_and_large_mappings() {
             again.to_string(),
             "{n}"
         );
+    }
+}
+
+/// A mapping and a list past [`LARGE`] go straight into the map or list: the same value as below it
+/// (order, a key written twice on either side of the switch keeping its first place and its later
+/// value, every place in the table).
+#[test]
+fn large_collections_read_as_small_ones() {
+    let n = LARGE + 900;
+    let mut text = String::from("map:\n");
+    for i in 0..n {
+        text.push_str(&format!("  k{i}: {i}\n"));
+        if i == LARGE + 10 {
+            text.push_str("  k3: again\n");
+        }
+        if i == LARGE + 20 {
+            text.push_str(&format!("  k{}: later\n", LARGE + 5));
+        }
+    }
+    text.push_str("list:\n");
+    for i in 0..n {
+        text.push_str(&format!("  - {i}\n"));
+    }
+    let (v, map) = parse(&text, ParseLimits::default()).unwrap();
+    let m = v["map"].as_object().unwrap();
+    assert_eq!(m.len(), n);
+    let keys: Vec<&String> = m.keys().collect();
+    let want: Vec<String> = (0..n).map(|i| format!("k{i}")).collect();
+    assert!(keys.iter().zip(&want).all(|(a, b)| *a == b), "order kept");
+    assert_eq!(m["k3"], "again");
+    assert_eq!(m[&format!("k{}", LARGE + 5)], "later");
+    assert_eq!(m["k4"], 4);
+    assert_eq!(map.duplicates().len(), 2);
+    let list = v["list"].as_array().unwrap();
+    assert_eq!(list.len(), n);
+    assert!(
+        list.iter()
+            .enumerate()
+            .all(|(i, x)| x.as_u64() == Some(i as u64))
+    );
+    let last = format!("list.{}", n - 1);
+    assert_eq!(
+        map.span(&last).offset,
+        text.rfind(&(n - 1).to_string()).unwrap()
+    );
+}
+
+/// A pruned value is null and everything else as parsed: its key and every place in it stay in the
+/// table, and an anchor inside it still gives its value to an alias.
+#[test]
+fn pruned_values_are_null_and_keep_their_places() {
+    fn drop_image(path: &str, depth: usize, key: &str, _: &Value) -> bool {
+        depth == 2 && path.starts_with("services.") && key == "image"
+    }
+    let text = "services:\n  web:\n    image: &img { name: nginx }\n    ports: [\"80:80\"]\n  db:\n    base: *img\n";
+    let (v, map) = parse_pruned(text, ParseLimits::default(), drop_image).unwrap();
+    assert_eq!(v["services"]["web"]["image"], Value::Null);
+    assert_eq!(v["services"]["web"]["ports"][0], "80:80");
+    assert_eq!(v["services"]["db"]["base"]["name"], "nginx");
+    let (full, full_map) = parse(text, ParseLimits::default()).unwrap();
+    assert_ne!(full, v);
+    for path in [
+        "services.web.image",
+        "services.web.image.name",
+        "services.web.ports.0",
+    ] {
+        assert_eq!(map.span(path), full_map.span(path), "{path}");
+        assert!(map.span(path).len > 0, "{path}");
     }
 }

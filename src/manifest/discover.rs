@@ -17,7 +17,10 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::{Kind, LoadOptions, Manifest};
-use crate::document::{Document, LoadError, parse_document, parse_document_each, read_text, under};
+use crate::document::{
+    Document, LoadError, parse_document, parse_document_each, parse_document_pruned, read_text,
+    under,
+};
 
 /// The names Compose v2 looks for, in its order.
 pub const COMPOSE_NAMES: [&str; 4] = [
@@ -366,7 +369,13 @@ pub fn load_buffer(
                 read_text(f, &opts.limits.input)?
             }
         };
-        parsed.push(parse_document(&n, t, &opts.limits.input, "compose")?);
+        parsed.push(parse_document_pruned(
+            &n,
+            t,
+            &opts.limits.input,
+            "compose",
+            super::compose::fields::prunable,
+        )?);
     }
     super::compose::project::project(parsed, &dir, opts).map(super::load::finish)
 }

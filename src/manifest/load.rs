@@ -16,7 +16,7 @@ use super::resolve::resolve;
 use super::{Kind, Manifest, compose, kube_gather};
 use crate::document::{
     Document, LoadError, Problem, Schema, check_parsed, parse_document, parse_document_each,
-    read_on, read_text,
+    parse_document_pruned, read_on, read_text,
 };
 
 /// The manifest's JSON Schema, as committed (a test keeps it equal to the one generated from the types).
@@ -81,7 +81,15 @@ pub fn load_in(
     if opts.kind == Some(Kind::Kubernetes) || several {
         return load_stream(name, text, what, opts).map(finish);
     }
-    let (value, doc) = parse_document(name, text, &opts.limits.input, what)?;
+    // Values no reader looks at are dropped as parsed (a Compose service's image, environment, …;
+    // see `compose::fields::prunable`): the key stays, so a deploy manifest still reports it.
+    let (value, doc) = parse_document_pruned(
+        name,
+        text,
+        &opts.limits.input,
+        what,
+        compose::fields::prunable,
+    )?;
     let kind = opts.kind.unwrap_or_else(|| Kind::detect(&value));
     let loaded = match kind {
         Kind::Deploy => load_deploy(value, doc, dir, opts),

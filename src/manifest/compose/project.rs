@@ -12,9 +12,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use super::fields::prunable;
 use super::interpolate::{ComposeVars, EnvFileError, ScalarError, interpolate};
 use super::merge::{Extends, ExtendsMap, Files};
-use crate::document::{Document, LoadError, Problem, join, parse_document, read_text};
+use crate::document::{Document, LoadError, Problem, join, parse_document_pruned, read_text};
 use crate::manifest::interpolate::VarSource;
 use crate::manifest::{ComposeOptions, LoadOptions, Manifest};
 
@@ -39,7 +40,7 @@ pub fn load_files(
 
 fn parse(path: &Path, opts: &LoadOptions) -> Result<Parsed, LoadError> {
     let (name, text) = read_text(path, &opts.limits.input)?;
-    parse_document(&name, text, &opts.limits.input, "compose")
+    parse_document_pruned(&name, text, &opts.limits.input, "compose", prunable)
 }
 
 /// The directory a file's relative references are resolved in.
@@ -94,21 +95,13 @@ pub fn project(
         Err(Failure::At(k, problems)) => return Err(fail(parsed, k, problems)),
     };
     let (values, maps) = parsed.iter_mut().map(|(v, d)| (v, &d.map)).unzip();
-    let mut files = Files {
+    let files = &mut Files {
         values,
         maps,
         roots,
     };
     let has_include = !included.is_empty();
-    let resolved = super::resolve(
-        &mut files,
-        &extends,
-        &vars,
-        &opts.compose,
-        opts,
-        has_include,
-    );
-    drop(files);
+    let resolved = super::resolve(files, &extends, &vars, &opts.compose, opts, has_include);
     let mut m = match resolved {
         Ok(m) => m,
         Err((k, problems)) => return Err(fail(parsed, k, problems)),
