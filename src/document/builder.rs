@@ -11,8 +11,7 @@ use rustc_hash::{FxBuildHasher, FxHashMap};
 use serde_json::{Map, Value};
 
 use super::core_schema::{local_tag, scalar, str_tag};
-use super::events::{Event, EventData, Item, ScalarStyle};
-use super::events::{ParseLimits, YamlError};
+use super::events::{Event, EventData, Item, ParseLimits, ScalarStyle, YamlError};
 use super::paths::{Paths, ROOT};
 use super::source_map::{Entry, Packed, Span};
 
@@ -31,7 +30,7 @@ pub(super) type Sink<'s> = Option<&'s mut dyn FnMut(Value)>;
 /// Says, from a mapping's path, its depth (the number of segments of that path) and one of its
 /// entries, whether the entry's value is dropped as soon as it is built: the key stays, with a null
 /// value, and every place in the value stays in the table. A reader that never looks at some values
-/// keeps them out of memory this way (see [`parse_pruned`]).
+/// keeps them out of memory this way (see [`super::yaml::parse_pruned`]).
 pub type Prune = fn(path: &str, depth: usize, key: &str, value: &Value) -> bool;
 
 /// Up to this many keys, a mapping finds a key written twice by comparing it with each earlier one.

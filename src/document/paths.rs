@@ -34,8 +34,8 @@ const SET: u32 = 1 << 31;
 /// interned as many texts, and growing their table was a tenth of reading it.
 const NUMBER: u32 = 1 << 30;
 
-/// A segment's number for `segment` when it is written as a decimal number below [`NUMBER`] is (no
-/// sign, no leading zero: the text and the number give each other back).
+/// The number `segment` writes, when it is a decimal number of at most 9 digits (below [`NUMBER`])
+/// with no sign and no leading zero, so that the text and the number give each other back.
 fn as_number(segment: &str) -> Option<u32> {
     let b = segment.as_bytes();
     if b.is_empty() || b.len() > 9 || (b[0] == b'0' && b.len() > 1) {
@@ -46,7 +46,22 @@ fn as_number(segment: &str) -> Option<u32> {
     })
 }
 
-/// A segment's text: interned, or a number written out into a small buffer.
+/// `n` written in decimal into the end of `buf`.
+fn decimal(mut n: u32, buf: &mut [u8; 10]) -> &str {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        // `n % 10` is below 10.
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buf[at..]).unwrap_or_default()
+}
+
+/// A segment's text: interned, or a number.
 enum Text<'a> {
     Interned(&'a str),
     Number(u32),
@@ -57,21 +72,7 @@ impl Text<'_> {
     fn strip_from<'p>(&self, path: &'p str) -> Option<&'p str> {
         match self {
             Text::Interned(t) => path.strip_suffix(t),
-            Text::Number(n) => {
-                let mut digits = [0u8; 10];
-                let mut at = digits.len();
-                let mut n = *n;
-                loop {
-                    at -= 1;
-                    // `n % 10` is below 10.
-                    digits[at] = b'0' + (n % 10) as u8;
-                    n /= 10;
-                    if n == 0 {
-                        break;
-                    }
-                }
-                path.strip_suffix(std::str::from_utf8(&digits[at..]).ok()?)
-            }
+            Text::Number(n) => path.strip_suffix(decimal(*n, &mut [0; 10])),
         }
     }
 
@@ -79,11 +80,7 @@ impl Text<'_> {
     fn push_to(&self, out: &mut String) {
         match self {
             Text::Interned(t) => out.push_str(t),
-            Text::Number(n) => {
-                use std::fmt::Write;
-                // Writing to a `String` does not fail.
-                let _ = write!(out, "{n}");
-            }
+            Text::Number(n) => out.push_str(decimal(*n, &mut [0; 10])),
         }
     }
 }
