@@ -185,7 +185,7 @@ pub struct Unread {
 pub struct Duplicate {
     /// Path of the later (read) value.
     pub path: String,
-    /// Path of the earlier one (see [`crate::document::SourceMap::earlier`]).
+    /// Path of the earlier one (see [`crate::document::SourceMap::duplicates`]).
     pub earlier: String,
     /// The key.
     pub key: String,

@@ -10,7 +10,7 @@ pub fn netstat_linux(text: &str) -> Result<Vec<Socket>, CaptureError> {
     netstat_linux_rows(text).map(|(rows, _)| rows)
 }
 
-/// `netstat -tulpn` / `-tanp` rows as people paste them (see [`ss_rows`]): a row starts at its
+/// `netstat -tulpn` / `-tanp` rows as people paste them (see [`super::ss::ss_rows`]): a row starts at its
 /// `tcp`/`tcp6`/`udp`/`udp6` column wherever that stands in the line.
 pub fn netstat_linux_rows(text: &str) -> Result<(Vec<Socket>, Vec<CaptureError>), CaptureError> {
     let mut out = Vec::new();
@@ -88,7 +88,7 @@ pub fn netstat_ano(text: &str) -> Result<Vec<Socket>, CaptureError> {
     netstat_ano_rows(text).map(|(rows, _)| rows)
 }
 
-/// `netstat -ano` rows as people paste them (see [`ss_rows`]): a row starts at its `TCP`/`UDP`
+/// `netstat -ano` rows as people paste them (see [`super::ss::ss_rows`]): a row starts at its `TCP`/`UDP`
 /// column wherever that stands in the line.
 pub fn netstat_ano_rows(text: &str) -> Result<(Vec<Socket>, Vec<CaptureError>), CaptureError> {
     let mut out = Vec::new();
