@@ -215,58 +215,53 @@ impl<I: Iterator<Item = Item>> Builder<I> {
                 }
                 continue;
             }
-            let earlier = if let Some(map) = large {
-                map.contains_key(&key).then_some(usize::MAX)
-            } else if entries.len() <= SCAN_KEYS {
-                entries.iter().position(|(k, _)| *k == key)
-            } else {
-                if index.is_empty() {
-                    for (i, (k, _)) in entries.iter().enumerate() {
-                        index.insert_unique(hash(k), i, |&j| hash(&entries[j].0));
-                    }
-                }
-                index.find(hash(&key), |&i| entries[i].0 == key).copied()
-            };
-            match earlier {
+            let earlier = match large {
+                Some(_) => None,
+                None if entries.len() <= SCAN_KEYS => entries.iter().position(|(k, _)| *k == key),
                 None => {
-                    let v = self.child(&key, |b| b.node(e, Some(key_span), depth + 1))?;
-                    let v = self.pruned(&key, v);
-                    if let Some(map) = large {
-                        map.insert(key, v);
-                        continue;
-                    }
-                    if !index.is_empty() {
-                        index.insert_unique(hash(&key), entries.len(), |&j| hash(&entries[j].0));
-                    }
-                    entries.push((key, v));
-                    if entries.len() == LARGE {
-                        let mut map = Map::with_capacity(2 * LARGE);
-                        map.extend(entries.drain(..));
-                        index.clear();
-                        *large = Some(map);
-                    }
-                }
-                Some(i) => {
-                    // The later value is read, as non-strict readers do; the earlier one's place is
-                    // kept for the report under the path with `#N` after the key (segment `KEY#N`).
-                    self.child(&key, |b| {
-                        let earlier = format!("{}#{}", b.path, b.duplicates.len());
-                        let id = b.id();
-                        if let Some(entry) = b.entries.take(id) {
-                            let parent = b.entries.parent(id);
-                            let segment = &earlier[b.path.len() - key.len()..];
-                            let moved = b.entries.child(parent, segment, &earlier);
-                            b.entries.set(moved, entry);
+                    if index.is_empty() {
+                        for (i, (k, _)) in entries.iter().enumerate() {
+                            index.insert_unique(hash(k), i, |&j| hash(&entries[j].0));
                         }
-                        b.duplicates.push((b.path.clone(), earlier));
-                    });
-                    let v = self.child(&key, |b| b.node(e, Some(key_span), depth + 1))?;
-                    let v = self.pruned(&key, v);
-                    match large.as_mut().and_then(|map| map.get_mut(&key)) {
-                        Some(slot) => *slot = v,
-                        None => entries[i].1 = v,
                     }
+                    index.find(hash(&key), |&i| entries[i].0 == key).copied()
                 }
+            };
+            if earlier.is_some() || large.as_ref().is_some_and(|map| map.contains_key(&key)) {
+                // The later value is read, as non-strict readers do; the earlier one's place is
+                // kept for the report under the path with `#N` after the key (segment `KEY#N`).
+                self.child(&key, |b| {
+                    let earlier = format!("{}#{}", b.path, b.duplicates.len());
+                    let id = b.id();
+                    if let Some(entry) = b.entries.take(id) {
+                        let parent = b.entries.parent(id);
+                        let segment = &earlier[b.path.len() - key.len()..];
+                        let moved = b.entries.child(parent, segment, &earlier);
+                        b.entries.set(moved, entry);
+                    }
+                    b.duplicates.push((b.path.clone(), earlier));
+                });
+            }
+            let v = self.child(&key, |b| b.node(e, Some(key_span), depth + 1))?;
+            let v = self.pruned(&key, v);
+            // A key written twice keeps its first place: the map's insert replaces the value there.
+            if let Some(map) = large {
+                map.insert(key, v);
+                continue;
+            }
+            if let Some(i) = earlier {
+                entries[i].1 = v;
+                continue;
+            }
+            if !index.is_empty() {
+                index.insert_unique(hash(&key), entries.len(), |&j| hash(&entries[j].0));
+            }
+            entries.push((key, v));
+            if entries.len() == LARGE {
+                let mut map = Map::with_capacity(2 * LARGE);
+                map.extend(entries.drain(..));
+                index.clear();
+                *large = Some(map);
             }
         }
     }
