@@ -179,20 +179,18 @@ if [ "$what" = all ] || [ "$what" = large ]; then
   python3 - "$tmp" <<'PY4'
 import sys
 tmp = sys.argv[1]
-out, size, i = [], 0, 0
-while size < 10_000_000:
-    s = (f"  svc-{i}:\n    image: registry.example.com/team/app:1.2.3\n    restart: unless-stopped\n"
-         f"    ports:\n      - \"{10000 + i % 50000}:80\"\n")
-    out.append(s); size += len(s); i += 1
-open(f"{tmp}/c10.yaml", "w").write("services:\n" + "".join(out))
+def compose(name, port):
+    """10 MB of Compose services, service i publishing `port(i)`."""
+    out, size, i = [], 0, 0
+    while size < 10_000_000:
+        s = (f"  svc-{i}:\n    image: registry.example.com/team/app:1.2.3\n    restart: unless-stopped\n"
+             f"    ports:\n      - \"{port(i)}\"\n")
+        out.append(s); size += len(s); i += 1
+    open(f"{tmp}/{name}.yaml", "w").write("services:\n" + "".join(out))
+compose("c10", lambda i: f"{10000 + i % 50000}:80")
 # The same services publishing only a container port (Docker picks the host port): nothing to
 # report, so the figure is the reading's, not the findings'.
-out, size, i = [], 0, 0
-while size < 10_000_000:
-    s = (f"  svc-{i}:\n    image: registry.example.com/team/app:1.2.3\n    restart: unless-stopped\n"
-         f"    ports:\n      - \"80\"\n")
-    out.append(s); size += len(s); i += 1
-open(f"{tmp}/cq.yaml", "w").write("services:\n" + "".join(out))
+compose("cq", lambda i: "80")
 out, size, i = [], 0, 0
 while size < 10_000_000:
     d = (f"---\napiVersion: v1\nkind: Service\nmetadata:\n  name: svc-{i}\n  namespace: ns-{i % 50}\n"
