@@ -18,7 +18,7 @@ pub fn manifest(data: &[u8]) {
     if let Ok((m, doc)) = load_str("fuzz.yaml", text(data), &LoadOptions::default()) {
         let policy = crate::policy::Policy::default();
         let today = crate::policy::date::Date::from_days(20_000);
-        let checked = crate::check::check_manifest(&m, doc, &policy, &[], today, true);
+        let checked = crate::check::check_manifest(m, doc, &policy, &[], today, true);
         let mut sink = Vec::new();
         let outcomes = [crate::check::Outcome::Checked(Box::new(checked))];
         let _ = crate::report::json::write(&mut sink, &outcomes);
@@ -66,7 +66,7 @@ pub fn diagnose(data: &[u8]) {
 /// The check and the reports on a loaded input, as `preflight check` runs them, with `baseline`
 /// applied (when `None`, the baseline the findings themselves make: every one held back).
 fn check_and_report(
-    m: &crate::manifest::Manifest,
+    m: crate::manifest::Manifest,
     doc: crate::document::Document,
     hosts: &[Host],
     baseline: Option<&crate::check::baseline::Baseline>,
@@ -150,7 +150,7 @@ pub fn compose(data: &[u8]) {
         ..LoadOptions::default()
     };
     if let Ok((m, doc)) = crate::manifest::load::load_compose_files(&files, &opts) {
-        check_and_report(&m, doc, &[], None);
+        check_and_report(m, doc, &[], None);
     }
 }
 
@@ -178,7 +178,7 @@ pub fn kubernetes(data: &[u8]) {
         crate::manifest::load::load_in("fuzz.yaml", text(data), std::path::Path::new("."), &opts)
     };
     if let Ok((m, doc)) = loaded {
-        check_and_report(&m, doc, &[], None);
+        check_and_report(m, doc, &[], None);
     }
 }
 
@@ -200,7 +200,7 @@ pub fn facts(data: &[u8]) {
     for platform in ["linux", "windows"] {
         let text = FUZZ_MANIFEST.replace("platform: linux", &format!("platform: {platform}"));
         if let Ok((m, doc)) = load_str("deploy.yaml", text, &LoadOptions::default()) {
-            check_and_report(&m, doc, std::slice::from_ref(&host), None);
+            check_and_report(m, doc, std::slice::from_ref(&host), None);
         }
     }
 }
@@ -216,7 +216,7 @@ pub fn ignores(data: &[u8]) {
         std::path::Path::new("."),
         &LoadOptions::default(),
     ) {
-        check_and_report(&m, doc, &[], None);
+        check_and_report(m, doc, &[], None);
     }
 }
 
@@ -231,6 +231,6 @@ pub fn baseline(data: &[u8]) {
         FUZZ_MANIFEST.to_owned(),
         &LoadOptions::default(),
     ) {
-        check_and_report(&m, doc, &[], Some(&b));
+        check_and_report(m, doc, &[], Some(&b));
     }
 }

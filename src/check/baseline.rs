@@ -25,7 +25,7 @@ pub struct Subjects<'m> {
 /// [`Place::rank`] where several are ancestors of one path: ports before Kubernetes Services (a
 /// Service's ports before the Service), before routes, before whole services.
 #[derive(Clone, Copy, Debug)]
-struct Place {
+pub(super) struct Place {
     /// 0: a port of a service (`which`: its path, its number's path, its host port's path); 1: a
     /// Kubernetes Service's port (`b`), or the Service itself (`b == u32::MAX`); 2: a route; 3: a
     /// service.
@@ -164,7 +164,11 @@ impl<'m> Subjects<'m> {
     }
 
     fn subject_at(&self, place: Place) -> Subject<'m> {
-        let m = self.manifest;
+        Self::subject_in(self.manifest, place)
+    }
+
+    /// What `place` of `m` concerns.
+    fn subject_in(m: &'m Manifest, place: Place) -> Subject<'m> {
         let (a, b) = (place.a as usize, place.b as usize);
         match place.kind {
             0 => Subject::Port(&m.services[a], &m.services[a].ports[b]),
@@ -185,6 +189,15 @@ impl<'m> Subjects<'m> {
     /// What a finding at `path` concerns: the port (`api 8080/tcp`), else the service, the
     /// Kubernetes Service or route, else the place itself (without the line).
     pub fn subject(&self, path: &str) -> String {
+        self.place(path).map_or_else(
+            || Document::split_part(path).1.to_owned(),
+            |p| self.subject_at(p).name(),
+        )
+    }
+
+    /// The place a finding at `path` concerns (see [`Subjects::subject`]), if any: what a deferred
+    /// finding keeps to name its subject when it is made whole.
+    pub(super) fn place(&self, path: &str) -> Option<Place> {
         let ancestors = path
             .match_indices('.')
             .map(|(i, _)| &path[..i])
@@ -192,11 +205,25 @@ impl<'m> Subjects<'m> {
         ancestors
             .filter_map(|p| self.get(p))
             .min_by_key(|p| p.rank())
-            .map_or_else(
-                || Document::split_part(path).1.to_owned(),
-                |p| self.subject_at(p).name(),
-            )
     }
+}
+
+/// The subject of `place` in `m`, as [`Subjects::subject`] names it.
+pub(super) fn subject_name(m: &Manifest, place: Place) -> String {
+    Subjects::subject_in(m, place).name()
+}
+
+/// The fingerprint of a finding of `rule` in `file` concerning `subject`, on `host` (`None`: the
+/// manifest's own).
+pub(super) fn fingerprint_of(
+    rule: &str,
+    file: &str,
+    subject: &str,
+    host: Option<&str>,
+) -> Fingerprint {
+    let mut parts = vec![rule, file, subject];
+    parts.extend(host);
+    hash(&parts)
 }
 
 /// FNV-1a over the parts: stable across runs and platforms.
@@ -225,9 +252,12 @@ pub fn fingerprint(subjects: &Subjects<'_>, doc: &Document, f: &mut Finding) {
     } else {
         subjects.subject(&f.path).into_boxed_str()
     };
-    let mut parts = vec![&*f.rule, doc.file_of(&f.path), &*f.subject];
-    parts.extend(f.host.as_deref());
-    f.fingerprint = Some(hash(&parts));
+    f.fingerprint = Some(fingerprint_of(
+        &f.rule,
+        doc.file_of(&f.path),
+        &f.subject,
+        f.host.as_deref(),
+    ));
 }
 
 /// A baseline file: sorted, stable JSON that diffs well.
@@ -350,25 +380,19 @@ impl Baseline {
             findings: entries,
         }
     }
+}
 
-    /// Removes from `findings` each one the baseline holds (one entry holds back one finding), and
-    /// returns how many it held back and the entries left over.
-    pub fn hold_back(&self, findings: &mut Vec<Finding>, left: &mut Vec<Option<&Entry>>) -> usize {
-        let before = findings.len();
-        findings.retain(|f| {
-            match left.iter_mut().find(|e| {
-                e.is_some_and(|e| {
-                    f.fingerprint
-                        .map_or(e.fingerprint.is_empty(), |x| x.is(&e.fingerprint))
-                })
-            }) {
-                Some(slot) => {
-                    *slot = None;
-                    false
-                }
-                None => true,
-            }
-        });
-        before - findings.len()
+/// Whether an entry of a baseline still `left` holds back a finding with `fingerprint` (one entry
+/// holds back one finding): the entry that does is used up.
+pub fn take(left: &mut [Option<&Entry>], fingerprint: Option<Fingerprint>) -> bool {
+    let slot = left.iter_mut().find(|e| {
+        e.is_some_and(|e| fingerprint.map_or(e.fingerprint.is_empty(), |x| x.is(&e.fingerprint)))
+    });
+    match slot {
+        Some(slot) => {
+            *slot = None;
+            true
+        }
+        None => false,
     }
 }

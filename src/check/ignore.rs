@@ -3,7 +3,7 @@
 //! ignore that matched nothing is reported (`inline-ignore`, as ruff's `RUF100`), except for rules
 //! that did not run.
 
-use super::Waived;
+use super::{Found, Key, Waived};
 use crate::document::Document;
 use crate::finding::{Finding, Skipped};
 use crate::manifest::{IgnoreScope, InlineIgnore, Manifest};
@@ -19,35 +19,34 @@ fn covers(ignore: &InlineIgnore, path: &str, file: usize, line: usize) -> bool {
     }
 }
 
-/// Splits `findings` into those kept and those an inline ignore waives, and adds a finding for each
-/// ignore (and rule) that matched nothing in this run.
+/// Takes out of `kept` the findings an inline ignore waives, returned waived, and adds a finding for
+/// each ignore (and rule) that matched nothing in this run.
 pub(super) fn apply(
     m: &Manifest,
     subjects: &super::baseline::Subjects<'_>,
     doc: &Document,
-    findings: Vec<Finding>,
+    kept: &mut Found,
     skipped: &[Skipped],
     policy: &Policy,
-) -> (Vec<Finding>, Vec<Waived>) {
+) -> Vec<Waived> {
     let mut used = vec![Vec::new(); m.ignores.len()];
-    let mut kept = findings;
     let mut waived = Vec::new();
     // The ignore each finding falls under, worked out once; without ignores there is nothing to do.
-    let hit = |f: &Finding| -> Option<usize> {
+    let hit = |f: Key<'_>| -> Option<usize> {
         if f.rule == META.id {
             // An ignore's own problems are not ignored by ignores.
             return None;
         }
-        let file = doc.file_index(&f.path);
-        let line = doc.place(&f.path).0;
+        let file = doc.file_index(f.path);
+        let line = doc.place(f.path).0;
         m.ignores.iter().position(|i| {
             i.malformed.is_none()
                 && i.rules.iter().any(|r| *r == f.rule)
-                && covers(i, &f.path, file, line)
+                && covers(i, f.path, file, line)
         })
     };
     if !m.ignores.is_empty() {
-        for (f, k) in super::extract_found(&mut kept, hit) {
+        for (f, k) in kept.extract(hit) {
             let i = &m.ignores[k];
             used[k].push(f.rule.to_string());
             waived.push(Waived {
@@ -63,7 +62,7 @@ pub(super) fn apply(
     }
     let setting = policy.setting(META.id);
     if setting == Some(RuleSetting::Off) {
-        return (kept, waived);
+        return waived;
     }
     let skipped_rules: Vec<&str> = skipped.iter().map(|s| s.rule.as_str()).collect();
     let known = crate::rules::ids();
@@ -95,5 +94,5 @@ pub(super) fn apply(
         super::baseline::fingerprint(subjects, doc, &mut f);
         kept.push(f);
     }
-    (kept, waived)
+    waived
 }

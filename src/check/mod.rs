@@ -1,10 +1,15 @@
 //! The check pipeline for one manifest file: load → rules → findings sorted by place, then inline
-//! ignores ([`ignore`]) and policy waivers applied.
+//! ignores ([`ignore`]) and policy waivers applied. The findings are held as a [`Found`]: rules that
+//! read the manifest alone defer theirs, which are made whole as reports write them.
 
 pub mod baseline;
+mod found;
 mod ignore;
 
+pub use found::{Found, Key};
+
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::document::{Document, LoadError};
 use crate::finding::{Finding, Severity, Skipped, Summary};
@@ -35,7 +40,7 @@ pub struct Checked {
     pub doc: Document,
     /// Findings: those of the manifest alone first, then each host's in host order; within each, by
     /// place in the file, then rule id, then message.
-    pub findings: Vec<Finding>,
+    pub findings: Found,
     /// The hosts checked, sorted by name (empty without host facts).
     pub hosts: Vec<HostInfo>,
     /// Rules that could not run.
@@ -62,12 +67,14 @@ pub struct Waived {
 }
 
 impl Outcome {
-    /// The findings (none for a file that failed to load).
-    pub fn findings(&self) -> &[Finding] {
+    /// The findings' keys (none for a file that failed to load).
+    pub fn keys(&self) -> impl Iterator<Item = Key<'_>> + '_ {
         match self {
-            Outcome::Checked(c) => &c.findings,
-            Outcome::Failed(_) | Outcome::NotChecked(_) | Outcome::Baseline(_) => &[],
+            Outcome::Checked(c) => Some(c.findings.keys()),
+            Outcome::Failed(_) | Outcome::NotChecked(_) | Outcome::Baseline(_) => None,
         }
+        .into_iter()
+        .flatten()
     }
 }
 
@@ -80,9 +87,9 @@ pub fn check_file(
     today: Date,
 ) -> Outcome {
     match manifest::load(path, load) {
-        Ok((m, doc)) => Outcome::Checked(Box::new(check_manifest(
-            &m, doc, policy, hosts, today, true,
-        ))),
+        Ok((m, doc)) => {
+            Outcome::Checked(Box::new(check_manifest(m, doc, policy, hosts, today, true)))
+        }
         Err(e) => Outcome::Failed(e),
     }
 }
@@ -90,9 +97,11 @@ pub fn check_file(
 /// Runs the rules on a loaded manifest, once for the manifest and once per host for the rules that read
 /// host facts (see [`rules::evaluate_fleet`]), and sorts what they found. With `inline`, the
 /// inputs' inline ignores waive what they name; then the policy's waivers apply. Waivers that expired
-/// before `today` waive nothing.
+/// before `today` waive nothing. The check keeps the manifest while it holds deferred findings, which
+/// are made whole from it as they are written (see [`Found`]); a caller that needs the manifest
+/// afterwards passes an `Arc` and keeps a clone.
 pub fn check_manifest(
-    m: &manifest::Manifest,
+    m: impl Into<Arc<manifest::Manifest>>,
     doc: Document,
     policy: &Policy,
     hosts: &[Host],
@@ -100,14 +109,15 @@ pub fn check_manifest(
     inline: bool,
 ) -> Checked {
     let infos = hosts.iter().map(Host::info).collect();
-    let rules = || rules::evaluate_fleet(m, policy, hosts);
-    finish(m, doc, policy, infos, rules, today, inline)
+    let m = m.into();
+    let rules = || rules::evaluate_fleet(&m, policy, hosts);
+    finish(&m, doc, policy, infos, rules, today, inline)
 }
 
 /// [`check_manifest`] for a fleet checked a host at a time: `parts` holds what each of `hosts` (in
 /// the same order) contributed (see [`rules::gather`]).
 pub fn check_streamed(
-    m: &manifest::Manifest,
+    m: manifest::Manifest,
     doc: Document,
     policy: &Policy,
     hosts: Vec<HostInfo>,
@@ -115,13 +125,14 @@ pub fn check_streamed(
     today: Date,
     inline: bool,
 ) -> Checked {
-    let rules = || rules::combine(m, policy, parts);
-    finish(m, doc, policy, hosts, rules, today, inline)
+    let m = Arc::new(m);
+    let rules = || rules::combine(&m, policy, parts);
+    finish(&m, doc, policy, hosts, rules, today, inline)
 }
 
 /// Runs `rules`, sorts what they found, names fingerprints, and applies inline ignores and waivers.
 fn finish(
-    m: &manifest::Manifest,
+    m: &Arc<manifest::Manifest>,
     doc: Document,
     policy: &Policy,
     hosts: Vec<HostInfo>,
@@ -132,54 +143,34 @@ fn finish(
     // What findings concern is indexed while the rules run: on a 10,000-service manifest each takes a
     // few milliseconds, and the index needs only the manifest.
     let (found, subjects) = rayon::join(rules, || baseline::Subjects::of(m));
-    let mut findings: Vec<Finding> = found.items;
-    for f in &mut findings {
-        name_template(m, f);
+    let mut whole: Vec<Finding> = found.items;
+    {
+        use rayon::prelude::*;
+        whole.par_iter_mut().with_min_len(256).for_each(|f| {
+            found::name_template(m, f);
+            baseline::fingerprint(&subjects, &doc, f);
+        });
     }
-    // Sorted through a permutation of indices, then moved in place: a fleet's findings are not copied
-    // into a second list with their keys.
-    let at: Vec<(usize, usize)> = findings
-        .iter()
-        .map(|f| (doc.file_index(&f.path), doc.span(&f.path).offset))
-        .collect();
-    let mut order: Vec<usize> = (0..findings.len()).collect();
-    order.sort_by(|&a, &b| {
-        let (fa, fb) = (&findings[a], &findings[b]);
-        fa.host
-            .cmp(&fb.host)
-            .then_with(|| at[a].cmp(&at[b]))
-            .then_with(|| fa.rule.cmp(&fb.rule))
-            .then_with(|| fa.message.cmp(&fb.message))
-    });
-    drop(at);
-    permute(&mut findings, order);
+    let mut findings = Found::new(whole, &found.deferred, m, &subjects, &doc);
+    drop(found.deferred);
+    findings.sort(&doc);
     let mut skipped = found.skipped;
     skipped.sort_by(|a, b| (&a.host, &a.rule, &a.reason).cmp(&(&b.host, &b.rule, &b.reason)));
     skipped.dedup();
     let host_names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
-    {
-        use rayon::prelude::*;
-        findings
-            .par_iter_mut()
-            .with_min_len(256)
-            .for_each(|f| baseline::fingerprint(&subjects, &doc, f));
-    }
-    let (findings, mut waived) = if inline {
-        ignore::apply(m, &subjects, &doc, findings, &skipped, policy)
+    let mut waived = if inline {
+        ignore::apply(m, &subjects, &doc, &mut findings, &skipped, policy)
     } else {
-        (findings, Vec::new())
+        Vec::new()
     };
     // Policy waivers.
-    let waiver = |f: &Finding| {
+    let waiver = |f: Key<'_>| {
         policy.waivers.iter().find(|w| {
-            !w.expired(today)
-                && w.covers(&f.rule, &f.path)
-                && w.covers_host(f.host.as_deref(), &host_names)
+            !w.expired(today) && w.covers(f.rule, f.path) && w.covers_host(f.host, &host_names)
         })
     };
-    let mut kept = findings;
     if !policy.waivers.is_empty() {
-        for (f, w) in extract_found(&mut kept, waiver) {
+        for (f, w) in findings.extract(waiver) {
             waived.push(Waived {
                 reason: w.reason.clone(),
                 expires: w.expires.map(|d| d.to_string()),
@@ -190,54 +181,11 @@ fn finish(
     }
     Checked {
         doc,
-        findings: kept,
+        findings,
         hosts,
         skipped,
         waived,
         errors: found.errors,
-    }
-}
-
-/// In rendered Helm output, a finding names the template its document came from (the `# Source:`
-/// comment), which is the file to edit.
-fn name_template(m: &manifest::Manifest, f: &mut Finding) {
-    let doc = f.path.split('.').next().unwrap_or("");
-    if let Some(t) = m.templates.get(doc) {
-        f.message = format!("{} (template `{t}`)", f.message).into();
-    }
-}
-
-/// Takes out of `items` those `find` names something for, each with what it named, in their order;
-/// the rest stay where they are, in place (a fleet's 100,000 findings are not copied into a second
-/// list to set a few aside).
-fn extract_found<T, M>(items: &mut Vec<T>, mut find: impl FnMut(&T) -> Option<M>) -> Vec<(T, M)> {
-    let mut named = Vec::new();
-    let taken: Vec<T> = items
-        .extract_if(.., |x| {
-            let m = find(x);
-            let hit = m.is_some();
-            named.extend(m);
-            hit
-        })
-        .collect();
-    taken.into_iter().zip(named).collect()
-}
-
-/// Reorders `items` in place so that item `i` is the one that was at `order[i]` (`order` is a
-/// permutation of the indices), following each cycle of the permutation once.
-fn permute<T>(items: &mut [T], mut order: Vec<usize>) {
-    const DONE: usize = usize::MAX;
-    for start in 0..items.len() {
-        let mut at = start;
-        while order[at] != DONE {
-            let from = order[at];
-            order[at] = DONE;
-            if from == start {
-                break;
-            }
-            items.swap(at, from);
-            at = from;
-        }
     }
 }
 
@@ -255,7 +203,7 @@ pub fn exit_code(outcomes: &[Outcome], fail_on: Option<Severity>) -> u8 {
     let failing = fail_on.is_some_and(|level| {
         outcomes
             .iter()
-            .flat_map(Outcome::findings)
+            .flat_map(Outcome::keys)
             .any(|f| f.severity >= level)
     });
     u8::from(failing)
@@ -263,7 +211,7 @@ pub fn exit_code(outcomes: &[Outcome], fail_on: Option<Severity>) -> u8 {
 
 /// Counts of all findings.
 pub fn summary(outcomes: &[Outcome]) -> Summary {
-    Summary::of(outcomes.iter().flat_map(Outcome::findings))
+    Summary::of(outcomes.iter().flat_map(Outcome::keys).map(|k| k.severity))
 }
 
 /// One outcome per policy file that holds expired waivers, with a `waiver-expired` finding for each.
@@ -273,7 +221,7 @@ pub fn expired_waivers(lp: &crate::policy::LoadedPolicy, today: Date) -> Vec<Out
         .map(|(doc, findings)| {
             Outcome::Checked(Box::new(Checked {
                 doc: doc.clone(),
-                findings,
+                findings: Found::whole(findings),
                 hosts: Vec::new(),
                 skipped: Vec::new(),
                 waived: Vec::new(),
@@ -290,7 +238,10 @@ pub fn apply_baseline(outcomes: &mut Vec<Outcome>, b: &baseline::Baseline, file:
     let mut held_back = 0;
     for o in outcomes.iter_mut() {
         if let Outcome::Checked(c) = o {
-            held_back += b.hold_back(&mut c.findings, &mut left);
+            let before = c.findings.len();
+            c.findings
+                .retain(|f| !baseline::take(&mut left, f.fingerprint));
+            held_back += before - c.findings.len();
         }
     }
     let fixed = left.into_iter().flatten().cloned().collect();
@@ -308,45 +259,11 @@ pub fn baseline_of(outcomes: &[Outcome]) -> baseline::Baseline {
             .iter()
             .filter_map(|o| match o {
                 Outcome::Checked(c) => {
-                    Some(c.findings.iter().map(|f| baseline::Entry::of(&c.doc, f)))
+                    Some(c.findings.iter().map(|f| baseline::Entry::of(&c.doc, &f)))
                 }
                 _ => None,
             })
             .flatten()
             .collect(),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::permute;
-
-    #[test]
-    fn permute_moves_each_item_where_the_order_says() {
-        // Every permutation of five items (cycles of every length, fixed points), against a gather.
-        fn each(prefix: Vec<usize>, left: Vec<usize>, out: &mut Vec<Vec<usize>>) {
-            if left.is_empty() {
-                out.push(prefix);
-                return;
-            }
-            for (i, &x) in left.iter().enumerate() {
-                let (mut p, mut l) = (prefix.clone(), left.clone());
-                p.push(x);
-                l.remove(i);
-                each(p, l, out);
-            }
-        }
-        let mut all = Vec::new();
-        each(Vec::new(), (0..5).collect(), &mut all);
-        assert_eq!(all.len(), 120);
-        for order in all {
-            let items: Vec<String> = (0..5).map(|i| format!("item{i}")).collect();
-            let want: Vec<String> = order.iter().map(|&i| items[i].clone()).collect();
-            let mut got = items;
-            permute(&mut got, order.clone());
-            assert_eq!(got, want, "order {order:?}");
-        }
-        let mut empty: Vec<u8> = Vec::new();
-        permute(&mut empty, Vec::new());
-    }
 }

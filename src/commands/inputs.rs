@@ -284,7 +284,7 @@ fn check_loaded(inputs: &Inputs, today: Date, loaded: Loaded) -> Result<(Run, Fl
         Fleet::Loaded(hosts) => jobs
             .into_iter()
             .map(|(policy, j)| {
-                let c = check::check_manifest(&j.manifest, j.doc, policy, hosts, today, inline);
+                let c = check::check_manifest(j.manifest, j.doc, policy, hosts, today, inline);
                 (j.slot, c)
             })
             .collect(),
@@ -295,7 +295,7 @@ fn check_loaded(inputs: &Inputs, today: Date, loaded: Loaded) -> Result<(Run, Fl
                 .zip(parts)
                 .map(|((policy, j), parts)| {
                     let c = check::check_streamed(
-                        &j.manifest,
+                        j.manifest,
                         j.doc,
                         policy,
                         infos.clone(),

@@ -21,8 +21,14 @@ pub fn ephemeral_range(
     from_facts.or_else(|| default_ephemeral_range(platform))
 }
 
-/// The platform's default ephemeral range.
+/// The platform's default ephemeral range (every platform has one; `Option` for the callers that
+/// chain it after host facts).
 pub fn default_ephemeral_range(platform: Platform) -> Option<Fact<PortRange>> {
+    Some(platform_ephemeral_range(platform))
+}
+
+/// The platform's default ephemeral range.
+pub fn platform_ephemeral_range(platform: Platform) -> Fact<PortRange> {
     // Linux: net.ipv4.ip_local_port_range defaults to 32768-60999 since 4.6 (commit 07f4c90062f8); a new
     // network namespace (every Kubernetes pod) starts with the same default.
     // Windows Vista/Server 2008 and later: 49152-65535 (KB 929851).
@@ -42,7 +48,7 @@ pub fn default_ephemeral_range(platform: Platform) -> Option<Fact<PortRange>> {
             "the usual macOS default (net.inet.ip.portrange)",
         ),
     };
-    Some(Fact::default_of(PortRange { start, end }, detail))
+    Fact::default_of(PortRange { start, end }, detail)
 }
 
 /// The lowest port an unprivileged process may bind on a Linux kernel: the host's

@@ -5,8 +5,10 @@ use std::fmt;
 
 use serde::Serialize;
 
+mod deferred;
 mod fix;
 
+pub use deferred::{Deferred, DeferredRule, index};
 pub use fix::Fix;
 
 /// How serious a finding is. Ordered: `Info < Warning < Error`.
@@ -300,6 +302,9 @@ pub struct Skipped {
 pub struct Findings {
     /// The findings, in the order pushed.
     pub items: Vec<Finding>,
+    /// Findings held as the ports they concern, pushed by rules that defer (see [`Deferred`]); made
+    /// whole by `rules::render`. Only a context that defers (`Context::deferring`) fills it.
+    pub deferred: Vec<Deferred>,
     /// Rules (or parts of rules) that could not run.
     pub skipped: Vec<Skipped>,
     /// Custom rules whose expressions failed at run time (the input could not be checked: exit 2).
@@ -334,11 +339,11 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// Counts `findings`.
-    pub fn of<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Self {
+    /// Counts findings of these severities.
+    pub fn of(severities: impl IntoIterator<Item = Severity>) -> Self {
         let mut s = Summary::default();
-        for f in findings {
-            match f.severity {
+        for severity in severities {
+            match severity {
                 Severity::Error => s.error += 1,
                 Severity::Warning => s.warning += 1,
                 Severity::Info => s.info += 1,

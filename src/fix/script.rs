@@ -136,7 +136,7 @@ pub fn fix_script(
         let Outcome::Checked(checked) = o else {
             continue;
         };
-        for f in &checked.findings {
+        for f in checked.findings.iter() {
             if f.fixes.is_empty() || (f.host.is_some() && f.host.as_deref() != host_name) {
                 continue;
             }

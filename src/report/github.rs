@@ -35,7 +35,7 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome]) -> io::Result<()> {
     for o in outcomes {
         match o {
             Outcome::Checked(c) => {
-                for f in &c.findings {
+                for f in c.findings.iter() {
                     let file = escape_property(&super::sarif::uri(c.doc.file_of(&f.path)));
                     let (line, col, end_line, end_col) = c.doc.place(&f.path);
                     let message = super::with_help(

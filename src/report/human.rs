@@ -341,8 +341,9 @@ fn write_checked(out: &mut dyn Write, c: &Checked, style: Style) -> io::Result<(
         .map(named)
         .collect();
     let (own, hosts) = super::by_host(c);
-    for f in &own.findings {
-        write!(out, "{}", render_finding(style, f, &c.doc, &sources))?;
+    for &i in &own.findings {
+        let f = c.findings.get(i);
+        write!(out, "{}", render_finding(style, &f, &c.doc, &sources))?;
         writeln!(out)?;
     }
     write_skipped(out, &c.doc.name, None, &own.skipped)?;
@@ -355,8 +356,9 @@ fn write_checked(out: &mut dyn Write, c: &Checked, style: Style) -> io::Result<(
             continue;
         }
         writeln!(out, "== host {} (facts: {}) ==", h.name, h.source)?;
-        for f in &part.findings {
-            write!(out, "{}", render_finding(style, f, &c.doc, &sources))?;
+        for &i in &part.findings {
+            let f = c.findings.get(i);
+            write!(out, "{}", render_finding(style, &f, &c.doc, &sources))?;
             writeln!(out)?;
         }
         write_skipped(out, &c.doc.name, Some(&h.name), &part.skipped)?;
@@ -370,7 +372,7 @@ fn write_checked(out: &mut dyn Write, c: &Checked, style: Style) -> io::Result<(
         out,
         "{}: {}{waived}",
         c.doc.name,
-        summary_text(Summary::of(&c.findings))
+        summary_text(Summary::of(c.findings.keys().map(|k| k.severity)))
     )?;
     if c.hosts.is_empty() {
         return Ok(());
@@ -378,7 +380,7 @@ fn write_checked(out: &mut dyn Write, c: &Checked, style: Style) -> io::Result<(
     writeln!(
         out,
         "  the manifest itself: {}",
-        summary_text(Summary::of(own.findings.iter().copied()))
+        summary_text(Summary::of(severities(c, &own)))
     )?;
     for (h, part) in c.hosts.iter().zip(&hosts) {
         let skipped = if part.skipped.is_empty() {
@@ -390,10 +392,18 @@ fn write_checked(out: &mut dyn Write, c: &Checked, style: Style) -> io::Result<(
             out,
             "  host {}: {}{skipped}",
             h.name,
-            summary_text(Summary::of(part.findings.iter().copied()))
+            summary_text(Summary::of(severities(c, part)))
         )?;
     }
     Ok(())
+}
+
+/// The severities of a part's findings.
+fn severities<'a>(
+    c: &'a Checked,
+    part: &'a super::HostPart<'_>,
+) -> impl Iterator<Item = crate::finding::Severity> + 'a {
+    part.findings.iter().map(|&i| c.findings.key(i).severity)
 }
 
 /// Writes the human report of `outcomes`.

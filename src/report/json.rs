@@ -155,8 +155,8 @@ fn hosts<'a>(outcomes: &'a [Outcome], skipped: &BTreeSet<&Skipped>) -> Vec<JsonH
     let mut counts: std::collections::HashMap<&str, (usize, usize)> =
         std::collections::HashMap::new();
     for host in checked()
-        .flat_map(|c| &c.findings)
-        .filter_map(|f| f.host.as_deref())
+        .flat_map(|c| c.findings.keys())
+        .filter_map(|f| f.host)
     {
         counts.entry(host).or_default().0 += 1;
     }
@@ -223,7 +223,7 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome]) -> io::Result<()> {
                     message: e.clone(),
                     help: Some("fix the custom rule's expression in the policy file".into()),
                 }));
-                findings.extend(c.findings.iter().map(|f| (&**c, f)));
+                findings.extend((0..c.findings.len()).map(|i| (&**c, i)));
                 skipped.extend(c.skipped.iter());
             }
             Outcome::Failed(e) => errors.extend(errors_of(e)),
@@ -264,9 +264,10 @@ const BATCH: usize = 4096;
 /// Findings one thread serializes into one buffer.
 const CHUNK: usize = 256;
 
-/// Writes the `findings` array as `serde_json`'s pretty printer writes it at the second level of the
-/// report (tested against it below).
-fn write_findings(out: &mut dyn Write, findings: &[(&Checked, &Finding)]) -> io::Result<()> {
+/// Writes the `findings` array (each a file's finding, by index) as `serde_json`'s pretty printer
+/// writes it at the second level of the report (tested against it below). Each finding is made whole
+/// by the thread that writes it (see [`crate::check::Found`]).
+fn write_findings(out: &mut dyn Write, findings: &[(&Checked, usize)]) -> io::Result<()> {
     use rayon::prelude::*;
     if findings.is_empty() {
         return out.write_all(b"[]");
@@ -279,9 +280,10 @@ fn write_findings(out: &mut dyn Write, findings: &[(&Checked, &Finding)]) -> io:
             .map(|chunk| {
                 let mut buf = Vec::new();
                 let mut one = Vec::new();
-                for (c, f) in chunk {
+                for &(c, i) in chunk {
                     one.clear();
-                    serde_json::to_writer_pretty(&mut one, &json_finding(c, f))?;
+                    let f = c.findings.get(i);
+                    serde_json::to_writer_pretty(&mut one, &json_finding(c, &f))?;
                     // Each element on a line of its own, indented one level inside the array.
                     buf.extend_from_slice(b",\n    ");
                     for (i, line) in one.split(|&b| b == b'\n').enumerate() {
@@ -375,11 +377,22 @@ mod tests {
     }
 
     fn reference(outcomes: &[Outcome]) -> String {
+        let whole: Vec<(&Checked, Vec<Finding>)> = outcomes
+            .iter()
+            .filter_map(|o| match o {
+                Outcome::Checked(c) => {
+                    Some((&**c, c.findings.iter().map(|f| f.into_owned()).collect()))
+                }
+                _ => None,
+            })
+            .collect();
         let mut findings = Vec::new();
+        for (c, fs) in &whole {
+            findings.extend(fs.iter().map(|f| json_finding(c, f)));
+        }
         let mut skipped = BTreeSet::new();
         for o in outcomes {
             if let Outcome::Checked(c) = o {
-                findings.extend(c.findings.iter().map(|f| json_finding(c, f)));
                 skipped.extend(c.skipped.iter());
             }
         }
@@ -420,7 +433,7 @@ mod tests {
         let policy = crate::policy::Policy::default();
         let today: crate::policy::date::Date = "2026-01-01".parse().unwrap();
         vec![Outcome::Checked(Box::new(crate::check::check_manifest(
-            &m,
+            m,
             doc,
             &policy,
             &[],
@@ -433,7 +446,7 @@ mod tests {
     fn findings_written_in_parallel_equal_serde_json_pretty() {
         for services in [0, 1, 3, 2500] {
             let outcomes = checked(services);
-            let n = outcomes[0].findings().len();
+            let n = outcomes[0].keys().count();
             if services == 2500 {
                 // More than one batch and many chunks, so the joins are exercised.
                 assert!(n > BATCH + CHUNK, "{n} findings");

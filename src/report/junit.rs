@@ -52,8 +52,15 @@ impl Suite<'_> {
         places: &BTreeSet<String>,
         fail_on: Option<Severity>,
     ) -> TestSuite {
+        // The part's findings made whole once: JUnit's report is built whole before it is written.
+        let findings: Vec<_> = self
+            .part
+            .findings
+            .iter()
+            .map(|&i| c.findings.get(i))
+            .collect();
         let mut places = places.clone();
-        places.extend(self.part.findings.iter().map(|f| place_of(&f.path)));
+        places.extend(findings.iter().map(|f| place_of(&f.path)));
         let mut suite = TestSuite::new(self.name);
         for &rule in self.rule_ids {
             let skip = self.part.skipped.iter().find(|s| s.rule == rule);
@@ -61,9 +68,7 @@ impl Suite<'_> {
                 if self.elsewhere.contains(&(rule, spot.clone())) {
                     continue;
                 }
-                let here: Vec<_> = self
-                    .part
-                    .findings
+                let here: Vec<_> = findings
                     .iter()
                     .filter(|f| f.rule == rule && place_of(&f.path) == *spot)
                     .collect();
@@ -163,7 +168,9 @@ pub fn write(
                 let ids: Vec<&str> = rules
                     .iter()
                     .filter(|(id, facts)| {
-                        c.hosts.is_empty() || !facts || own.findings.iter().any(|f| &f.rule == id)
+                        c.hosts.is_empty()
+                            || !facts
+                            || own.findings.iter().any(|&i| c.findings.key(i).rule == id)
                     })
                     .map(|(id, _)| id.as_str())
                     .collect();
@@ -181,7 +188,10 @@ pub fn write(
                 let in_manifest_suite: BTreeSet<(&str, String)> = own
                     .findings
                     .iter()
-                    .map(|f| (&*f.rule, place_of(&f.path)))
+                    .map(|&i| {
+                        let f = c.findings.key(i);
+                        (f.rule, place_of(f.path))
+                    })
                     .collect();
                 let ids: Vec<&str> = rules
                     .iter()

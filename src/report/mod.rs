@@ -35,8 +35,9 @@ pub fn with_help(message: &str, help: Option<&str>) -> String {
 /// One host's part of a checked file: its own findings and skipped rules, in report order.
 #[derive(Debug, Default)]
 pub struct HostPart<'a> {
-    /// Findings from the host's facts.
-    pub findings: Vec<&'a crate::finding::Finding>,
+    /// Findings from the host's facts, by index into the file's findings (each made whole where it
+    /// is written: see [`crate::check::Found`]).
+    pub findings: Vec<usize>,
     /// Rules that could not run for the host.
     pub skipped: Vec<&'a crate::finding::Skipped>,
 }
@@ -52,10 +53,10 @@ pub fn by_host(c: &crate::check::Checked) -> (HostPart<'_>, Vec<HostPart<'_>>) {
         .collect();
     let mut own = HostPart::default();
     let mut parts: Vec<HostPart<'_>> = c.hosts.iter().map(|_| HostPart::default()).collect();
-    for f in &c.findings {
-        match f.host.as_deref().and_then(|h| index.get(h)) {
-            Some(&i) => parts[i].findings.push(f),
-            None => own.findings.push(f),
+    for (n, f) in c.findings.keys().enumerate() {
+        match f.host.and_then(|h| index.get(h)) {
+            Some(&i) => parts[i].findings.push(n),
+            None => own.findings.push(n),
         }
     }
     for s in &c.skipped {

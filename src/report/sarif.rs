@@ -10,6 +10,7 @@
 //! not be checked, and files seen but not checked, appear as tool execution notifications; the
 //! invocation's `executionSuccessful` is false for the former.
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 
 use serde_json::{Value, json};
@@ -77,7 +78,7 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome], policy: &Policy) -> io::
     for o in outcomes {
         match o {
             Outcome::Checked(c) => {
-                let waived = c.waived.iter().map(|w| (&w.finding, Some(w)));
+                let waived = c.waived.iter().map(|w| (Cow::Borrowed(&w.finding), Some(w)));
                 for (f, w) in c.findings.iter().map(|f| (f, None)).chain(waived) {
                     let (line, column, end_line, end_column) = c.doc.place(&f.path);
                     let location = |file: &str, line, column, end_line, end_column| {

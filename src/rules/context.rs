@@ -27,6 +27,9 @@ pub struct Context<'a> {
     /// Further ranges suggestions avoid: in a fleet, every host's ephemeral ranges, so that rules run
     /// once for all hosts never suggest a port inside one host's range.
     avoid: Vec<(Protocol, crate::ports::PortRange)>,
+    /// Whether rules that can push a [`Deferred`](crate::finding::Deferred) finding do (see
+    /// [`Context::deferring`]).
+    defer: bool,
 }
 
 impl<'a> Context<'a> {
@@ -40,6 +43,36 @@ impl<'a> Context<'a> {
             suggestions: RefCell::new(HashMap::new()),
             firewall: OnceCell::new(),
             avoid: Vec::new(),
+            defer: false,
+        }
+    }
+
+    /// This context, with the rules that can defer their findings deferring them: the check keeps them
+    /// as the ports they concern and makes them whole as it writes them (see
+    /// [`Deferred`](crate::finding::Deferred)). Off by default: what reads findings straight from the
+    /// rules (the fleet's comparison of hosts, `suggest`) gets them whole.
+    pub fn deferring(mut self) -> Self {
+        self.defer = true;
+        self
+    }
+
+    /// Whether rules defer what they can (see [`Context::deferring`]).
+    pub fn defers(&self) -> bool {
+        self.defer
+    }
+
+    /// Pushes `d` as it is when this context defers, else the finding `whole` makes of the same ports
+    /// (the one `rules::render` makes of `d`).
+    pub fn defer(
+        &self,
+        out: &mut crate::finding::Findings,
+        d: crate::finding::Deferred,
+        whole: impl FnOnce() -> crate::finding::Finding,
+    ) {
+        if self.defer {
+            out.deferred.push(d);
+        } else {
+            out.push(whole());
         }
     }
 

@@ -64,13 +64,19 @@ pub fn evaluate_scope(cx: &Context<'_>, scope: Scope) -> Findings {
         // The rule pushes into the one list, and its findings (those past `start`) get the policy's
         // severity after: a list per rule, moved into this one, held 34,840 findings of a 10 MB
         // Compose file twice while this one grew.
-        let start = all.items.len();
+        let (start, deferred) = (all.items.len(), all.deferred.len());
         (rule.check)(cx, &mut all);
         for f in &mut all.items[start..] {
             if let Some(RuleSetting::Severity(s)) = setting {
                 f.severity = s;
             }
             add_variable_labels(cx.manifest, f);
+        }
+        // A deferred finding gets its labels when it is made whole (`rules::render`).
+        if let Some(RuleSetting::Severity(s)) = setting {
+            for d in &mut all.deferred[deferred..] {
+                d.severity = s;
+            }
         }
     }
     let start = all.items.len();

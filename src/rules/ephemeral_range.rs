@@ -1,11 +1,13 @@
 //! `ephemeral-range`: a fixed listen port inside the target's dynamic (ephemeral) port range.
 
 use super::{Context, suggest_port};
+use crate::facts::Fact;
 use crate::facts::defaults;
 use crate::finding::Fix;
 use crate::finding::RuleMeta;
-use crate::finding::{Finding, Findings, Severity};
-use crate::manifest::{Platform, Protocol};
+use crate::finding::{Deferred, DeferredRule, Finding, Findings, Severity, index};
+use crate::manifest::{Platform, Port, Protocol, Service};
+use crate::ports::PortRange;
 
 /// Metadata of `ephemeral-range`.
 pub const META: RuleMeta = RuleMeta {
@@ -48,7 +50,13 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
     // Looked up once per protocol, not once per port (each lookup copies the fact's description).
     let tcp = defaults::ephemeral_range(platform, cx.facts, Protocol::Tcp);
     let udp = defaults::ephemeral_range(platform, cx.facts, Protocol::Udp);
-    for (svc, port) in cx.manifest.ports() {
+    let ports = cx
+        .manifest
+        .services
+        .iter()
+        .enumerate()
+        .flat_map(|(i, s)| s.ports.iter().enumerate().map(move |(j, p)| (i, s, j, p)));
+    for (si, svc, pi, port) in ports {
         let Some(n) = port.number else { continue };
         let range = match port.protocol {
             Protocol::Tcp => &tcp,
@@ -82,43 +90,73 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
         {
             continue;
         }
-        let reserve = match platform {
-            Platform::Linux => format!(
-                "or keep it and reserve it: `sysctl -w net.ipv4.ip_local_reserved_ports={n}` (persist it under /etc/sysctl.d/)"
-            ),
-            Platform::Windows => format!(
-                "or keep it and exclude it as administrator: `netsh int ipv4 add excludedportrange protocol={} startport={n} numberofports=1`",
-                port.protocol.as_str()
-            ),
-            Platform::Macos | Platform::Kubernetes => String::new(),
-        };
         let suggested = suggest_port(cx, svc, port.protocol);
-        let mut help = format!("move it below {}", range.value.start);
-        if let Some(s) = suggested {
-            help.push_str(&format!(" (e.g. {s}, free in the team's block)"));
+        // Without facts the range is the platform's default, which `rules::render` finds again: the
+        // finding can be deferred.
+        let whole = || finding(platform, svc, port, n, range, suggested);
+        match (cx.facts, index(si), index(pi)) {
+            (None, Some(service), Some(port)) => {
+                let d = Deferred {
+                    rule: DeferredRule::EphemeralRange,
+                    severity: META.severity,
+                    suggested,
+                    service,
+                    port,
+                    other: (0, 0),
+                };
+                cx.defer(out, d, whole);
+            }
+            _ => out.push(whole()),
         }
-        if !reserve.is_empty() {
-            help.push_str(", ");
-            help.push_str(&reserve);
-        }
-        out.push(
-            Finding::new(
-                &META,
-                port.number_path.clone(),
-                format!(
-                    "port {} of `{}` is inside the ephemeral range {} ({}): an outbound connection can take it first",
-                    port.label(),
-                    svc.name,
-                    range.value,
-                    range.describe()
-                ),
-            )
-            .label(format!("in {}", range.value))
-            .help(help)
-            .fix(super::choose_port(svc, port, suggested))
-            .fix(Fix::ReserveFromEphemeral { port: n, protocol: port.protocol })
-            .evidence("range", range.value.to_string())
-            .evidence("source", range.origin.as_str()),
-        );
     }
+}
+
+/// The finding that port `n` of `svc` (`port`) lies inside `range` on `platform`, with `suggested` (a
+/// free port of the team's block) in its help and fix.
+pub(super) fn finding(
+    platform: Platform,
+    svc: &Service,
+    port: &Port,
+    n: u16,
+    range: &Fact<PortRange>,
+    suggested: Option<u16>,
+) -> Finding {
+    let reserve = match platform {
+        Platform::Linux => format!(
+            "or keep it and reserve it: `sysctl -w net.ipv4.ip_local_reserved_ports={n}` (persist it under /etc/sysctl.d/)"
+        ),
+        Platform::Windows => format!(
+            "or keep it and exclude it as administrator: `netsh int ipv4 add excludedportrange protocol={} startport={n} numberofports=1`",
+            port.protocol.as_str()
+        ),
+        Platform::Macos | Platform::Kubernetes => String::new(),
+    };
+    let mut help = format!("move it below {}", range.value.start);
+    if let Some(s) = suggested {
+        help.push_str(&format!(" (e.g. {s}, free in the team's block)"));
+    }
+    if !reserve.is_empty() {
+        help.push_str(", ");
+        help.push_str(&reserve);
+    }
+    Finding::new(
+        &META,
+        port.number_path.clone(),
+        format!(
+            "port {} of `{}` is inside the ephemeral range {} ({}): an outbound connection can take it first",
+            port.label(),
+            svc.name,
+            range.value,
+            range.describe()
+        ),
+    )
+    .label(format!("in {}", range.value))
+    .help(help)
+    .fix(super::choose_port(svc, port, suggested))
+    .fix(Fix::ReserveFromEphemeral {
+        port: n,
+        protocol: port.protocol,
+    })
+    .evidence("range", range.value.to_string())
+    .evidence("source", range.origin.as_str())
 }

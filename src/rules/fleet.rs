@@ -48,7 +48,8 @@ pub fn evaluate_host(manifest: &Manifest, policy: &Policy, name: &str, facts: &F
 /// in parallel, and their findings carry the host's name. A host rule's finding that does not depend on
 /// the host (the rule reports it, word for word, without any facts and on every host too, such as
 /// `overexposed` on a `local` port bound to a public address) is reported once, without a host, like a
-/// static finding. Without hosts this is [`evaluate`] without facts.
+/// static finding. Without hosts this is [`evaluate`] without facts. Findings that can be deferred
+/// are (see [`combine`]).
 pub fn evaluate_fleet(manifest: &Manifest, policy: &Policy, hosts: &[Host]) -> Findings {
     let Ok(mut gathered) = gather(hosts, 1, |h| {
         Ok::<_, std::convert::Infallible>(vec![evaluate_host(manifest, policy, &h.name, &h.facts)])
@@ -156,10 +157,12 @@ pub fn gather<T: Sync, E: Send>(
 
 /// The fleet's findings from each host's [`HostPart`], in host order: the rules that read no facts run
 /// here, once, and a host finding every host reports identically is reported once, without a host
-/// (see [`evaluate_fleet`]). With no parts, the rules run as without facts.
+/// (see [`evaluate_fleet`]). With no parts, the rules run as without facts. The rules that can defer
+/// their findings do (see [`Context::deferring`]): what this returns is for the check, which makes
+/// them whole as it writes them.
 pub fn combine(manifest: &Manifest, policy: &Policy, gathered: Gathered) -> Findings {
     if gathered.ends.is_empty() {
-        return evaluate(&Context::new(manifest, policy, None));
+        return evaluate(&Context::new(manifest, policy, None).deferring());
     }
     let Gathered {
         found: mut hosts,
@@ -167,7 +170,10 @@ pub fn combine(manifest: &Manifest, policy: &Policy, gathered: Gathered) -> Find
         avoid,
         ..
     } = gathered;
-    let mut all = evaluate_scope(&Context::avoiding(manifest, policy, avoid), Scope::Static);
+    let mut all = evaluate_scope(
+        &Context::avoiding(manifest, policy, avoid).deferring(),
+        Scope::Static,
+    );
     let baseline = evaluate_scope(&Context::new(manifest, policy, None), Scope::HostBuiltIn);
     // Findings of the baseline that every host reports identically hold regardless of the host.
     fn key(f: &Finding) -> (&str, &str, &str, Severity, Option<&str>) {

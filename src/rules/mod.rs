@@ -10,6 +10,7 @@ use crate::policy::Policy;
 
 mod context;
 mod custom;
+mod deferred;
 mod engine;
 mod fleet;
 mod kube_conflict;
@@ -47,6 +48,7 @@ mod well_known_port;
 pub use well_known::{WELL_KNOWN, WellKnown};
 
 pub use context::{Context, choose_port, host_facts, suggest_port};
+pub use deferred::{path as deferred_path, render, rule_id as deferred_rule_id};
 pub use engine::{evaluate, evaluate_scope};
 pub use fleet::{Gathered, HostPart, combine, evaluate_fleet, evaluate_host, gather};
 pub use scope::Scope;

@@ -2,7 +2,7 @@
 
 use super::{Context, suggest_port};
 use crate::finding::RuleMeta;
-use crate::finding::{Finding, Findings, Severity};
+use crate::finding::{Deferred, DeferredRule, Finding, Findings, Severity, index};
 use crate::manifest::{Platform, Port, Protocol, Service};
 use crate::ports::binds_overlap;
 
@@ -57,26 +57,43 @@ container port (`"8000-8002:80"`: Docker gives each replica one free port of it)
 /// Reports each port that clashes with an earlier one (once, naming the first it clashes with).
 pub fn check(cx: &Context<'_>, out: &mut Findings) {
     let per_pod = cx.manifest.target.platform == Platform::Kubernetes;
-    // The ports seen so far, and for each (protocol, number) the chain of them in the order seen:
-    // `first` holds where a pair's chain starts and `last` where it ends (indexed by the pair, as
-    // in `PortSet`), each seen port where its pair's next one is. No hashing and no list per
-    // number: a manifest's 30,000 ports had cost 30,000 small allocations.
-    let mut seen: Vec<(&Service, &Port, u32)> = Vec::new();
+    let services = &cx.manifest.services;
+    // The ports seen so far (service and port indices), and for each (protocol, number) the chain of
+    // them in the order seen: `first` holds where a pair's chain starts and `last` where it ends
+    // (indexed by the pair, as in `PortSet`), each seen port where its pair's next one is. No hashing
+    // and no list per number: a manifest's 30,000 ports had cost 30,000 small allocations.
+    let mut seen: Vec<(u32, u32, u32)> = Vec::new();
     let mut first = vec![NONE; 2 << 16];
     let mut last = vec![NONE; 2 << 16];
     let mut replicated_entries = std::collections::HashSet::new();
-    for (svc, port) in cx.manifest.ports() {
+    let ports = services
+        .iter()
+        .enumerate()
+        .flat_map(|(i, s)| s.ports.iter().enumerate().map(move |(j, p)| (i, s, j, p)));
+    for (si, svc, pi, port) in ports {
         let Some(n) = port.number else { continue };
         // A plain init container has exited before the pod's other containers start.
         if port.container.as_ref().is_some_and(|c| c.init) {
             continue;
         }
+        let (Some(si32), Some(pi32)) = (index(si), index(pi)) else {
+            continue;
+        };
         let pair = usize::from(port.protocol == Protocol::Udp) << 16 | usize::from(n);
+        let at = |i: u32| {
+            let (s, p, _) = seen[i as usize];
+            (
+                s,
+                p,
+                &services[s as usize],
+                &services[s as usize].ports[p as usize],
+            )
+        };
         let mut earlier = std::iter::successors(Some(first[pair]).filter(|&i| i != NONE), |&i| {
             Some(seen[i as usize].2).filter(|&i| i != NONE)
         })
-        .map(|i| (seen[i as usize].0, seen[i as usize].1));
-        let clash = earlier.find(|(s, p)| {
+        .map(at);
+        let clash = earlier.find(|(_, _, s, p)| {
             let same_service = s.name == svc.name;
             // Pods have network namespaces of their own (a Kubernetes container port is never a
             // port of the host, whatever the target).
@@ -104,74 +121,20 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
         {
             out.push(replicas_clash(cx, svc, port, n));
         }
-        if let Some((other_svc, other)) = clash {
+        if let Some((other_si, other_pi, other_svc, other)) = clash {
             let suggested = suggest_port(cx, svc, port.protocol);
-            // The fixed texts are written once; where no free port goes between them, `concat!`
-            // joins them into one borrowed help (a copy in each of a 10 MB Compose file's 34,840
-            // findings took 5 MB).
-            macro_rules! move_one {
-                () => {
-                    "move one of the two to another port"
-                };
-            }
-            macro_rules! or_bind {
-                () => {
-                    ", or bind them to distinct addresses that do not overlap (a wildcard overlaps every address)"
-                };
-            }
-            const MOVE_CONTAINER: &str = "move one of the two containers to another port: containers of one pod can't listen on the same port";
-            let help: std::borrow::Cow<'static, str> = match (suggested, port.container.is_some()) {
-                (None, true) => MOVE_CONTAINER.into(),
-                (None, false) => concat!(move_one!(), or_bind!()).into(),
-                (Some(s), true) => format!(
-                    "{MOVE_CONTAINER} ({s} is free in `{}`'s team block)",
-                    svc.name
-                )
-                .into(),
-                (Some(s), false) => format!(
-                    concat!(
-                        move_one!(),
-                        " ({} is free in `{}`'s team block)",
-                        or_bind!()
-                    ),
-                    s, svc.name
-                )
-                .into(),
+            let d = Deferred {
+                rule: DeferredRule::PortConflict,
+                severity: META.severity,
+                suggested,
+                service: si32,
+                port: pi32,
+                other: (other_si, other_pi),
             };
-            out.push(
-                Finding::new(
-                    &META,
-                    port.number_path.clone(),
-                    match (&port.container, &other.container) {
-                        (Some(c), Some(o)) => format!(
-                            "port {} of container `{}` is already used by container `{}` of the same pod `{}`: containers of a pod share its network namespace",
-                            port.label(),
-                            c.name,
-                            o.name,
-                            svc.name
-                        ),
-                        _ => format!(
-                            "port {} on {} of `{}` is already used by `{}` (port `{}` on {})",
-                            port.label(),
-                            port.bind_text(),
-                            svc.name,
-                            other_svc.name,
-                            other.name,
-                            other.bind_text()
-                        ),
-                    },
-                )
-                .label("second use")
-                .related(
-                    other.number_path.clone(),
-                    format!("first used by `{}` here", other_svc.name),
-                )
-                .help(help)
-                .fix(super::choose_port(svc, port, suggested)),
-            );
+            cx.defer(out, d, || conflict(svc, port, other_svc, other, suggested));
         }
         let index = u32::try_from(seen.len()).unwrap_or(NONE);
-        seen.push((svc, port, NONE));
+        seen.push((si32, pi32, NONE));
         match last[pair] {
             NONE => first[pair] = index,
             tail => seen[tail as usize].2 = index,
@@ -181,6 +144,78 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
     super::kube_conflict::host_ports(cx, &META, out);
     super::kube_conflict::node_ports(cx, &META, out);
     super::shared_network::check(cx, &META, out);
+}
+
+/// The finding that `port` of `svc` clashes with `other` of `other_svc`, an earlier port, with
+/// `suggested` (a free port of the team's block) in its help and fix. [`check`] defers it (see
+/// [`Deferred`]); `rules::render` makes it whole through this function.
+pub(super) fn conflict(
+    svc: &Service,
+    port: &Port,
+    other_svc: &Service,
+    other: &Port,
+    suggested: Option<u16>,
+) -> Finding {
+    // The fixed texts are written once; where no free port goes between them, `concat!` joins them
+    // into one borrowed help (a copy in each of a 10 MB Compose file's 34,840 findings took 5 MB).
+    macro_rules! move_one {
+        () => {
+            "move one of the two to another port"
+        };
+    }
+    macro_rules! or_bind {
+        () => {
+            ", or bind them to distinct addresses that do not overlap (a wildcard overlaps every address)"
+        };
+    }
+    const MOVE_CONTAINER: &str = "move one of the two containers to another port: containers of one pod can't listen on the same port";
+    let help: std::borrow::Cow<'static, str> = match (suggested, port.container.is_some()) {
+        (None, true) => MOVE_CONTAINER.into(),
+        (None, false) => concat!(move_one!(), or_bind!()).into(),
+        (Some(s), true) => format!(
+            "{MOVE_CONTAINER} ({s} is free in `{}`'s team block)",
+            svc.name
+        )
+        .into(),
+        (Some(s), false) => format!(
+            concat!(
+                move_one!(),
+                " ({} is free in `{}`'s team block)",
+                or_bind!()
+            ),
+            s, svc.name
+        )
+        .into(),
+    };
+    Finding::new(
+        &META,
+        port.number_path.clone(),
+        match (&port.container, &other.container) {
+            (Some(c), Some(o)) => format!(
+                "port {} of container `{}` is already used by container `{}` of the same pod `{}`: containers of a pod share its network namespace",
+                port.label(),
+                c.name,
+                o.name,
+                svc.name
+            ),
+            _ => format!(
+                "port {} on {} of `{}` is already used by `{}` (port `{}` on {})",
+                port.label(),
+                port.bind_text(),
+                svc.name,
+                other_svc.name,
+                other.name,
+                other.bind_text()
+            ),
+        },
+    )
+    .label("second use")
+    .related(
+        other.number_path.clone(),
+        format!("first used by `{}` here", other_svc.name),
+    )
+    .help(help)
+    .fix(super::choose_port(svc, port, suggested))
 }
 
 /// The end of a chain of [`check`]'s seen ports.

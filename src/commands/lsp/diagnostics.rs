@@ -69,7 +69,8 @@ pub(super) fn check(path: &Path, text: &str, today: Date) -> Vec<Diagnostic> {
     let name = path.display().to_string();
     match load_buffer(path, text.to_owned(), &LoadOptions::default()) {
         Ok((m, doc)) => {
-            let checked = check_manifest(&m, doc, &policy.policy, &[], today, true);
+            let m = std::sync::Arc::new(m);
+            let checked = check_manifest(m.clone(), doc, &policy.policy, &[], today, true);
             findings(&checked, &m, &policy.policy)
         }
         Err(LoadError::Invalid {
@@ -109,7 +110,7 @@ fn findings(c: &Checked, m: &Manifest, policy: &Policy) -> Vec<Diagnostic> {
     c.findings
         .iter()
         .filter(|f| c.doc.file_index(&f.path) == 0)
-        .map(|f| diagnostic(&c.doc, f, m, policy))
+        .map(|f| diagnostic(&c.doc, &f, m, policy))
         .collect()
 }
 
