@@ -258,52 +258,23 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome]) -> io::Result<()> {
     writeln!(out)
 }
 
-/// Findings serialized per batch in parallel, each batch written before the next is made: a fleet's
-/// report holds 100,000 findings (88 MB of JSON), and one thread took a fifth of the run to write them.
-const BATCH: usize = 4096;
-/// Findings one thread serializes into one buffer.
-const CHUNK: usize = 256;
-
 /// Writes the `findings` array (each a file's finding, by index) as `serde_json`'s pretty printer
 /// writes it at the second level of the report (tested against it below). Each finding is made whole
 /// by the thread that writes it (see [`crate::check::Found`]).
 fn write_findings(out: &mut dyn Write, findings: &[(&Checked, usize)]) -> io::Result<()> {
-    use rayon::prelude::*;
-    if findings.is_empty() {
-        return out.write_all(b"[]");
+    super::write_pretty_array(out, findings.len(), 1, |n| {
+        let (c, i) = findings[n];
+        OwnedJson(c, c.findings.get(i))
+    })
+}
+
+/// A finding made whole, serialized as the report shows it.
+struct OwnedJson<'a>(&'a Checked, std::borrow::Cow<'a, Finding>);
+
+impl Serialize for OwnedJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        json_finding(self.0, &self.1).serialize(s)
     }
-    out.write_all(b"[")?;
-    let mut first = true;
-    for batch in findings.chunks(BATCH) {
-        let bufs: Vec<io::Result<Vec<u8>>> = batch
-            .par_chunks(CHUNK)
-            .map(|chunk| {
-                let mut buf = Vec::new();
-                let mut one = Vec::new();
-                for &(c, i) in chunk {
-                    one.clear();
-                    let f = c.findings.get(i);
-                    serde_json::to_writer_pretty(&mut one, &json_finding(c, &f))?;
-                    // Each element on a line of its own, indented one level inside the array.
-                    buf.extend_from_slice(b",\n    ");
-                    for (i, line) in one.split(|&b| b == b'\n').enumerate() {
-                        if i > 0 {
-                            buf.extend_from_slice(b"\n    ");
-                        }
-                        buf.extend_from_slice(line);
-                    }
-                }
-                Ok(buf)
-            })
-            .collect();
-        for buf in bufs {
-            let buf = buf?;
-            // The first element has no comma before it.
-            out.write_all(if first { &buf[1..] } else { &buf })?;
-            first = false;
-        }
-    }
-    out.write_all(b"\n  ]")
 }
 
 /// A finding as the report shows it.
@@ -449,7 +420,7 @@ mod tests {
             let n = outcomes[0].keys().count();
             if services == 2500 {
                 // More than one batch and many chunks, so the joins are exercised.
-                assert!(n > BATCH + CHUNK, "{n} findings");
+                assert!(n > 4096 + 256, "{n} findings");
             }
             let mut out = Vec::new();
             write(&mut out, &outcomes).unwrap();

@@ -15,7 +15,7 @@ use std::io::{self, Write};
 
 use serde_json::{Value, json};
 
-use crate::check::Outcome;
+use crate::check::{Checked, Outcome, Waived};
 use crate::document::LoadError;
 use crate::finding::Severity;
 use crate::policy::Policy;
@@ -69,7 +69,19 @@ fn rules(policy: &Policy) -> Vec<(String, Severity, String, String, String)> {
         .collect()
 }
 
-/// Writes the SARIF log of `outcomes`.
+/// A result of the log: a checked file's finding (by index) or a waived one.
+#[derive(Clone, Copy)]
+enum Item<'a> {
+    Found(&'a Checked, usize),
+    Waived(&'a Checked, &'a Waived),
+}
+
+/// The `results` member's placeholder in the log, replaced by the results as they are written.
+const RESULTS: &str = "preflight: the results go here";
+
+/// Writes the SARIF log of `outcomes`. The results are made (each finding made whole) and written in
+/// parallel batches into the log's place for them, so a report of 74,156 findings is never held
+/// whole as JSON values (827 MB peak RSS when it was).
 pub fn write(out: &mut dyn Write, outcomes: &[Outcome], policy: &Policy) -> io::Result<()> {
     let rules = rules(policy);
     let rule_index = |id: &str| rules.iter().position(|r| r.0 == id);
@@ -78,67 +90,8 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome], policy: &Policy) -> io::
     for o in outcomes {
         match o {
             Outcome::Checked(c) => {
-                let waived = c.waived.iter().map(|w| (Cow::Borrowed(&w.finding), Some(w)));
-                for (f, w) in c.findings.iter().map(|f| (f, None)).chain(waived) {
-                    let (line, column, end_line, end_column) = c.doc.place(&f.path);
-                    let location = |file: &str, line, column, end_line, end_column| {
-                        json!({ "physicalLocation": {
-                            "artifactLocation": { "uri": uri(file) },
-                            "region": { "startLine": line, "startColumn": column, "endLine": end_line, "endColumn": end_column }
-                        }})
-                    };
-                    let related: Vec<Value> = f
-                        .related
-                        .iter()
-                        .enumerate()
-                        .map(|(i, r)| {
-                            let (l, col, el, ec) = c.doc.place(&r.path);
-                            let mut loc = location(c.doc.file_of(&r.path), l, col, el, ec);
-                            loc["id"] = json!(i);
-                            loc["message"] = json!({ "text": r.label });
-                            loc
-                        })
-                        .collect();
-                    let message = super::with_help(
-                        &super::on_host(&f.message, f.host.as_deref()),
-                        f.help.as_deref(),
-                    );
-                    let mut result = json!({
-                        "ruleId": f.rule,
-                        "level": level(f.severity),
-                        "message": { "text": message },
-                        "locations": [location(c.doc.file_of(&f.path), line, column, end_line, end_column)],
-                        "partialFingerprints": { "preflight/v2": f.fingerprint.map(|x| x.to_string()).unwrap_or_default() },
-                        "properties": { "path": f.path },
-                    });
-                    if let Some(i) = rule_index(&f.rule) {
-                        result["ruleIndex"] = json!(i);
-                    }
-                    if !related.is_empty() {
-                        result["relatedLocations"] = json!(related);
-                    }
-                    if !f.evidence.is_empty() {
-                        result["properties"]["evidence"] = json!(f.evidence);
-                    }
-                    if let Some(h) = &f.host {
-                        result["properties"]["host"] = json!(h);
-                    }
-                    // A waived finding is a suppressed result: `inSource` for an inline ignore
-                    // (with the ignore's place), `external` for a policy waiver.
-                    if let Some(w) = w {
-                        let mut s = json!({ "justification": w.reason });
-                        match &w.inline {
-                            Some(p) => {
-                                let (l, col, el, ec) = c.doc.place(p);
-                                s["kind"] = json!("inSource");
-                                s["location"] = location(c.doc.file_of(p), l, col, el, ec);
-                            }
-                            None => s["kind"] = json!("external"),
-                        }
-                        result["suppressions"] = json!([s]);
-                    }
-                    results.push(result);
-                }
+                results.extend((0..c.findings.len()).map(|i| Item::Found(c, i)));
+                results.extend(c.waived.iter().map(|w| Item::Waived(c, w)));
                 for e in &c.errors {
                     notifications.push(json!({ "level": "error", "message": { "text": format!("{}: {e}", c.doc.name) } }));
                 }
@@ -212,9 +165,160 @@ pub fn write(out: &mut dyn Write, outcomes: &[Outcome], policy: &Policy) -> io::
                 "toolExecutionNotifications": notifications,
             }],
             "columnKind": "unicodeCodePoints",
-            "results": results,
+            "results": RESULTS,
         }],
     });
-    serde_json::to_writer_pretty(&mut *out, &log)?;
+    let text = serde_json::to_vec_pretty(&log)?;
+    // The placeholder as the value of `results`: quotes inside a JSON string are escaped, so only
+    // the run's own member reads so.
+    let marker = format!("\"results\": \"{RESULTS}\"");
+    let at = text
+        .windows(marker.len())
+        .position(|w| w == marker.as_bytes())
+        .ok_or_else(|| io::Error::other("the SARIF log has no place for its results"))?;
+    let value = at + marker.len() - RESULTS.len() - 2;
+    out.write_all(&text[..value])?;
+    // The run is the first element of `runs`: its members are three levels deep.
+    super::write_pretty_array(out, results.len(), 3, |k| result(results[k], &rule_index))?;
+    out.write_all(&text[at + marker.len()..])?;
     writeln!(out)
+}
+
+/// One result of the log: the finding made whole, its places, and for a waived one its suppression.
+fn result(item: Item<'_>, rule_index: &dyn Fn(&str) -> Option<usize>) -> Value {
+    let (c, f, w) = match item {
+        Item::Found(c, i) => (c, c.findings.get(i), None),
+        Item::Waived(c, w) => (c, Cow::Borrowed(&w.finding), Some(w)),
+    };
+    let (line, column, end_line, end_column) = c.doc.place(&f.path);
+    let location = |file: &str, line, column, end_line, end_column| {
+        json!({ "physicalLocation": {
+            "artifactLocation": { "uri": uri(file) },
+            "region": { "startLine": line, "startColumn": column, "endLine": end_line, "endColumn": end_column }
+        }})
+    };
+    let related: Vec<Value> = f
+        .related
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let (l, col, el, ec) = c.doc.place(&r.path);
+            let mut loc = location(c.doc.file_of(&r.path), l, col, el, ec);
+            loc["id"] = json!(i);
+            loc["message"] = json!({ "text": r.label });
+            loc
+        })
+        .collect();
+    let message = super::with_help(
+        &super::on_host(&f.message, f.host.as_deref()),
+        f.help.as_deref(),
+    );
+    let mut result = json!({
+        "ruleId": f.rule,
+        "level": level(f.severity),
+        "message": { "text": message },
+        "locations": [location(c.doc.file_of(&f.path), line, column, end_line, end_column)],
+        "partialFingerprints": { "preflight/v2": f.fingerprint.map(|x| x.to_string()).unwrap_or_default() },
+        "properties": { "path": f.path },
+    });
+    if let Some(i) = rule_index(&f.rule) {
+        result["ruleIndex"] = json!(i);
+    }
+    if !related.is_empty() {
+        result["relatedLocations"] = json!(related);
+    }
+    if !f.evidence.is_empty() {
+        result["properties"]["evidence"] = json!(f.evidence);
+    }
+    if let Some(h) = &f.host {
+        result["properties"]["host"] = json!(h);
+    }
+    // A waived finding is a suppressed result: `inSource` for an inline ignore
+    // (with the ignore's place), `external` for a policy waiver.
+    if let Some(w) = w {
+        let mut s = json!({ "justification": w.reason });
+        match &w.inline {
+            Some(p) => {
+                let (l, col, el, ec) = c.doc.place(p);
+                s["kind"] = json!("inSource");
+                s["location"] = location(c.doc.file_of(p), l, col, el, ec);
+            }
+            None => s["kind"] = json!("external"),
+        }
+        result["suppressions"] = json!([s]);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A checked manifest of `services` services, each with a privileged public port and one in the
+    /// ephemeral range (deferred findings), the first one's waived by an inline ignore.
+    fn checked(services: usize) -> Vec<Outcome> {
+        let mut text = String::from("version: 1\ntarget: { platform: linux, run_as: user }\n");
+        text += if services == 0 {
+            "services: {}\n"
+        } else {
+            "services:\n"
+        };
+        for i in 0..services {
+            let ignore = if i == 0 {
+                "  # preflight: ignore[ephemeral-range] a test"
+            } else {
+                ""
+            };
+            text += &format!(
+                "  s{i}:\n    ports:\n      web: {{ port: {}, expose: public }}\n      api: {{ port: {} }}{ignore}\n",
+                80 + i % 3,
+                40000 + i
+            );
+        }
+        let (m, doc) = crate::manifest::load_str("deploy.yaml", text, &Default::default())
+            .expect("the manifest loads");
+        let today: crate::policy::date::Date = "2026-01-01".parse().unwrap();
+        vec![Outcome::Checked(Box::new(crate::check::check_manifest(
+            m,
+            doc,
+            &Policy::default(),
+            &[],
+            today,
+            true,
+        )))]
+    }
+
+    #[test]
+    fn results_written_in_batches_read_as_serde_json_pretty_writes_them() {
+        // The log as written must be what serde_json pretty-prints for the same value, byte for
+        // byte: parsed (key order kept) and printed again, it is unchanged.
+        for services in [0, 1, 3, 2500] {
+            let outcomes = checked(services);
+            let Outcome::Checked(c) = &outcomes[0] else {
+                panic!("not checked")
+            };
+            let mut out = Vec::new();
+            write(&mut out, &outcomes, &Policy::default()).unwrap();
+            let text = String::from_utf8(out).unwrap();
+            let log: Value = serde_json::from_str(&text).unwrap();
+            assert!(
+                text == serde_json::to_string_pretty(&log).unwrap() + "\n",
+                "{services} services: the log differs from serde_json's"
+            );
+            let results = log["runs"][0]["results"].as_array().unwrap();
+            assert_eq!(results.len(), c.findings.len() + c.waived.len());
+            if services == 2500 {
+                assert!(results.len() > 4096 + 256, "{} results", results.len());
+            }
+            if services > 0 {
+                assert_eq!(c.waived.len(), 1);
+                let suppressed: Vec<&Value> = results
+                    .iter()
+                    .filter(|r| r.get("suppressions").is_some())
+                    .collect();
+                assert_eq!(suppressed.len(), 1);
+                assert_eq!(suppressed[0]["ruleId"], "ephemeral-range");
+            }
+        }
+    }
 }
