@@ -59,8 +59,16 @@ impl Suite<'_> {
             .iter()
             .map(|&i| c.findings.get(i))
             .collect();
+        let at: Vec<String> = findings.iter().map(|f| place_of(&f.path)).collect();
+        // Each case's findings, by rule and place, in their order: looked up per case rather than
+        // sought among all of them (a 10 MB Compose file's 74,156 findings took 9 minutes so).
+        let mut cases: std::collections::HashMap<(&str, &str), Vec<usize>> =
+            std::collections::HashMap::new();
+        for (i, f) in findings.iter().enumerate() {
+            cases.entry((&*f.rule, &*at[i])).or_default().push(i);
+        }
         let mut places = places.clone();
-        places.extend(findings.iter().map(|f| place_of(&f.path)));
+        places.extend(at.iter().cloned());
         let mut suite = TestSuite::new(self.name);
         for &rule in self.rule_ids {
             let skip = self.part.skipped.iter().find(|s| s.rule == rule);
@@ -68,9 +76,11 @@ impl Suite<'_> {
                 if self.elsewhere.contains(&(rule, spot.clone())) {
                     continue;
                 }
-                let here: Vec<_> = findings
+                let here: Vec<_> = cases
+                    .get(&(rule, spot.as_str()))
+                    .map_or(&[][..], Vec::as_slice)
                     .iter()
-                    .filter(|f| f.rule == rule && place_of(&f.path) == *spot)
+                    .map(|&i| &findings[i])
                     .collect();
                 let failing: Vec<_> = here
                     .iter()
