@@ -60,7 +60,7 @@ struct Diag<'a> {
     severity: miette::Severity,
     help: Option<String>,
     labels: Vec<LabeledSpan>,
-    source: Option<&'a Source>,
+    source: Option<&'a Source<'a>>,
 }
 
 impl fmt::Debug for Diag<'_> {
