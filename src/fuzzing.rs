@@ -63,7 +63,7 @@ pub fn diagnose(data: &[u8]) {
     let _ = crate::diagnose::diagnose(&text(data));
 }
 
-/// The check and the reports on a loaded input, as `preflight check` runs them, with `baseline`
+/// The check and the reports (every format) on a loaded input, as `preflight check` runs them, with `baseline`
 /// applied (when `None`, the baseline the findings themselves make: every one held back).
 fn check_and_report(
     m: crate::manifest::Manifest,
@@ -88,6 +88,9 @@ fn check_and_report(
     let _ = crate::report::json::write(&mut sink, &outcomes);
     let _ = crate::report::sarif::write(&mut sink, &outcomes, &policy);
     let _ = crate::report::human::write(&mut sink, &outcomes, crate::report::human::Style::Plain);
+    let fail_on = Some(crate::finding::Severity::Warning);
+    let _ = crate::report::junit::write(&mut sink, &outcomes, &policy, fail_on);
+    let _ = crate::report::github::write(&mut sink, &outcomes);
 }
 
 /// A private scratch directory for targets that read several files: emptied, then filled with the
