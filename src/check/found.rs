@@ -44,12 +44,13 @@ struct Kept {
 }
 
 /// What the check and most readers need of a finding, had without making it whole.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Key<'a> {
     /// The rule's id.
     pub rule: &'a str,
-    /// The manifest path of its primary place.
-    pub path: &'a str,
+    /// The manifest path of its primary place (made for a deferred finding whose path the manifest
+    /// holds no string of: a Service's selector).
+    pub path: Cow<'a, str>,
     /// The host it holds on (`None`: the manifest's own).
     pub host: Option<&'a str>,
     /// Its severity after policy.
@@ -92,12 +93,12 @@ impl Found {
                 // As `baseline::fingerprint` names a whole finding's subject (a port's number path is
                 // a YAML node, never a comment's place).
                 let path = rules::deferred_path(m, d);
-                let subject = subjects.place(path);
-                let name = subject_name(m, subject, path);
+                let subject = subjects.place(&path);
+                let name = subject_name(m, subject, &path);
                 let rule = rules::deferred_rule_id(d.rule);
                 Kept {
                     finding: *d,
-                    fingerprint: baseline::fingerprint_of(rule, doc.file_of(path), &name, None),
+                    fingerprint: baseline::fingerprint_of(rule, doc.file_of(&path), &name, None),
                     subject,
                 }
             })
@@ -168,7 +169,7 @@ impl Found {
             let f = &self.whole[k as usize];
             return Key {
                 rule: &f.rule,
-                path: &f.path,
+                path: Cow::Borrowed(&f.path),
                 host: f.host.as_deref(),
                 severity: f.severity,
                 fingerprint: f.fingerprint,
@@ -241,19 +242,21 @@ impl Found {
     /// within each, by place in `doc` (file, then offset), then rule id, then message. The message
     /// is read (a deferred finding made whole for it) only where all else ties.
     pub(super) fn sort(&mut self, doc: &Document) {
-        let at: Vec<(usize, usize)> = self
+        // Each finding's host, place and rule, worked out once.
+        let by: Vec<(Option<&str>, (usize, usize), &str)> = self
             .keys()
-            .map(|k| (doc.file_index(k.path), doc.span(k.path).offset))
+            .map(|k| {
+                let at = (doc.file_index(&k.path), doc.span(&k.path).offset);
+                (k.host, at, k.rule)
+            })
             .collect();
         let mut order: Vec<usize> = (0..self.len()).collect();
         order.sort_by(|&a, &b| {
-            let (ka, kb) = (self.key(a), self.key(b));
-            ka.host
-                .cmp(&kb.host)
-                .then_with(|| at[a].cmp(&at[b]))
-                .then_with(|| ka.rule.cmp(kb.rule))
+            by[a]
+                .cmp(&by[b])
                 .then_with(|| self.message(a).cmp(&self.message(b)))
         });
+        drop(by);
         self.order = order.into_iter().map(|i| self.order[i]).collect();
     }
 }

@@ -37,12 +37,12 @@ pub(super) fn apply(
             // An ignore's own problems are not ignored by ignores.
             return None;
         }
-        let file = doc.file_index(f.path);
-        let line = doc.place(f.path).0;
+        let file = doc.file_index(&f.path);
+        let line = doc.place(&f.path).0;
         m.ignores.iter().position(|i| {
             i.malformed.is_none()
                 && i.rules.iter().any(|r| *r == f.rule)
-                && covers(i, f.path, file, line)
+                && covers(i, &f.path, file, line)
         })
     };
     if !m.ignores.is_empty() {

@@ -166,7 +166,7 @@ fn finish(
     // Policy waivers.
     let waiver = |f: Key<'_>| {
         policy.waivers.iter().find(|w| {
-            !w.expired(today) && w.covers(f.rule, f.path) && w.covers_host(f.host, &host_names)
+            !w.expired(today) && w.covers(f.rule, &f.path) && w.covers_host(f.host, &host_names)
         })
     };
     if !policy.waivers.is_empty() {

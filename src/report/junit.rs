@@ -200,7 +200,7 @@ pub fn write(
                     .iter()
                     .map(|&i| {
                         let f = c.findings.key(i);
-                        (f.rule, place_of(f.path))
+                        (f.rule, place_of(&f.path))
                     })
                     .collect();
                 let ids: Vec<&str> = rules

@@ -1,6 +1,8 @@
 //! Deferred findings made whole: what a rule pushes instead of a [`Finding`] when its context defers
 //! (see [`Deferred`]), and the one way back to the finding.
 
+use std::borrow::Cow;
+
 use crate::facts::defaults;
 use crate::finding::{Deferred, DeferredRule, Finding};
 use crate::manifest::Manifest;
@@ -9,6 +11,9 @@ use crate::manifest::Manifest;
 /// no `${VAR}` labels: the engine adds those to what a rule pushes). The rule's own call and this one
 /// pass the same ports; the test below holds them to it.
 fn make(m: &Manifest, d: &Deferred) -> Finding {
+    if d.rule == DeferredRule::NoPodSelected {
+        return super::service_target_port::no_pod(&m.kube_services[d.service as usize]);
+    }
     let service = &m.services[d.service as usize];
     let port = &service.ports[d.port as usize];
     match d.rule {
@@ -25,6 +30,7 @@ fn make(m: &Manifest, d: &Deferred) -> Finding {
             &defaults::platform_ephemeral_range(m.target.platform),
             d.suggested,
         ),
+        DeferredRule::NoPodSelected => unreachable!("made above"),
     }
 }
 
@@ -42,12 +48,21 @@ pub fn rule_id(rule: DeferredRule) -> &'static str {
     match rule {
         DeferredRule::PortConflict => super::port_conflict::META.id,
         DeferredRule::EphemeralRange => super::ephemeral_range::META.id,
+        DeferredRule::NoPodSelected => super::service_target_port::META.id,
     }
 }
 
-/// The manifest path a deferred finding is at (its port's number), without making it whole.
-pub fn path<'m>(m: &'m Manifest, d: &Deferred) -> &'m str {
-    &m.services[d.service as usize].ports[d.port as usize].number_path
+/// The manifest path a deferred finding is at (its port's number, or the Service's selector),
+/// without making it whole.
+pub fn path<'m>(m: &'m Manifest, d: &Deferred) -> Cow<'m, str> {
+    match d.rule {
+        DeferredRule::NoPodSelected => Cow::Owned(super::service_target_port::selector_path(
+            &m.kube_services[d.service as usize],
+        )),
+        DeferredRule::PortConflict | DeferredRule::EphemeralRange => {
+            Cow::Borrowed(&m.services[d.service as usize].ports[d.port as usize].number_path)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -74,7 +89,8 @@ mod tests {
     #[test]
     fn a_deferred_finding_made_whole_is_the_finding_the_rule_pushes() {
         // Every rule fixture and example (ports clashing in Compose, Kubernetes pods, host ports and
-        // Services, `${VAR}` values, team blocks with free ports, Windows, Linux and macOS ranges),
+        // Services, Services selecting no pod, `${VAR}` values, team blocks with free ports, Windows,
+        // Linux and macOS ranges),
         // under the default policy and under one that changes both rules' severities.
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut files: Vec<_> = std::fs::read_dir(root.join("tests/fixtures/rules"))
@@ -86,10 +102,15 @@ mod tests {
             .collect();
         files.sort();
         let mut changed = Policy::default();
-        for id in ["port-conflict", "ephemeral-range"] {
+        // Each rule's severity changed from its default.
+        for (id, severity) in [
+            ("port-conflict", Severity::Info),
+            ("ephemeral-range", Severity::Error),
+            ("service-target-port", Severity::Warning),
+        ] {
             changed
                 .rules
-                .insert(id.into(), RuleSetting::Severity(Severity::Info));
+                .insert(id.into(), RuleSetting::Severity(severity));
         }
         // And one where `${VAR}`s feed the clashing ports and the ephemeral one, and a team block has
         // a free port to suggest.
@@ -113,16 +134,24 @@ mod tests {
             })
             .chain([("own".to_owned(), m)]);
         let (mut checked, mut deferred) = (0, 0);
+        let mut kinds = std::collections::BTreeSet::new();
         for (file, m) in loaded {
             checked += 1;
             for policy in [&Policy::default(), &changed] {
                 let whole = findings(&Context::new(&m, policy, None));
                 let cx = Context::new(&m, policy, None).deferring();
-                deferred += evaluate(&cx).deferred.len();
+                let found = evaluate(&cx);
+                deferred += found.deferred.len();
+                kinds.extend(found.deferred.iter().map(|d| format!("{:?}", d.rule)));
                 assert_eq!(findings(&cx), whole, "{file}");
             }
         }
         assert!(checked > 90, "{checked} files checked");
         assert!(deferred > 30, "{deferred} findings deferred");
+        assert_eq!(
+            kinds.into_iter().collect::<Vec<_>>(),
+            ["EphemeralRange", "NoPodSelected", "PortConflict"],
+            "every rule that defers, deferring"
+        );
     }
 }

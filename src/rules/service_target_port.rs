@@ -4,7 +4,7 @@
 use super::Context;
 use crate::document::join;
 use crate::finding::RuleMeta;
-use crate::finding::{Finding, Findings, Severity};
+use crate::finding::{Deferred, DeferredRule, Finding, Findings, Severity, index};
 use crate::manifest::{KubeService, Service, TargetPort};
 
 /// Metadata of `service-target-port`.
@@ -62,9 +62,30 @@ fn selected<'m>(s: &KubeService, workloads: &'m [Service]) -> Vec<&'m Service> {
         .collect()
 }
 
+/// The path of a Service's selector.
+pub(super) fn selector_path(s: &KubeService) -> String {
+    join(&s.path, "spec.selector")
+}
+
+/// The finding that the selector of `s` selects no pod. [`check`] defers it (see [`Deferred`]);
+/// `rules::render` makes it whole through this function.
+pub(super) fn no_pod(s: &KubeService) -> Finding {
+    Finding::new(
+        &META,
+        selector_path(s),
+        format!(
+            "the selector of Service `{}` selects no pod in the inputs",
+            s.name
+        ),
+    )
+    .severity(Severity::Info)
+    .label("no pod")
+    .help("check the selector against the pod template's labels, or give the file with the workload too")
+}
+
 /// Checks every Service's targetPorts against the pods it selects.
 pub fn check(cx: &Context<'_>, out: &mut Findings) {
-    for s in &cx.manifest.kube_services {
+    for (si, s) in cx.manifest.kube_services.iter().enumerate() {
         // A targetPort that is neither a number nor a port name: an unfilled placeholder.
         let invalid = |sp: &&crate::manifest::KubeServicePort| matches!(&sp.target, Some(TargetPort::Name(n)) if crate::manifest::port_name_problem(n).is_some());
         for sp in s.ports.iter().filter(invalid) {
@@ -117,19 +138,20 @@ pub fn check(cx: &Context<'_>, out: &mut Findings) {
             );
         }
         if pods.is_empty() {
-            out.push(
-                Finding::new(
-                    &META,
-                    join(&s.path, "spec.selector"),
-                    format!(
-                        "the selector of Service `{}` selects no pod in the inputs",
-                        s.name
-                    ),
-                )
-                .severity(Severity::Info)
-                .label("no pod")
-                .help("check the selector against the pod template's labels, or give the file with the workload too"),
-            );
+            match index(si) {
+                Some(service) => {
+                    let d = Deferred {
+                        rule: DeferredRule::NoPodSelected,
+                        severity: Severity::Info,
+                        suggested: None,
+                        service,
+                        port: 0,
+                        other: (0, 0),
+                    };
+                    cx.defer(out, d, || no_pod(s));
+                }
+                None => out.push(no_pod(s)),
+            }
             continue;
         }
         let ports: Vec<_> = pods
