@@ -1,5 +1,6 @@
 //! The findings of a checked file as the check holds them until they are written: whole, or deferred
-//! (held as the ports they concern, see [`Deferred`]) and made whole one at a time as a report asks.
+//! (held as what they concern, a port or a Kubernetes Service, see [`Deferred`]) and made whole one
+//! at a time as a report asks.
 //!
 //! A 10 MB Compose file's 74,156 findings took 60 MiB whole, more than the file's reading; deferred,
 //! they take 48 bytes each. Everything that only sorts, counts, waives or holds back findings reads
@@ -26,8 +27,8 @@ pub struct Found {
     /// `deferred`.
     order: Vec<u32>,
     /// The manifest the deferred findings are made from; `None` when none is deferred, so that a
-    /// report of whole findings is written without the manifest held (a 10 MB Kubernetes stream's
-    /// 61,186 findings of `service-target-port`: 2.5 MiB less at the report's peak).
+    /// report of whole findings is written without the manifest held (a 10 MB Kubernetes stream
+    /// whose 61,186 findings were whole: 2.5 MiB less at the report's peak).
     manifest: Option<Arc<Manifest>>,
 }
 
@@ -38,8 +39,8 @@ const DEFERRED: u32 = 1 << 31;
 struct Kept {
     finding: Deferred,
     fingerprint: Fingerprint,
-    /// What it concerns, for its subject (see [`Subjects::subject`]); `None` (never, as a port's
-    /// number path is a place) names it by its path.
+    /// What it concerns, for its subject (see [`Subjects::subject`]); `None` names it by its path
+    /// (never for the findings deferred: a port's number path and a Service's path are places).
     subject: Option<Place>,
 }
 
