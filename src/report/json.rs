@@ -384,39 +384,10 @@ mod tests {
         serde_json::to_string_pretty(&whole).unwrap() + "\n"
     }
 
-    fn checked(services: usize) -> Vec<Outcome> {
-        let mut text = String::from("version: 1\ntarget: { platform: linux, run_as: user }\n");
-        text += if services == 0 {
-            "services: {}\n"
-        } else {
-            "services:\n"
-        };
-        for i in 0..services {
-            // A privileged port and one in the ephemeral range: findings with fixes and evidence.
-            text += &format!(
-                "  s{i}:\n    ports:\n      web: {{ port: {}, expose: public }}\n      api: {{ port: {} }}\n",
-                80 + i % 3,
-                40000 + i
-            );
-        }
-        let (m, doc) = crate::manifest::load_str("deploy.yaml", text, &Default::default())
-            .expect("the manifest loads");
-        let policy = crate::policy::Policy::default();
-        let today: crate::policy::date::Date = "2026-01-01".parse().unwrap();
-        vec![Outcome::Checked(Box::new(crate::check::check_manifest(
-            m,
-            doc,
-            &policy,
-            &[],
-            today,
-            true,
-        )))]
-    }
-
     #[test]
     fn findings_written_in_parallel_equal_serde_json_pretty() {
         for services in [0, 1, 3, 2500] {
-            let outcomes = checked(services);
+            let outcomes = super::super::checked_services(services, false);
             let n = outcomes[0].keys().count();
             if services == 2500 {
                 // More than one batch and many chunks, so the joins are exercised.

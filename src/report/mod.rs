@@ -153,3 +153,35 @@ pub(crate) fn write_pretty_array<T: serde::Serialize>(
     }
     write!(out, "\n{}]", "  ".repeat(depth))
 }
+
+/// A checked manifest of `services` services for the report writers' tests, each with a privileged
+/// public port and one in the ephemeral range (findings with fixes and evidence, deferred ones
+/// among them); with `ignore_first`, the first service's ephemeral-range finding is waived by an
+/// inline ignore.
+#[cfg(test)]
+pub(crate) fn checked_services(services: usize, ignore_first: bool) -> Vec<crate::check::Outcome> {
+    let mut text = String::from("version: 1\ntarget: { platform: linux, run_as: user }\n");
+    text += if services == 0 {
+        "services: {}\n"
+    } else {
+        "services:\n"
+    };
+    for i in 0..services {
+        let ignore = if i == 0 && ignore_first {
+            "  # preflight: ignore[ephemeral-range] a test"
+        } else {
+            ""
+        };
+        text += &format!(
+            "  s{i}:\n    ports:\n      web: {{ port: {}, expose: public }}\n      api: {{ port: {} }}{ignore}\n",
+            80 + i % 3,
+            40000 + i
+        );
+    }
+    let (m, doc) = crate::manifest::load_str("deploy.yaml", text, &Default::default())
+        .expect("the manifest loads");
+    let today: crate::policy::date::Date = "2026-01-01".parse().expect("a date");
+    vec![crate::check::Outcome::Checked(Box::new(
+        crate::check::check_manifest(m, doc, &crate::policy::Policy::default(), &[], today, true),
+    ))]
+}

@@ -254,46 +254,12 @@ fn result(item: Item<'_>, rule_index: &dyn Fn(&str) -> Option<usize>) -> Value {
 mod tests {
     use super::*;
 
-    /// A checked manifest of `services` services, each with a privileged public port and one in the
-    /// ephemeral range (deferred findings), the first one's waived by an inline ignore.
-    fn checked(services: usize) -> Vec<Outcome> {
-        let mut text = String::from("version: 1\ntarget: { platform: linux, run_as: user }\n");
-        text += if services == 0 {
-            "services: {}\n"
-        } else {
-            "services:\n"
-        };
-        for i in 0..services {
-            let ignore = if i == 0 {
-                "  # preflight: ignore[ephemeral-range] a test"
-            } else {
-                ""
-            };
-            text += &format!(
-                "  s{i}:\n    ports:\n      web: {{ port: {}, expose: public }}\n      api: {{ port: {} }}{ignore}\n",
-                80 + i % 3,
-                40000 + i
-            );
-        }
-        let (m, doc) = crate::manifest::load_str("deploy.yaml", text, &Default::default())
-            .expect("the manifest loads");
-        let today: crate::policy::date::Date = "2026-01-01".parse().unwrap();
-        vec![Outcome::Checked(Box::new(crate::check::check_manifest(
-            m,
-            doc,
-            &Policy::default(),
-            &[],
-            today,
-            true,
-        )))]
-    }
-
     #[test]
     fn results_written_in_batches_read_as_serde_json_pretty_writes_them() {
         // The log as written must be what serde_json pretty-prints for the same value, byte for
         // byte: parsed (key order kept) and printed again, it is unchanged.
         for services in [0, 1, 3, 2500] {
-            let outcomes = checked(services);
+            let outcomes = super::super::checked_services(services, true);
             let Outcome::Checked(c) = &outcomes[0] else {
                 panic!("not checked")
             };
