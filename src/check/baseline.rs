@@ -163,10 +163,6 @@ impl<'m> Subjects<'m> {
         }
     }
 
-    fn subject_at(&self, place: Place) -> Subject<'m> {
-        Self::subject_in(self.manifest, place)
-    }
-
     /// What `place` of `m` concerns.
     fn subject_in(m: &'m Manifest, place: Place) -> Subject<'m> {
         let (a, b) = (place.a as usize, place.b as usize);
@@ -189,10 +185,7 @@ impl<'m> Subjects<'m> {
     /// What a finding at `path` concerns: the port (`api 8080/tcp`), else the service, the
     /// Kubernetes Service or route, else the place itself (without the line).
     pub fn subject(&self, path: &str) -> String {
-        self.place(path).map_or_else(
-            || Document::split_part(path).1.to_owned(),
-            |p| self.subject_at(p).name(),
-        )
+        subject_name(self.manifest, self.place(path), path)
     }
 
     /// The place a finding at `path` concerns (see [`Subjects::subject`]), if any: what a deferred
@@ -208,9 +201,13 @@ impl<'m> Subjects<'m> {
     }
 }
 
-/// The subject of `place` in `m`, as [`Subjects::subject`] names it.
-pub(super) fn subject_name(m: &Manifest, place: Place) -> String {
-    Subjects::subject_in(m, place).name()
+/// What a finding at `path` concerns, found at `place` of `m` ([`Subjects::place`]): the place's
+/// subject, or without one the path itself (without the line).
+pub(super) fn subject_name(m: &Manifest, place: Option<Place>, path: &str) -> String {
+    place.map_or_else(
+        || Document::split_part(path).1.to_owned(),
+        |p| Subjects::subject_in(m, p).name(),
+    )
 }
 
 /// The fingerprint of a finding of `rule` in `file` concerning `subject`, on `host` (`None`: the

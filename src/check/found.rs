@@ -95,7 +95,7 @@ impl Found {
                 // a YAML node, never a comment's place).
                 let path = rules::deferred_path(m, d);
                 let subject = subjects.place(&path);
-                let name = subject_name(m, subject, &path);
+                let name = baseline::subject_name(m, subject, &path);
                 let rule = rules::deferred_rule_id(d.rule);
                 Kept {
                     finding: *d,
@@ -148,7 +148,7 @@ impl Found {
         let mut f = rules::render(m, &kept.finding);
         name_template(m, &mut f);
         f.fingerprint = Some(kept.fingerprint);
-        f.subject = subject_name(m, kept.subject, &f.path).into_boxed_str();
+        f.subject = baseline::subject_name(m, kept.subject, &f.path).into_boxed_str();
         Cow::Owned(f)
     }
 
@@ -266,14 +266,6 @@ impl std::fmt::Debug for Found {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list().entries(self.iter()).finish()
     }
-}
-
-/// What a finding at `path` concerns, found at `place` (see [`Subjects::subject`]).
-fn subject_name(m: &Manifest, place: Option<Place>, path: &str) -> String {
-    place.map_or_else(
-        || Document::split_part(path).1.to_owned(),
-        |p| baseline::subject_name(m, p),
-    )
 }
 
 /// In rendered Helm output, a finding names the template its document came from (the `# Source:`
